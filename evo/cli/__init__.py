@@ -1,0 +1,4 @@
+"""The ``evo`` command line."""
+from evo.cli.main import main
+
+__all__ = ["main"]

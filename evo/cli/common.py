@@ -1,0 +1,120 @@
+"""Options shared by several commands: which backend (and its cache), and which prompt genome."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from evo.errors import ConfigError, pydantic_error_to_config_error
+from evo.genome import PromptGenome
+from evo.llm.cache import CachedBackend, ResponseCache
+from evo.llm.config import build_backend, parse_backend_config
+from evo.tasks.loader import read_yaml
+from evo.tasks.suite import TaskSuite
+
+DEFAULT_CACHE = ".evo/cache.sqlite"
+
+
+def default_cache_path() -> Path:
+    return Path(os.environ.get("EVO_CACHE", DEFAULT_CACHE))
+
+
+def add_backend_args(p) -> None:
+    g = p.add_argument_group("task model")
+    g.add_argument("--backend", choices=["local", "anthropic", "openai_compatible"], default="local",
+                   help="model backend (default: local, the embedded SmolLM2-135M-Instruct)")
+    g.add_argument("--model", help="GGUF path for local; model name for anthropic/openai_compatible")
+    g.add_argument("--base-url", help="server URL for anthropic (Messages API) or openai_compatible")
+    g.add_argument("--llm-config", type=Path, help="YAML file with a backend config (overrides the above)")
+    g.add_argument("--no-cache", action="store_true", help="do not read or write the response cache")
+    g.add_argument("--cache", type=Path, default=None,
+                   help=f"response cache file (default: $EVO_CACHE or {DEFAULT_CACHE})")
+
+
+def backend_from_args(args):
+    if args.llm_config:
+        raw = read_yaml(args.llm_config)
+        if not isinstance(raw, dict):
+            raise ConfigError(args.llm_config, "must be a mapping with 'kind'")
+        cfg = parse_backend_config(raw, args.llm_config)
+    else:
+        data: dict = {"kind": args.backend}
+        if args.backend == "local":
+            if args.model:
+                data["model_path"] = args.model
+        else:
+            if args.model:
+                data["model"] = args.model
+            if args.base_url:
+                data["base_url"] = args.base_url
+        if args.backend == "openai_compatible" and not (args.base_url and args.model):
+            raise ConfigError("--backend openai_compatible", "needs --base-url and --model")
+        cfg = parse_backend_config(data, "command line")
+    backend = build_backend(cfg)
+    if args.no_cache:
+        return backend
+    return CachedBackend(backend, ResponseCache(args.cache or default_cache_path()))
+
+
+def add_genome_args(p) -> None:
+    g = p.add_argument_group("prompt (default: the suite's seed prompt)")
+    src = g.add_mutually_exclusive_group()
+    src.add_argument("--prompt", help="instruction text")
+    src.add_argument("--prompt-file", type=Path,
+                     help="a text file (the instruction) or a .yaml/.json genome (instruction, system, "
+                          "placement, temperature, max_tokens, chain_of_thought, few_shot_k, demo_ids)")
+    g.add_argument("--system", help="system text")
+    g.add_argument("--placement", choices=["user", "system"], help="where the instruction goes")
+    g.add_argument("--temperature", type=float)
+    g.add_argument("--max-tokens", type=int)
+    g.add_argument("--cot", action="store_true", default=None, help="chain-of-thought on")
+    g.add_argument("--few-shot", type=int, metavar="K", help="show K training examples per task as chat turns")
+
+
+def load_genome_file(path: Path) -> PromptGenome:
+    if not path.is_file():
+        raise ConfigError(path, "prompt file does not exist")
+    if path.suffix.lower() in (".yaml", ".yml", ".json"):
+        if path.suffix.lower() == ".json":
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(path, f"invalid JSON: {exc.msg}", f"line {exc.lineno}") from None
+        else:
+            raw = read_yaml(path)
+        if not isinstance(raw, dict):
+            raise ConfigError(path, "a genome file must be a mapping (instruction, temperature, ...)")
+        raw = {k: v for k, v in raw.items() if k not in ("id", "schema_version")}
+        try:
+            return PromptGenome(**raw)
+        except ValidationError as exc:
+            raise pydantic_error_to_config_error(path, exc) from None
+    return PromptGenome(instruction=path.read_text(encoding="utf-8").strip())
+
+
+def genome_from_args(args, suite: TaskSuite) -> PromptGenome:
+    try:
+        genome = PromptGenome(**suite.seed_prompt)
+    except ValidationError as exc:
+        raise pydantic_error_to_config_error(suite.source, exc) from None
+    if args.prompt is not None:
+        genome = genome.replace(instruction=args.prompt)
+    elif args.prompt_file is not None:
+        genome = load_genome_file(args.prompt_file)
+    changes = {}
+    for arg, field in (("system", "system"), ("placement", "placement"), ("temperature", "temperature"),
+                       ("max_tokens", "max_tokens"), ("cot", "chain_of_thought")):
+        if getattr(args, arg) is not None:
+            changes[field] = getattr(args, arg)
+    if args.few_shot is not None:
+        changes["few_shot_k"] = args.few_shot
+        if not genome.demo_ids:
+            changes["demo_ids"] = tuple(ex.id for ex in suite.split("train"))
+    if changes:
+        try:
+            genome = genome.replace(**changes)
+        except ValidationError as exc:
+            raise pydantic_error_to_config_error("command line", exc) from None
+    return genome

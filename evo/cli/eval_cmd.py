@@ -1,0 +1,69 @@
+"""``evo eval SUITE``: score one prompt on a suite and print a report (or JSON)."""
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from evo.cli.common import add_backend_args, add_genome_args, backend_from_args, genome_from_args
+from evo.cli.report import print_eval_report
+from evo.errors import ConfigError
+from evo.evaluation.evaluator import Evaluator
+from evo.evaluation.feedback import build_feedback
+from evo.tasks.loader import load_suite
+
+
+def register(sub) -> None:
+    p = sub.add_parser("eval", help="score a prompt on an eval suite",
+                       description="Score a prompt on a suite (a YAML file or a built-in name: see `evo suites`).")
+    p.add_argument("suite", help="suite YAML file or built-in suite name")
+    add_genome_args(p)
+    add_backend_args(p)
+    p.add_argument("--split", default="all", help="train, val, test, a comma list, or all (default)")
+    p.add_argument("--limit", type=int, help="evaluate at most N examples")
+    p.add_argument("--workers", type=int, default=4, help="parallel calls (the local model runs 1 at a time)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed")
+    p.add_argument("--json", action="store_true", help="print records and summary as JSON")
+    p.add_argument("--show-failures", type=int, default=8, metavar="N", help="failed examples to show")
+    p.add_argument("--fail-under", type=float, metavar="RATE", help="exit 1 if the pass rate is below RATE")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    suite = load_suite(args.suite)
+    genome = genome_from_args(args, suite)
+    splits = [] if args.split == "all" else [s.strip() for s in args.split.split(",") if s.strip()]
+    try:
+        examples = suite.split(*splits)
+    except ValueError as exc:
+        raise ConfigError("--split", str(exc)) from None
+    if args.limit is not None:
+        examples = examples[: max(0, args.limit)]
+    if not examples:
+        raise ConfigError(suite.source, f"no examples in split {args.split!r}")
+    backend = backend_from_args(args)
+    console = Console(stderr=args.json)
+    with Evaluator(backend, suite, workers=args.workers, seed=args.seed) as evaluator:
+        if console.is_terminal and not args.json and len(examples) > 1:
+            with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                          console=console, transient=True) as progress:
+                bar = progress.add_task("eval", total=len(examples))
+                batch = evaluator.evaluate(genome, examples, on_result=lambda r: progress.advance(bar))
+        else:
+            batch = evaluator.evaluate(genome, examples)
+    feedback = build_feedback(batch)
+    stats = backend.stats() if hasattr(backend, "stats") else None
+    if args.json:
+        out = {"suite": suite.name, "genome": genome.to_json(), **batch.to_json(), "feedback": feedback.to_json()}
+        if stats is not None:
+            out["cache"] = stats
+        json.dump(out, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        title = f"evo eval · suite {suite.name} · split {args.split} · prompt {genome.id}"
+        print_eval_report(console, title, batch, feedback, stats, args.show_failures)
+    if args.fail_under is not None and batch.pass_rate < args.fail_under:
+        return 1
+    return 0

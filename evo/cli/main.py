@@ -1,0 +1,48 @@
+"""``evo`` entry point: subcommand registry and uniform error handling.
+
+Every ``EvoError`` (bad input, unusable config, backend failure outside an evaluation) is printed as
+one line ``evo: error: ...`` on stderr with exit code 2; no traceback reaches the user.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from evo.errors import EvoError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from evo.cli import eval_cmd, suites_cmd
+
+    parser = argparse.ArgumentParser(
+        prog="evo",
+        description="Optimize LLM prompts against your evals; compare strategies; deploy winners.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (eval_cmd, suites_cmd):
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except EvoError as exc:
+        print(f"evo: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("evo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Error types that carry a one-line, user-facing message.
+
+Contract: ``str(error)`` is a single line that names the file and, where known, the field or line
+number. The CLI prints it and exits with code 2; no traceback reaches the user.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class EvoError(Exception):
+    """Base class for every error the framework raises on purpose."""
+
+
+class ConfigError(EvoError):
+    """Bad user input: a suite, config or data file that cannot be used as written."""
+
+    def __init__(self, source: str | Path | None, message: str, field: str | None = None):
+        self.source = str(source) if source is not None else None
+        self.field = field
+        self.detail = " ".join(str(message).split())
+        parts = [p for p in (self.source, field) if p]
+        super().__init__(": ".join(parts + [self.detail]))
+
+
+class BackendError(EvoError):
+    """An LLM call that failed after the backend's own retries.
+
+    ``retryable`` says whether the same request may succeed later (rate limit, overload, timeout).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None):
+        self.retryable = retryable
+        self.status = status
+        super().__init__(" ".join(str(message).split()))
+
+
+def pydantic_error_to_config_error(source: str | Path | None, exc) -> ConfigError:
+    """Turn the first error of a ``pydantic.ValidationError`` into a one-line ``ConfigError``.
+
+    The field path is rendered like ``tasks[0].checks[1].pattern``; the total error count is appended
+    when there is more than one.
+    """
+    errors = exc.errors()
+    first = errors[0]
+    loc = first.get("loc", ())
+    field = ""
+    for part in loc:
+        if isinstance(part, int):
+            field += f"[{part}]"
+        else:
+            field += ("." if field else "") + str(part)
+    msg = first.get("msg", "invalid value")
+    ctx = first.get("ctx") or {}
+    if first.get("type") == "union_tag_invalid":
+        key = str(ctx.get("discriminator", "kind")).strip("'")
+        field += ("." if field else "") + key
+        msg = f"unknown {key} {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+    elif first.get("type") == "union_tag_not_found":
+        key = str(ctx.get("discriminator", "kind")).strip("'")
+        field += ("." if field else "") + key
+        msg = "required field is missing"
+    elif first.get("type") == "extra_forbidden":
+        msg = "unknown field"
+    elif first.get("type") == "missing":
+        msg = "required field is missing"
+    if len(errors) > 1:
+        msg += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
+    return ConfigError(source, msg, field or None)

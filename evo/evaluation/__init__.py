@@ -1,0 +1,1 @@
+"""Evaluation: render genome x example into requests, score outputs, summarize failures."""

@@ -1,0 +1,120 @@
+"""``Evaluator``: genome x examples -> ``EvalBatch``, in parallel, with per-example failures recorded.
+
+Contract:
+- ``evaluate`` returns records in the order of the examples given (and, with ``samples > 1``,
+  sample-major within each example).
+- It never raises for a single example: a backend error, a render error or a broken check becomes
+  a record with ``error`` set, score 0 and category ``error``.
+- Parallelism: ``workers`` threads, capped by the backend's ``max_concurrency`` (the local model is
+  1, which also sends one prompt's examples back to back for KV-prefix reuse). With one worker the
+  work runs inline on the calling thread.
+- Thread-safe: several threads may call ``evaluate`` on one evaluator.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, Sequence
+
+from evo.errors import BackendError
+from evo.evaluation.records import EvalBatch, ExampleRecord
+from evo.evaluation.render import extract_answer, render_request
+from evo.genome import PromptGenome
+from evo.tasks.checks import CheckResult
+from evo.tasks.suite import Example, TaskSuite
+
+OnResult = Callable[[ExampleRecord], None]
+
+
+def score_checks(results: Sequence[CheckResult], pass_threshold: float) -> tuple[float, bool, str | None]:
+    """Weighted mean score, pass flag and the category of the heaviest failing check."""
+    total_w = sum(r.weight for r in results)
+    score = sum(r.score * r.weight for r in results) / total_w if total_w else 0.0
+    passed = score >= pass_threshold - 1e-9
+    category = None
+    if not passed:
+        failing = [r for r in results if not r.passed]
+        if failing:
+            category = max(failing, key=lambda r: r.weight).category
+        else:
+            category = "wrong_answer"
+    return score, passed, category
+
+
+class Evaluator:
+    def __init__(self, backend, suite: TaskSuite, *, workers: int = 4, seed: int = 0):
+        cap = getattr(backend, "max_concurrency", None)
+        self.backend = backend
+        self.suite = suite
+        self.seed = seed
+        self.workers = max(1, min(workers, cap) if cap else workers)
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="evo-eval") if self.workers > 1 else None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        flush = getattr(self.backend, "flush", None)
+        if flush:
+            flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def evaluate_one(self, genome: PromptGenome, example: Example, sample_index: int = 0) -> ExampleRecord:
+        """Run and score one example. Never raises."""
+        task = self.suite.task(example.task)
+        try:
+            input_text = task.render_input(example)
+            request = render_request(genome, example, task, self.suite, seed=self.seed, sample_index=sample_index)
+        except Exception as exc:
+            return _error_record(example, "", f"render failed: {type(exc).__name__}: {exc}", sample_index)
+        try:
+            response = self.backend.complete(request)
+        except BackendError as exc:
+            return _error_record(example, input_text, str(exc), sample_index)
+        except Exception as exc:  # a backend bug must not end the run either
+            return _error_record(example, input_text, f"{type(exc).__name__}: {exc}", sample_index)
+        answer = extract_answer(response.text, genome.chain_of_thought)
+        results = tuple(check(answer, example.expected, example.inputs) for check in task.checks_for(example))
+        score, passed, category = score_checks(results, task.pass_threshold)
+        return ExampleRecord(
+            example.id, example.task, example.split, input_text, example.expected, response.text, answer,
+            score, passed, results, category, response.latency_s, response.input_tokens,
+            response.output_tokens, response.cost_usd, response.cached, None, sample_index,
+        )
+
+    def evaluate(self, genome: PromptGenome, examples: Iterable[Example] | None = None, *,
+                 samples: int = 1, on_result: OnResult | None = None) -> EvalBatch:
+        """Evaluate ``genome`` on ``examples`` (default: the whole suite), ``samples`` times each."""
+        items = list(self.suite.examples if examples is None else examples)
+        jobs = [(ex, s) for ex in items for s in range(samples)]
+        start = time.perf_counter()
+        if self._pool is None:
+            records = []
+            for ex, s in jobs:
+                rec = self.evaluate_one(genome, ex, s)
+                records.append(rec)
+                if on_result:
+                    on_result(rec)
+        else:
+            def run(job):
+                rec = self.evaluate_one(genome, *job)
+                if on_result:
+                    on_result(rec)
+                return rec
+            records = list(self._pool.map(run, jobs))
+        flush = getattr(self.backend, "flush", None)
+        if flush:
+            flush()
+        return EvalBatch(genome.id, tuple(records), time.perf_counter() - start)
+
+
+def _error_record(example: Example, input_text: str, message: str, sample_index: int) -> ExampleRecord:
+    return ExampleRecord(
+        example.id, example.task, example.split, input_text, example.expected, "", "", 0.0, False,
+        (), "error", error=message, sample_index=sample_index,
+    )

@@ -1,0 +1,76 @@
+"""Turn a ``PromptGenome`` and an ``Example`` into an ``LLMRequest``, and extract the answer.
+
+Layout of a request (static parts first, so llama.cpp can reuse the KV prefix across examples):
+- system turn: ``genome.system`` then, when ``placement == "system"``, the instruction;
+- few-shot demos (the first ``few_shot_k`` of ``demo_ids`` of the same task, never the example itself) as
+  user/assistant chat turns;
+- final user turn: the instruction (when ``placement == "user"``) then the rendered input.
+With chain-of-thought on, a directive asks for reasoning and a final ``Answer:`` line, and
+``extract_answer`` keeps only what follows the last ``Answer:``.
+"""
+from __future__ import annotations
+
+import re
+
+from evo.genome import PromptGenome
+from evo.llm.base import LLMRequest
+from evo.tasks.suite import Example, Task, TaskSuite
+
+COT_DIRECTIVE = "Think step by step. Then give the final answer on the last line as 'Answer: <answer>'."
+_ANSWER = re.compile(r"answer\s*[:：]\s*(.*)", re.IGNORECASE)
+
+
+def _instruction(genome: PromptGenome) -> str:
+    text = genome.instruction.strip()
+    if genome.chain_of_thought:
+        text = f"{text}\n{COT_DIRECTIVE}" if text else COT_DIRECTIVE
+    return text
+
+
+def demo_examples(genome: PromptGenome, example: Example, suite: TaskSuite) -> list[Example]:
+    """The first ``few_shot_k`` demos of ``example``'s task, excluding the example itself."""
+    demos: list[Example] = []
+    if genome.few_shot_k == 0:
+        return demos
+    for demo_id in genome.demo_ids:
+        try:
+            demo = suite.example(demo_id)
+        except KeyError:
+            continue
+        if demo.id != example.id and demo.task == example.task:
+            demos.append(demo)
+            if len(demos) == genome.few_shot_k:
+                break
+    return demos
+
+
+def render_request(genome: PromptGenome, example: Example, task: Task, suite: TaskSuite,
+                   *, seed: int = 0, sample_index: int = 0) -> LLMRequest:
+    instruction = _instruction(genome)
+    system_parts = [genome.system.strip()] if genome.system.strip() else []
+    if genome.placement == "system" and instruction:
+        system_parts.append(instruction)
+    messages: list[tuple[str, str]] = []
+    for demo in demo_examples(genome, example, suite):
+        answer = str(demo.expected)
+        messages.append(("user", task.render_input(demo)))
+        messages.append(("assistant", f"Answer: {answer}" if genome.chain_of_thought else answer))
+    user = task.render_input(example)
+    if genome.placement == "user" and instruction:
+        user = f"{instruction}\n\n{user}"
+    messages.append(("user", user))
+    return LLMRequest(
+        messages=tuple(messages), system="\n\n".join(system_parts), model=genome.model or "",
+        temperature=genome.temperature, max_tokens=genome.max_tokens, seed=seed, sample_index=sample_index,
+    )
+
+
+def extract_answer(text: str, chain_of_thought: bool) -> str:
+    """The part of a model output the checks judge: after the last ``Answer:`` with CoT, else all."""
+    if not chain_of_thought:
+        return text.strip()
+    matches = list(_ANSWER.finditer(text))
+    if matches:
+        return matches[-1].group(1).strip()
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""

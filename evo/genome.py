@@ -1,0 +1,94 @@
+"""``PromptGenome``: an immutable prompt (text components + typed settings) with a content-hash id.
+
+Contract:
+- Instances are frozen; "changing" a genome means ``genome.replace(...)`` which returns a new one.
+- ``id`` is the blake2b hash of the canonical JSON of the *content* (components, placement and
+  hyperparameters), not of lineage: two genomes that render the same requests share an id.
+- Fitness is never stored on a genome; evaluators return it separately.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+GENOME_SCHEMA_VERSION = 1
+
+Placement = Literal["system", "user"]
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: the one serialization used for hashing."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def stable_hash(value: Any, size: int = 16) -> str:
+    """Hex blake2b digest of ``canonical_json(value)``; stable across processes and runs."""
+    return hashlib.blake2b(canonical_json(value).encode("utf-8"), digest_size=size).hexdigest()
+
+
+class PromptGenome(BaseModel):
+    """A prompt and its settings.
+
+    ``system`` is a fixed system text; ``instruction`` is the task instruction, placed in the system
+    turn or prepended to the user turn according to ``placement``. ``demo_ids`` name training
+    examples shown as few-shot chat turns: for each evaluated example, the first ``few_shot_k``
+    demos of the same task (never the example itself) are used. ``model`` picks
+    one of the configured task models (``None``: the default one).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    instruction: str = ""
+    system: str = ""
+    placement: Placement = "user"
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(32, ge=1, le=8192)
+    chain_of_thought: bool = False
+    model: str | None = None
+    few_shot_k: int = Field(0, ge=0, le=32)
+    demo_ids: tuple[str, ...] = ()
+    parents: tuple[str, ...] = ()
+    operator: str = "seed"
+    _id: str | None = PrivateAttr(default=None)
+
+    @field_validator("demo_ids", "parents", mode="before")
+    @classmethod
+    def _tuple(cls, v):
+        return tuple(v) if v is not None else ()
+
+    def content(self) -> dict[str, Any]:
+        """The fields that determine what is sent to a model (everything but lineage)."""
+        return self.model_dump(exclude={"parents", "operator"}, mode="json")
+
+    @property
+    def id(self) -> str:
+        if self._id is None:
+            self._id = stable_hash(self.content(), size=8)
+        return self._id
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PromptGenome) and self.model_dump() == other.model_dump()
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.parents, self.operator))
+
+    def replace(self, **changes: Any) -> "PromptGenome":
+        """A new genome with ``changes`` applied and validated."""
+        data = self.model_dump()
+        data.update(changes)
+        return PromptGenome(**data)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema_version": GENOME_SCHEMA_VERSION, "id": self.id, **self.model_dump(mode="json")}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "PromptGenome":
+        data = dict(data)
+        version = data.pop("schema_version", GENOME_SCHEMA_VERSION)
+        if version != GENOME_SCHEMA_VERSION:
+            raise ValueError(f"unsupported genome schema_version {version}")
+        data.pop("id", None)
+        return cls(**data)

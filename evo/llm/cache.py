@@ -1,0 +1,127 @@
+"""Persistent response cache in a SQLite file, and ``CachedBackend`` that puts it in front of a backend.
+
+Contract:
+- Safe across threads (one connection per thread) and processes (SQLite WAL + busy timeout).
+- Keys are ``LLMRequest.key(backend.fingerprint)``: the same request to the same model hits.
+- Only successful responses are stored. Writes are buffered and flushed every ``flush_every`` puts,
+  on ``flush()``, and at interpreter exit; pending writes are visible to ``get`` immediately.
+- A cached response keeps the latency and usage of the original call and has ``cached=True``.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import sqlite3
+import threading
+import time
+import weakref
+from pathlib import Path
+
+from evo.llm.base import LLMRequest, LLMResponse
+
+CACHE_SCHEMA_VERSION = 1
+
+
+class ResponseCache:
+    def __init__(self, path: str | Path, flush_every: int = 256):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.flush_every = flush_every
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._pending: dict[str, tuple[str, str, float]] = {}
+        self.hits = 0
+        self.misses = 0
+        conn = self._conn()
+        with conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,"
+                " response TEXT NOT NULL, created REAL NOT NULL)"
+            )
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(CACHE_SCHEMA_VERSION),))
+            elif int(row[0]) != CACHE_SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path}: cache schema_version {row[0]}, expected {CACHE_SCHEMA_VERSION}")
+        ref = weakref.ref(self)
+        atexit.register(lambda: ref() is not None and ref().flush())
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def get(self, key: str) -> LLMResponse | None:
+        pending = self._pending.get(key)
+        if pending is not None:
+            data = pending[1]
+        else:
+            row = self._conn().execute("SELECT response FROM responses WHERE key=?", (key,)).fetchone()
+            data = row[0] if row else None
+        with self._lock:
+            if data is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+        return LLMResponse.from_json(json.loads(data), cached=True)
+
+    def put(self, key: str, fingerprint: str, response: LLMResponse) -> None:
+        payload = json.dumps(response.to_json(), separators=(",", ":"))
+        with self._lock:
+            self._pending[key] = (fingerprint, payload, time.time())
+            due = len(self._pending) >= self.flush_every
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._pending:
+                return
+            rows = [(k, fp, data, ts) for k, (fp, data, ts) in self._pending.items()]
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)", rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._pending.clear()
+
+    def __len__(self) -> int:
+        self.flush()
+        return self._conn().execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+    def stats(self) -> dict[str, float]:
+        total = self.hits + self.misses
+        return {"hits": self.hits, "misses": self.misses, "hit_rate": self.hits / total if total else 0.0}
+
+
+class CachedBackend:
+    """An ``LLMBackend`` that answers from ``cache`` when it can and stores what ``inner`` returns."""
+
+    def __init__(self, inner, cache: ResponseCache):
+        self.inner = inner
+        self.cache = cache
+        self.fingerprint = inner.fingerprint
+        self.max_concurrency = getattr(inner, "max_concurrency", None)
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        key = request.key(self.fingerprint)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        response = self.inner.complete(request)
+        self.cache.put(key, self.fingerprint, response)
+        return response
+
+    def flush(self) -> None:
+        self.cache.flush()
+
+    def stats(self) -> dict[str, float]:
+        return self.cache.stats()

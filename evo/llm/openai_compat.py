@@ -1,0 +1,78 @@
+"""``OpenAICompatibleBackend``: any server with an OpenAI-style ``/chat/completions`` endpoint
+(Ollama, vLLM, llama.cpp server), called with httpx.
+
+Retries ``max_retries`` times on 408/409/429/5xx and on timeouts, with exponential backoff that
+honors ``Retry-After``; then raises ``BackendError``.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import httpx
+
+from evo.errors import BackendError
+from evo.llm.base import LLMRequest, LLMResponse
+
+_RETRY_STATUS = {408, 409, 429}
+
+
+class OpenAICompatibleBackend:
+    max_concurrency = None
+
+    def __init__(self, base_url: str, model: str, *, api_key_env: str | None = None,
+                 timeout_s: float = 60.0, max_retries: int = 2, backoff_s: float = 0.5):
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.fingerprint = f"openai_compatible:{self.base_url}:{model}"
+        headers = {}
+        if api_key_env and os.environ.get(api_key_env):
+            headers["Authorization"] = f"Bearer {os.environ[api_key_env]}"
+        self._client = httpx.Client(timeout=timeout_s, headers=headers)
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        messages = ([{"role": "system", "content": request.system}] if request.system else [])
+        messages += [{"role": r, "content": c} for r, c in request.messages]
+        body = {
+            "model": request.model or self.model, "messages": messages,
+            "temperature": request.temperature, "max_tokens": request.max_tokens,
+            "seed": request.effective_seed,
+        }
+        if request.stop:
+            body["stop"] = list(request.stop)
+        start = time.perf_counter()
+        last = "no attempt made"
+        for attempt in range(self.max_retries + 1):
+            delay = self.backoff_s * (2 ** attempt)
+            try:
+                resp = self._client.post(f"{self.base_url}/chat/completions", json=body)
+            except httpx.TimeoutException:
+                last = "request timed out"
+            except httpx.HTTPError as exc:
+                last = f"connection failed: {exc}"
+            else:
+                if resp.status_code == 200:
+                    return self._parse(resp, time.perf_counter() - start)
+                last = f"HTTP {resp.status_code}: {resp.text[:200]}"
+                if resp.status_code not in _RETRY_STATUS and resp.status_code < 500:
+                    raise BackendError(f"{self.base_url}: {last}", status=resp.status_code)
+                retry_after = resp.headers.get("retry-after")
+                if retry_after and retry_after.replace(".", "", 1).isdigit():
+                    delay = min(float(retry_after), 60.0)
+            if attempt < self.max_retries:
+                time.sleep(delay)
+        raise BackendError(f"{self.base_url}: {last} (after {self.max_retries} retries)", retryable=True)
+
+    def _parse(self, resp: httpx.Response, latency: float) -> LLMResponse:
+        try:
+            data = resp.json()
+            choice = data["choices"][0]
+            text = choice["message"].get("content") or ""
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise BackendError(f"{self.base_url}: malformed response ({type(exc).__name__})") from None
+        usage = data.get("usage") or {}
+        return LLMResponse(text=text, input_tokens=usage.get("prompt_tokens", 0),
+                           output_tokens=usage.get("completion_tokens", 0), latency_s=latency,
+                           stop_reason=choice.get("finish_reason") or "stop")

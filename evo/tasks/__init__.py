@@ -1,0 +1,1 @@
+"""Tasks and evals: examples, suites, checks, loaders."""

@@ -1,0 +1,286 @@
+"""Checks: one eval applied to one model output.
+
+Contract: ``check(output, expected, inputs) -> CheckResult`` never raises. The score is in [0, 1];
+a failed check carries a failure category (one of ``CATEGORIES``) and a short message. A check that
+cannot run (a user assertion that raises, a malformed pattern at run time) is a failed check with
+category ``error`` and the exception text as its message.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import string
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+CATEGORIES = (
+    "empty_output",
+    "refusal",
+    "verbosity",
+    "format_violation",
+    "wrong_answer",
+    "error",
+)
+
+_REFUSAL = re.compile(
+    r"\b(i can(?:no|')t|i am (?:not able|unable)|i'm (?:not able|unable)|as an ai\b|i (?:won't|will not))",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?\.\d+")
+_PUNCT_TABLE = str.maketrans("", "", string.punctuation)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    score: float
+    passed: bool
+    message: str = ""
+    category: str | None = None
+    weight: float = 1.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "score": self.score, "passed": self.passed,
+            "message": self.message, "category": self.category, "weight": self.weight,
+        }
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case, drop punctuation, collapse whitespace."""
+    return " ".join(str(text).lower().translate(_PUNCT_TABLE).split())
+
+
+def parse_number(text: str) -> float | None:
+    """The first number in ``text`` (commas as thousands separators allowed), or None."""
+    match = _NUMBER.search(str(text))
+    if not match:
+        return None
+    try:
+        return float(match.group(0).replace(",", ""))
+    except ValueError:  # pragma: no cover - regex guarantees a float literal
+        return None
+
+
+def classify_failure(output: str, expected: Any, default: str) -> str:
+    """The most specific category that explains why ``output`` failed against ``expected``."""
+    stripped = output.strip()
+    if not stripped:
+        return "empty_output"
+    if _REFUSAL.search(stripped):
+        return "refusal"
+    if expected is not None and default == "wrong_answer":
+        exp = normalize_text(str(expected))
+        out = normalize_text(stripped)
+        if exp and exp != out and re.search(r"(?:^|\s)" + re.escape(exp) + r"(?:\s|$)", out):
+            return "verbosity"
+    return default
+
+
+class Check:
+    """Base class. Subclasses implement ``_run`` returning ``(score, message, category)``."""
+
+    kind = "check"
+
+    def __init__(self, name: str | None = None, weight: float = 1.0):
+        self.name = name or self.kind
+        self.weight = float(weight)
+
+    def _run(self, output: str, expected: Any, inputs: Mapping[str, Any]) -> tuple[float, str, str | None]:
+        raise NotImplementedError
+
+    def __call__(self, output: str, expected: Any, inputs: Mapping[str, Any]) -> CheckResult:
+        try:
+            score, message, category = self._run(output, expected, inputs)
+            score = float(score)
+            if not math.isfinite(score):
+                raise ValueError(f"score {score!r} is not finite")
+            score = min(1.0, max(0.0, score))
+        except Exception as exc:  # a check never raises: it fails with category "error"
+            return CheckResult(self.name, 0.0, False, f"{type(exc).__name__}: {exc}", "error", self.weight)
+        passed = score >= 1.0 - 1e-9
+        if passed:
+            category = None
+        elif category is None:
+            category = classify_failure(output, expected, "wrong_answer")
+        return CheckResult(self.name, score, passed, message, category, self.weight)
+
+
+def _fail(default: str, output: str, expected: Any, message: str) -> tuple[float, str, str]:
+    return 0.0, message, classify_failure(output, expected, default)
+
+
+class ExactCheck(Check):
+    kind = "exact"
+
+    def _run(self, output, expected, inputs):
+        if output.strip() == str(expected).strip():
+            return 1.0, "", None
+        return _fail("wrong_answer", output, expected, f"expected exactly {str(expected)!r}")
+
+
+class NormalizedCheck(Check):
+    """Equal after lower-casing, removing punctuation and collapsing whitespace."""
+
+    kind = "normalized"
+
+    def _run(self, output, expected, inputs):
+        if normalize_text(output) == normalize_text(str(expected)):
+            return 1.0, "", None
+        return _fail("wrong_answer", output, expected, f"expected {str(expected)!r} (normalized)")
+
+
+class ContainsCheck(Check):
+    """The output contains ``value`` (or the expected output when ``value`` is not set)."""
+
+    kind = "contains"
+
+    def __init__(self, value: str | None = None, case_sensitive: bool = False, **kw):
+        super().__init__(**kw)
+        self.value = value
+        self.case_sensitive = case_sensitive
+
+    def _run(self, output, expected, inputs):
+        needle = str(self.value if self.value is not None else expected)
+        hay = output if self.case_sensitive else output.lower()
+        if (needle if self.case_sensitive else needle.lower()) in hay:
+            return 1.0, "", None
+        return 0.0, f"output does not contain {needle!r}", None
+
+
+class RegexCheck(Check):
+    """The whole stripped output (``fullmatch``) or some part of it (``search``) matches ``pattern``."""
+
+    kind = "regex"
+
+    def __init__(self, pattern: str, mode: str = "search", **kw):
+        super().__init__(**kw)
+        self.pattern = re.compile(pattern)
+        self.mode = mode
+
+    def _run(self, output, expected, inputs):
+        text = output.strip()
+        ok = self.pattern.fullmatch(text) if self.mode == "fullmatch" else self.pattern.search(text)
+        if ok:
+            return 1.0, "", None
+        return _fail("format_violation", output, expected, f"output does not match /{self.pattern.pattern}/")
+
+
+class NumericCheck(Check):
+    """The first number in the output equals the expected number within ``tolerance`` (absolute)
+    or ``rel_tolerance`` (relative). With ``strict`` the output must be the number alone."""
+
+    kind = "numeric"
+
+    def __init__(self, tolerance: float = 0.0, rel_tolerance: float = 0.0, strict: bool = False, **kw):
+        super().__init__(**kw)
+        self.tolerance = tolerance
+        self.rel_tolerance = rel_tolerance
+        self.strict = strict
+
+    def _run(self, output, expected, inputs):
+        want = expected if isinstance(expected, (int, float)) else parse_number(str(expected))
+        if want is None:
+            raise ValueError(f"expected value {expected!r} is not a number")
+        text = output.strip()
+        got = parse_number(text)
+        if got is None:
+            return _fail("format_violation", output, expected, "no number in output")
+        if self.strict and _NUMBER.fullmatch(text) is None:
+            return _fail("verbosity", output, expected, f"output is not just a number (found {got:g})")
+        if abs(got - want) <= max(self.tolerance, self.rel_tolerance * abs(want)):
+            return 1.0, "", None
+        return 0.0, f"got {got:g}, expected {float(want):g}", "wrong_answer"
+
+
+class ChoiceCheck(Check):
+    """The output names exactly one of ``choices`` and it is the expected one (normalized)."""
+
+    kind = "choice"
+
+    def __init__(self, choices: list[str] | None = None, **kw):
+        super().__init__(**kw)
+        self.choices = list(choices or [])
+
+    def _run(self, output, expected, inputs):
+        choices = self.choices or list(inputs.get("choices", []) or [])
+        out = normalize_text(output)
+        exp = normalize_text(str(expected))
+        if out == exp:
+            return 1.0, "", None
+        named = [c for c in choices if re.search(r"(?:^|\s)" + re.escape(normalize_text(c)) + r"(?:\s|$)", out)]
+        if not named:
+            return _fail("format_violation", output, expected, f"output names none of {choices}")
+        if len(named) == 1 and normalize_text(named[0]) == exp:
+            return 1.0, "", None
+        if len(named) > 1:
+            return 0.0, f"output names several choices: {named}", "format_violation"
+        return 0.0, f"chose {named[0]!r}, expected {expected!r}", "wrong_answer"
+
+
+class JsonCheck(Check):
+    """The output parses as JSON; with ``fields`` those keys must equal the expected object's;
+    with ``subset`` every key of the expected object must match."""
+
+    kind = "json"
+
+    def __init__(self, fields: list[str] | None = None, subset: bool = False, **kw):
+        super().__init__(**kw)
+        self.fields = fields
+        self.subset = subset
+
+    def _run(self, output, expected, inputs):
+        text = output.strip()
+        fence = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, re.DOTALL)
+        if fence:
+            text = fence.group(1)
+        try:
+            got = json.loads(text)
+        except (json.JSONDecodeError, ValueError) as exc:
+            return 0.0, f"invalid JSON: {exc.msg if hasattr(exc, 'msg') else exc}", (
+                "empty_output" if not text else "format_violation")
+        if not self.fields and not self.subset:
+            return 1.0, "", None
+        want = json.loads(expected) if isinstance(expected, str) else expected
+        if not isinstance(want, dict) or not isinstance(got, dict):
+            ok = got == want
+            return (1.0, "", None) if ok else (0.0, "JSON value differs", "wrong_answer")
+        keys = self.fields if self.fields else list(want)
+        wrong = [k for k in keys if got.get(k) != want.get(k)]
+        if not wrong:
+            return 1.0, "", None
+        return (len(keys) - len(wrong)) / len(keys), f"fields differ: {wrong}", "wrong_answer"
+
+
+class AssertionCheck(Check):
+    """A user Python callable ``fn(inputs, output, expected)`` returning bool, float or
+    ``(score, message)``. An exception inside it becomes a failed check with category ``error``."""
+
+    kind = "python"
+
+    def __init__(self, fn: Callable[..., Any], **kw):
+        kw.setdefault("name", getattr(fn, "__name__", "python"))
+        super().__init__(**kw)
+        self.fn = fn
+
+    def _run(self, output, expected, inputs):
+        result = self.fn(dict(inputs), output, expected)
+        message = ""
+        if isinstance(result, tuple):
+            if len(result) != 2:
+                raise TypeError("assertion must return bool, float or (score, message)")
+            result, message = result
+        if isinstance(result, bool):
+            score = 1.0 if result else 0.0
+        elif isinstance(result, (int, float)):
+            score = float(result)
+        else:
+            raise TypeError(f"assertion returned {type(result).__name__}; expected bool, float or (score, message)")
+        return score, str(message or ("" if score >= 1 else "assertion failed")), None
+
+
+BUILTIN_CHECKS: dict[str, type[Check]] = {
+    cls.kind: cls
+    for cls in (ExactCheck, NormalizedCheck, ContainsCheck, RegexCheck, NumericCheck, ChoiceCheck, JsonCheck)
+}

@@ -1,0 +1,246 @@
+"""Load a suite from a YAML file (examples inline or in a JSONL file beside it).
+
+Single-task form::
+
+    name: arithmetic
+    input_template: "{question}"
+    examples_file: arithmetic.jsonl      # or: examples: [{input: {...}, expected: ...}, ...]
+    checks: [{kind: numeric}]
+    split: {train: 0.4, val: 0.3, test: 0.3, seed: 0}
+
+Multi-task form: the task keys (``input_template``, ``examples``/``examples_file``, ``checks``,
+``pass_threshold``, ``description``) go under ``tasks: [{name: ..., ...}, ...]``.
+
+Every problem is raised as a one-line ``ConfigError`` naming the file and the field or line.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evo.errors import ConfigError, pydantic_error_to_config_error
+from evo.genome import stable_hash
+from evo.tasks.check_config import CheckCfg, build_check
+from evo.tasks.suite import SPLITS, Example, Task, TaskSuite, template_fields
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "suites"
+
+
+class ExampleCfg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = None
+    input: dict[str, Any] | str
+    expected: Any
+    split: Literal["train", "val", "test"] | None = None
+    checks: list[CheckCfg] = []
+
+
+class SplitCfg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    train: float = Field(0.4, ge=0, le=1)
+    val: float = Field(0.3, ge=0, le=1)
+    test: float = Field(0.3, ge=0, le=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _sums_to_one(self):
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + val + test must sum to 1 (got {total:g})")
+        return self
+
+
+class _TaskFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str = ""
+    input_template: str = "{input}"
+    examples: list[ExampleCfg] | None = None
+    examples_file: str | None = None
+    checks: list[CheckCfg] = Field(default_factory=list)
+    pass_threshold: float = Field(1.0, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.examples is None) == (self.examples_file is None):
+            raise ValueError("give exactly one of 'examples' or 'examples_file'")
+        return self
+
+
+class TaskCfg(_TaskFields):
+    name: str
+
+
+class _SuiteCommon(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    seed_prompt: dict[str, Any] = Field(default_factory=dict)
+    split: SplitCfg = Field(default_factory=SplitCfg)
+
+
+class MultiTaskSuiteCfg(_SuiteCommon):
+    tasks: list[TaskCfg] = Field(min_length=1)
+
+
+class SingleTaskSuiteCfg(_TaskFields, _SuiteCommon):
+    def as_task(self) -> TaskCfg:
+        return TaskCfg.model_validate(self.model_dump(include=set(TaskCfg.model_fields)))
+
+
+def builtin_suites() -> dict[str, Path]:
+    """Built-in suite names mapped to their files."""
+    return {p.stem: p for p in sorted(BUILTIN_DIR.glob("*.yaml"))}
+
+
+def resolve_suite_path(name_or_path: str | Path) -> Path:
+    """A path as given if it exists, else the built-in suite of that name."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    builtin = builtin_suites().get(str(name_or_path))
+    if builtin is not None:
+        return builtin
+    names = ", ".join(builtin_suites()) or "none"
+    raise ConfigError(str(name_or_path), f"no such suite file or built-in suite (built-ins: {names})")
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; syntax errors become ``ConfigError`` with line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, f"invalid YAML: {problem}", where) from None
+
+
+def read_jsonl(path: Path) -> list[tuple[int, Any]]:
+    """(line number, parsed object) for every non-blank line; bad JSON raises ``ConfigError``."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read file: {exc.strerror or exc}") from None
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append((number, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", f"line {number}") from None
+    return rows
+
+
+def load_suite(name_or_path: str | Path) -> TaskSuite:
+    """Load and validate a suite file (or a built-in suite by name)."""
+    path = resolve_suite_path(name_or_path)
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "a suite file must be a mapping with at least 'name' and examples")
+    model = MultiTaskSuiteCfg if "tasks" in raw else SingleTaskSuiteCfg
+    try:
+        cfg = model.model_validate(raw)
+    except ValidationError as exc:
+        raise pydantic_error_to_config_error(path, exc) from None
+    task_cfgs = cfg.tasks if isinstance(cfg, MultiTaskSuiteCfg) else [cfg.as_task()]
+    names = [t.name for t in task_cfgs]
+    if len(set(names)) != len(names):
+        raise ConfigError(path, "task names must be unique", "tasks")
+
+    tasks, examples = [], []
+    multi = isinstance(cfg, MultiTaskSuiteCfg)
+    for t_index, tcfg in enumerate(task_cfgs):
+        prefix = f"tasks[{t_index}]." if multi else ""
+        task = Task(
+            name=tcfg.name,
+            input_template=tcfg.input_template,
+            checks=tuple(_build_checks(tcfg.checks, path, prefix + "checks")),
+            pass_threshold=tcfg.pass_threshold,
+            description=tcfg.description,
+        )
+        if not task.checks:
+            raise ConfigError(path, "a task needs at least one check", prefix + "checks")
+        tasks.append(task)
+        examples.extend(_load_examples(tcfg, task, path, prefix))
+    examples = assign_splits(examples, cfg.split)
+    try:
+        return TaskSuite(cfg.name, tuple(tasks), tuple(examples), cfg.description, cfg.seed_prompt, str(path))
+    except ValueError as exc:
+        raise ConfigError(path, str(exc)) from None
+
+
+def _build_checks(cfgs, path: Path, field: str) -> list:
+    out = []
+    for i, c in enumerate(cfgs):
+        try:
+            out.append(build_check(c, path.parent))
+        except ValueError as exc:
+            raise ConfigError(path, str(exc), f"{field}[{i}].ref") from None
+    return out
+
+
+def _load_examples(tcfg: TaskCfg, task: Task, path: Path, prefix: str) -> list[Example]:
+    if tcfg.examples is not None:
+        entries = [(f"{prefix}examples[{i}]", path, ex) for i, ex in enumerate(tcfg.examples)]
+    else:
+        data_path = (path.parent / tcfg.examples_file).resolve()
+        if not data_path.is_file():
+            raise ConfigError(path, f"examples file {tcfg.examples_file!r} does not exist", prefix + "examples_file")
+        entries = []
+        for number, obj in read_jsonl(data_path):
+            try:
+                entries.append((f"line {number}", data_path, ExampleCfg.model_validate(obj)))
+            except ValidationError as exc:
+                err = pydantic_error_to_config_error(data_path, exc)
+                raise ConfigError(data_path, err.detail, f"line {number}: {err.field}" if err.field else f"line {number}") from None
+    if not entries:
+        raise ConfigError(path, "the task has no examples", prefix + "examples")
+    needed = template_fields(task.input_template)
+    out = []
+    for index, (where, source, ecfg) in enumerate(entries):
+        inputs = ecfg.input if isinstance(ecfg.input, dict) else {"input": ecfg.input}
+        missing = needed - set(inputs)
+        if missing:
+            raise ConfigError(source, f"input lacks field(s) {sorted(missing)} used by input_template", where)
+        extra = _build_checks(ecfg.checks, source, f"{where}.checks")
+        out.append(Example(
+            id=ecfg.id or f"{task.name}-{index}",
+            task=task.name,
+            inputs=inputs,
+            expected=ecfg.expected,
+            split=ecfg.split or "",
+            checks=tuple(extra),
+        ))
+    return out
+
+
+def assign_splits(examples: list[Example], split: SplitCfg) -> list[Example]:
+    """Examples without an explicit split get one by seeded ratios, per task (stratified)."""
+    by_task: dict[str, list[int]] = {}
+    for i, ex in enumerate(examples):
+        if not ex.split:
+            by_task.setdefault(ex.task, []).append(i)
+    result = list(examples)
+    for task, indices in by_task.items():
+        seed = int(stable_hash([split.seed, task], size=8), 16)
+        order = np.random.default_rng(seed).permutation(len(indices))
+        n = len(indices)
+        n_train = int(round(split.train * n))
+        n_val = int(round(split.val * n))
+        n_val = min(n_val, n - n_train)
+        for rank, pos in enumerate(order):
+            name = "train" if rank < n_train else "val" if rank < n_train + n_val else "test"
+            ex = examples[indices[pos]]
+            result[indices[pos]] = Example(ex.id, ex.task, ex.inputs, ex.expected, name, ex.checks)
+    assert all(ex.split in SPLITS for ex in result)
+    return result

@@ -1,0 +1,94 @@
+"""In-memory model of eval suites: ``Example``, ``Task`` and ``TaskSuite``.
+
+A suite holds one or more related tasks optimized with one shared prompt. Every example belongs to a
+task and to exactly one split (``train``, ``val`` or ``test``). Objects here are immutable after
+construction; loaders (``evo.tasks.loader``, ``evo.tasks.bigbench``) build them.
+"""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from evo.tasks.checks import Check
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    id: str
+    task: str
+    inputs: Mapping[str, Any]
+    expected: Any
+    split: str
+    checks: tuple[Check, ...] = ()  # extra checks for this example only
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    input_template: str
+    checks: tuple[Check, ...]
+    pass_threshold: float = 1.0
+    description: str = ""
+
+    def render_input(self, example: Example) -> str:
+        """The user-visible input text of ``example`` (the template filled with its fields)."""
+        return self.input_template.format_map(example.inputs)
+
+    def checks_for(self, example: Example) -> tuple[Check, ...]:
+        return self.checks + example.checks
+
+
+def template_fields(template: str) -> set[str]:
+    """Top-level field names referenced by a ``str.format`` template."""
+    names = set()
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name:
+            names.add(name.split(".")[0].split("[")[0])
+    return names
+
+
+@dataclass(frozen=True)
+class TaskSuite:
+    name: str
+    tasks: tuple[Task, ...]
+    examples: tuple[Example, ...]
+    description: str = ""
+    seed_prompt: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None
+
+    def __post_init__(self):
+        tasks = {t.name: t for t in self.tasks}
+        by_id = {}
+        for ex in self.examples:
+            if ex.task not in tasks:
+                raise ValueError(f"example {ex.id!r} names unknown task {ex.task!r}")
+            if ex.split not in SPLITS:
+                raise ValueError(f"example {ex.id!r} has split {ex.split!r}; expected one of {SPLITS}")
+            if ex.id in by_id:
+                raise ValueError(f"duplicate example id {ex.id!r}")
+            by_id[ex.id] = ex
+        object.__setattr__(self, "_tasks", tasks)
+        object.__setattr__(self, "_by_id", by_id)
+
+    def task(self, name: str) -> Task:
+        return self._tasks[name]
+
+    def example(self, example_id: str) -> Example:
+        return self._by_id[example_id]
+
+    def split(self, *names: str) -> list[Example]:
+        """Examples of the named splits (all when none are named), in suite order."""
+        wanted = set(names) if names else set(SPLITS)
+        unknown = wanted - set(SPLITS)
+        if unknown:
+            raise ValueError(f"unknown split(s) {sorted(unknown)}; expected {SPLITS}")
+        return [ex for ex in self.examples if ex.split in wanted]
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(1 for ex in self.examples if ex.split == s) for s in SPLITS}
+
+    def subset(self, examples: Iterable[Example]) -> "TaskSuite":
+        return TaskSuite(self.name, self.tasks, tuple(examples), self.description, self.seed_prompt, self.source)

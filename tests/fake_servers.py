@@ -1,0 +1,87 @@
+"""Local HTTP servers (127.0.0.1, ephemeral port) that speak the Anthropic Messages API and the
+OpenAI chat-completions API, scripted per request: a reply, an HTTP error status, or a delay."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class ScriptedHTTPServer:
+    """``script`` entries: ``("ok", text)``, ``("status", code)`` or ``("sleep", seconds, text)``.
+    When the script runs out, the server answers ``("ok", default_text)``."""
+
+    def __init__(self, flavor: str, default_text: str = "ok"):
+        self.flavor = flavor
+        self.default_text = default_text
+        self.script: deque = deque()
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                outer.requests.append(body)
+                outer.headers.append({k.lower(): v for k, v in self.headers.items()})
+                step = outer.script.popleft() if outer.script else ("ok", outer.default_text)
+                if step[0] == "sleep":
+                    time.sleep(step[1])
+                    step = ("ok", step[2])
+                if step[0] == "status":
+                    payload = {"type": "error", "error": {"type": "api_error", "message": f"scripted {step[1]}"}}
+                    self._send(step[1], payload, {"retry-after-ms": "5", "retry-after": "0"})
+                    return
+                self._send(200, outer._reply(body, step[1]))
+
+            def _send(self, code, payload, headers=None):
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(code)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _reply(self, body: dict, text: str) -> dict:
+        if self.flavor == "anthropic":
+            system = body.get("system")
+            cached = isinstance(system, list) and any("cache_control" in b for b in system)
+            return {
+                "id": f"msg_{len(self.requests)}", "type": "message", "role": "assistant",
+                "model": body.get("model"), "content": [{"type": "text", "text": text}],
+                "stop_reason": "end_turn", "stop_sequence": None,
+                "usage": {"input_tokens": 10, "output_tokens": 2,
+                          "cache_creation_input_tokens": 1000 if cached and len(self.requests) == 1 else 0,
+                          "cache_read_input_tokens": 1000 if cached and len(self.requests) > 1 else 0},
+            }
+        return {"id": "c1", "object": "chat.completion", "model": body.get("model"),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}}
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
