@@ -10,7 +10,8 @@ from evo.evaluation.records import EvalBatch
 
 def print_eval_report(console: Console, title: str, batch: EvalBatch, feedback: Feedback,
                       cache_stats: dict | None = None, show_failures: int = 8) -> None:
-    table = Table(title=title, title_justify="left")
+    console.print(f"[bold]{title}")
+    table = Table()
     for col, justify in (("task", "left"), ("examples", "right"), ("passed", "right"),
                          ("pass rate", "right"), ("mean score", "right")):
         table.add_column(col, justify=justify)

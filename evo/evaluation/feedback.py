@@ -138,7 +138,8 @@ def describe_failures(records: list[ExampleRecord]) -> list[str]:
     if records[0].error is not None:
         messages = Counter(r.error.split(":")[0] for r in records if r.error)
     for msg, count in messages.most_common(2):
-        patterns.append(f"{count}x: {_clip(msg, 100)}")
+        if count >= 2 or n == 1:
+            patterns.append(f"{count}x: {_clip(msg, 100)}")
     return patterns
 
 

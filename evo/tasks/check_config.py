@@ -58,6 +58,7 @@ class NumericCfg(_Base):
     tolerance: float = Field(0.0, ge=0)
     rel_tolerance: float = Field(0.0, ge=0)
     strict: bool = False
+    pick: Literal["first", "last"] = "last"
 
 
 class ChoiceCfg(_Base):

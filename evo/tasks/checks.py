@@ -52,13 +52,13 @@ def normalize_text(text: str) -> str:
     return " ".join(str(text).lower().translate(_PUNCT_TABLE).split())
 
 
-def parse_number(text: str) -> float | None:
-    """The first number in ``text`` (commas as thousands separators allowed), or None."""
-    match = _NUMBER.search(str(text))
-    if not match:
+def parse_number(text: str, pick: str = "first") -> float | None:
+    """The first (or last) number in ``text`` (commas as thousands separators allowed), or None."""
+    matches = _NUMBER.findall(str(text))
+    if not matches:
         return None
     try:
-        return float(match.group(0).replace(",", ""))
+        return float((matches[0] if pick == "first" else matches[-1]).replace(",", ""))
     except ValueError:  # pragma: no cover - regex guarantees a float literal
         return None
 
@@ -168,23 +168,26 @@ class RegexCheck(Check):
 
 
 class NumericCheck(Check):
-    """The first number in the output equals the expected number within ``tolerance`` (absolute)
-    or ``rel_tolerance`` (relative). With ``strict`` the output must be the number alone."""
+    """The last (``pick="last"``, default: the usual place of a final answer, as in "7 + 9 = 16") or
+    first number in the output equals the expected number within ``tolerance`` (absolute) or
+    ``rel_tolerance`` (relative). With ``strict`` the output must be the number alone."""
 
     kind = "numeric"
 
-    def __init__(self, tolerance: float = 0.0, rel_tolerance: float = 0.0, strict: bool = False, **kw):
+    def __init__(self, tolerance: float = 0.0, rel_tolerance: float = 0.0, strict: bool = False,
+                 pick: str = "last", **kw):
         super().__init__(**kw)
         self.tolerance = tolerance
         self.rel_tolerance = rel_tolerance
         self.strict = strict
+        self.pick = pick
 
     def _run(self, output, expected, inputs):
         want = expected if isinstance(expected, (int, float)) else parse_number(str(expected))
         if want is None:
             raise ValueError(f"expected value {expected!r} is not a number")
         text = output.strip()
-        got = parse_number(text)
+        got = parse_number(text, self.pick)
         if got is None:
             return _fail("format_violation", output, expected, "no number in output")
         if self.strict and _NUMBER.fullmatch(text) is None:

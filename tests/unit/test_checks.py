@@ -27,6 +27,8 @@ def test_regex_modes():
 
 def test_numeric_tolerance_and_parsing():
     assert C.NumericCheck()("The answer is 1,234.", "1234", {}).passed
+    assert C.NumericCheck()("7 + 9 = 16", "16", {}).passed
+    assert not C.NumericCheck(pick="first")("7 + 9 = 16", "16", {}).passed
     assert C.NumericCheck(tolerance=0.01)("3.141", "3.14", {}).passed
     assert C.NumericCheck(rel_tolerance=0.1)("105", 100, {}).passed
     wrong = C.NumericCheck()("8", "7", {})
