@@ -263,7 +263,7 @@ class AssertionCheck(Check):
     kind = "python"
 
     def __init__(self, fn: Callable[..., Any], **kw):
-        kw.setdefault("name", getattr(fn, "__name__", "python"))
+        kw["name"] = kw.get("name") or getattr(fn, "__name__", "python")
         super().__init__(**kw)
         self.fn = fn
 
