@@ -1,0 +1,133 @@
+"""``Budget``: limits on LLM calls, tokens, USD and wall time, metered per role (task / optimizer).
+
+Counting is *logical*: a cached response counts like a fresh one, so a run's trajectory does not
+depend on what the cache happened to hold (a resumed run ends where an uninterrupted one would).
+Thread-safe. ``exhausted()`` returns the first limit reached as a human-readable reason, or None.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ROLES = ("task", "optimizer")
+
+
+class BudgetConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_calls: int | None = Field(None, ge=1, description="task + optimizer calls")
+    max_task_calls: int | None = Field(None, ge=1)
+    max_optimizer_calls: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_usd: float | None = Field(None, gt=0)
+    max_wall_s: float | None = Field(None, gt=0)
+    max_steps: int | None = Field(None, ge=1)
+    patience: int | None = Field(None, ge=1, description="stop after this many steps without improvement")
+    max_idle_steps: int = Field(3, ge=1, description="stop after this many steps that used no budget")
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    cached_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    usd: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def to_json(self) -> dict:
+        return {"calls": self.calls, "cached_calls": self.cached_calls, "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens, "usd": self.usd}
+
+
+@dataclass
+class Budget:
+    config: BudgetConfig = field(default_factory=BudgetConfig)
+    usage: dict = field(default_factory=lambda: {r: Usage() for r in ROLES})
+    steps: int = 0
+    steps_without_improvement: int = 0
+    idle_steps: int = 0
+    elapsed_before_s: float = 0.0  # wall time spent before a resume
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._start = time.monotonic()
+
+    def charge(self, role: str, *, calls: int = 1, cached: int = 0, input_tokens: int = 0,
+               output_tokens: int = 0, usd: float = 0.0) -> None:
+        with self._lock:
+            u = self.usage[role]
+            u.calls += calls
+            u.cached_calls += cached
+            u.input_tokens += input_tokens
+            u.output_tokens += output_tokens
+            u.usd += usd
+
+    def charge_batch(self, batch) -> None:
+        """Charge the task model for every record of an ``EvalBatch`` (errors included)."""
+        self.charge("task", calls=batch.n, cached=batch.n_cached, input_tokens=batch.input_tokens,
+                    output_tokens=batch.output_tokens, usd=batch.cost_usd)
+
+    @property
+    def total_calls(self) -> int:
+        return sum(u.calls for u in self.usage.values())
+
+    @property
+    def wall_s(self) -> float:
+        return self.elapsed_before_s + time.monotonic() - self._start
+
+    def snapshot(self) -> tuple:
+        return tuple((u.calls, u.tokens) for u in self.usage.values())
+
+    def end_step(self, improved: bool, used_budget: bool) -> None:
+        self.steps += 1
+        self.steps_without_improvement = 0 if improved else self.steps_without_improvement + 1
+        self.idle_steps = 0 if used_budget else self.idle_steps + 1
+
+    def remaining_task_calls(self) -> int | None:
+        c = self.config
+        limits = []
+        if c.max_task_calls is not None:
+            limits.append(c.max_task_calls - self.usage["task"].calls)
+        if c.max_calls is not None:
+            limits.append(c.max_calls - self.total_calls)
+        return max(0, min(limits)) if limits else None
+
+    def exhausted(self) -> str | None:
+        c, task, opt = self.config, self.usage["task"], self.usage["optimizer"]
+        checks = [
+            (c.max_calls, self.total_calls, "LLM call budget ({limit}) used"),
+            (c.max_task_calls, task.calls, "task-model call budget ({limit}) used"),
+            (c.max_optimizer_calls, opt.calls, "optimizer call budget ({limit}) used"),
+            (c.max_tokens, task.tokens + opt.tokens, "token budget ({limit}) used"),
+            (c.max_usd, task.usd + opt.usd, "USD budget ({limit}) used"),
+            (c.max_wall_s, self.wall_s, "wall-time budget ({limit} s) used"),
+            (c.max_steps, self.steps, "step limit ({limit}) reached"),
+            (c.patience, self.steps_without_improvement, "no improvement for {limit} steps"),
+            (c.max_idle_steps, self.idle_steps, "{limit} steps in a row used no budget"),
+        ]
+        for limit, value, message in checks:
+            if limit is not None and value >= limit:
+                return message.format(limit=limit)
+        return None
+
+    def to_json(self) -> dict:
+        return {"config": self.config.model_dump(), "usage": {r: u.to_json() for r, u in self.usage.items()},
+                "steps": self.steps, "steps_without_improvement": self.steps_without_improvement,
+                "idle_steps": self.idle_steps, "wall_s": self.wall_s}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Budget":
+        b = cls(BudgetConfig(**data["config"]))
+        for role, u in data["usage"].items():
+            b.usage[role] = Usage(**u)
+        b.steps = data["steps"]
+        b.steps_without_improvement = data["steps_without_improvement"]
+        b.idle_steps = data["idle_steps"]
+        b.elapsed_before_s = data["wall_s"]
+        return b

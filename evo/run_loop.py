@@ -1,0 +1,122 @@
+"""The optimization run loop: drives a ``Strategy`` under a ``Budget`` and reports honestly.
+
+Contract:
+- Each step: ``ask`` -> evaluate every request (train/val only) -> ``tell`` -> step record ->
+  ``on_step`` callback (progress, tracking, checkpoints).
+- A step whose task-model cost would exceed the remaining call budget is not started.
+- Re-evaluating a (genome, split, samples) seen before in this run costs nothing: its batch is
+  reused (and a resumed run knows which keys were already charged).
+- After the loop, the seed genome and the best genome are scored on train, val and test. The test
+  split is used only here, once, after optimization; no strategy ever receives a test example.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+from evo.budget import Budget
+from evo.evaluation.evaluator import Evaluator
+from evo.evaluation.records import EvalBatch
+from evo.genome import PromptGenome
+from evo.strategies.base import Strategy
+
+log = logging.getLogger(__name__)
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class RunResult:
+    strategy: str
+    seed_genome: PromptGenome
+    best_genome: PromptGenome
+    before: dict
+    after: dict
+    steps: list
+    budget: dict
+    stop_reason: str
+    final_batches: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "strategy": self.strategy, "seed_genome": self.seed_genome.to_json(),
+            "best_genome": self.best_genome.to_json(), "before": self.before, "after": self.after,
+            "steps": self.steps, "budget": self.budget, "stop_reason": self.stop_reason,
+        }
+
+
+class OptimizationRun:
+    def __init__(self, strategy: Strategy, evaluator: Evaluator, budget: Budget, seed_genome: PromptGenome, *,
+                 on_step: Callable[[dict], None] | None = None, charged_keys: set | None = None,
+                 steps: list | None = None):
+        self.strategy = strategy
+        self.evaluator = evaluator
+        self.budget = budget
+        self.seed_genome = seed_genome
+        self.on_step = on_step
+        self.suite = evaluator.suite
+        self.memo: dict[tuple, EvalBatch] = {}
+        self.charged_keys: set = set(charged_keys or ())
+        self.steps: list = list(steps or [])
+
+    def evaluate(self, genome: PromptGenome, split: str, samples: int = 1, charge: bool = True) -> EvalBatch:
+        key = (genome.id, split, samples)
+        batch = self.memo.get(key)
+        if batch is None:
+            batch = self.evaluator.evaluate(genome, self.suite.split(split), samples=samples)
+            batch.meta["split"] = split
+            self.memo[key] = batch
+        if charge and key not in self.charged_keys:
+            self.charged_keys.add(key)
+            self.budget.charge_batch(batch)
+        return batch
+
+    def _step_cost(self, requests) -> int:
+        counts = self.suite.counts()
+        return sum(counts[r.split] * r.samples for r in requests
+                   if (r.genome.id, r.split, r.samples) not in self.charged_keys)
+
+    def run(self) -> RunResult:
+        stop_reason = None
+        while stop_reason is None:
+            stop_reason = self.budget.exhausted() or self.strategy.stop_reason
+            if stop_reason:
+                break
+            before = self.budget.snapshot()
+            prev_best = self.strategy.best_score()
+            requests = self.strategy.ask()
+            remaining = self.budget.remaining_task_calls()
+            cost = self._step_cost(requests)
+            if remaining is not None and cost > remaining:
+                stop_reason = f"next step needs {cost} task calls, {remaining} left in the budget"
+                break
+            batches = [self.evaluate(r.genome, r.split, r.samples) for r in requests]
+            self.strategy.tell(batches)
+            improved = self.strategy.best_score() > prev_best + 1e-12
+            self.budget.end_step(improved, self.budget.snapshot() != before)
+            record = {
+                "step": len(self.steps), "strategy": self.strategy.name,
+                "best_id": self.strategy.best().id, "best_score": self.strategy.best_score(),
+                "improved": improved, "evaluations": len(requests),
+                "task_calls": self.budget.usage["task"].calls,
+                "optimizer_calls": self.budget.usage["optimizer"].calls,
+                "tokens": sum(u.tokens for u in self.budget.usage.values()),
+                "usd": sum(u.usd for u in self.budget.usage.values()),
+                "cache_hits": sum(u.cached_calls for u in self.budget.usage.values()),
+                "wall_s": self.budget.wall_s, **self.strategy.step_record(),
+            }
+            self.steps.append(record)
+            if self.on_step:
+                self.on_step(record)
+        log.info("stopping: %s", stop_reason)
+        return self.finish(stop_reason)
+
+    def finish(self, stop_reason: str) -> RunResult:
+        best = self.strategy.best()
+        finals = {}
+        for label, genome in (("before", self.seed_genome), ("after", best)):
+            finals[label] = {s: self.evaluate(genome, s, charge=False) for s in SPLITS}
+        summary = {label: {s: {"pass_rate": b.pass_rate, "mean_score": b.mean_score, "n": b.n}
+                           for s, b in batches.items()} for label, batches in finals.items()}
+        return RunResult(self.strategy.name, self.seed_genome, best, summary["before"], summary["after"],
+                         self.steps, self.budget.to_json(), stop_reason, finals)

@@ -1,0 +1,1 @@
+"""Optimization strategies behind one ask/tell interface (see ``evo.strategies.base``)."""

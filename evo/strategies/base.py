@@ -1,0 +1,67 @@
+"""The strategy interface shared by iterative, evolutionary and hybrid search.
+
+Contract (the run loop in ``evo.run_loop`` is the only caller):
+- ``ask()`` returns the evaluations the strategy needs next, as ``EvalRequest``s (genome + split,
+  ``train`` or ``val`` only: a strategy never sees the test split). It may return an empty list for
+  a step that produced nothing to evaluate (e.g. every proposal was unusable).
+- ``finished`` is True once the strategy has nothing more to do; ``stop_reason`` then says why.
+- ``tell(results)`` receives one ``EvalBatch`` per request, in request order (``[]`` after an empty
+  ``ask``). Strategies may call the
+  optimizer model inside ``ask``; they never call the task model themselves.
+- ``best()`` is the genome the strategy would return now.
+- ``state_dict()`` is JSON-serializable (with ``schema_version``) and ``load_state_dict`` restores a
+  strategy built with the same config so that it continues exactly as the original would have.
+- Strategies never mutate the genomes, suites or batches they are given.
+- ``step_record()`` describes the last completed step for logs (JSON-serializable).
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from evo.evaluation.records import EvalBatch
+from evo.genome import PromptGenome
+
+ALLOWED_SPLITS = ("train", "val")
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    genome: PromptGenome
+    split: str
+    samples: int = 1
+
+    def __post_init__(self):
+        if self.split not in ALLOWED_SPLITS:
+            raise ValueError(f"strategies may only evaluate on {ALLOWED_SPLITS}, not {self.split!r}")
+
+
+class Strategy(ABC):
+    name: str = "strategy"
+    stop_reason: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.stop_reason is not None
+
+    @abstractmethod
+    def ask(self) -> list[EvalRequest]: ...
+
+    @abstractmethod
+    def tell(self, results: list[EvalBatch]) -> None: ...
+
+    @abstractmethod
+    def best(self) -> PromptGenome: ...
+
+    @abstractmethod
+    def best_score(self) -> float:
+        """The score ``best()`` was selected on (higher is better), for progress and patience."""
+
+    @abstractmethod
+    def state_dict(self) -> dict: ...
+
+    @abstractmethod
+    def load_state_dict(self, state: dict) -> None: ...
+
+    def step_record(self) -> dict:
+        return {}

@@ -1,0 +1,350 @@
+"""Iterative meta-prompt refinement: an optimizer model rewrites the instruction from rich feedback.
+
+Each iteration the optimizer sees the current instruction, training results (counts, diffs for a
+capped representative set of failures), failure categories with data-driven patterns, root causes and
+fixes, and the optimization memory (lessons + the last ``memory_window`` iterations). It proposes
+``n_candidates`` rewrites at ``temperature``; all are evaluated; the best is chosen with ``>=`` against
+the current score, except that while the current pass rate is below ``strict_below`` only a strict
+improvement is accepted (adaptive acceptance).
+
+Phases:
+1. ``train``: until 100% on train, ``max_train_iterations`` or ``plateau`` iterations without gain.
+2. ``validation``: every candidate is also re-checked on train and rejected if it fails a training
+   case the current instruction passes; survivors compete on val. After a round in which candidates
+   were rejected for breaking training, the next meta-prompt combines the validation patterns to fix
+   with the specific training cases that broke. Validation examples reach the optimizer only as
+   aggregate patterns, never verbatim.
+3. The held-out test is scored by the run loop after the strategy finishes; it never reaches here.
+
+Unusable proposals (no tags, empty, truncated, unchanged, duplicate, backend error) are rejected with
+a recorded reason and the run goes on.
+"""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from evo.evaluation.feedback import build_feedback
+from evo.evaluation.records import EvalBatch
+from evo.genome import PromptGenome, stable_hash
+from evo.optimizer_llm import OptimizerLLM, extract_tagged
+from evo.strategies.base import EvalRequest, Strategy
+from evo.strategies.memory import OptimizationMemory
+from evo.tasks.suite import TaskSuite
+from evo.meta_prompts import render
+
+STATE_VERSION = 1
+_QUOTED = re.compile(r"[\"“]([^\"”\n]{10,400})[\"”]")
+
+
+class IterativeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["iterative"] = "iterative"
+    n_candidates: int = Field(3, ge=1, le=10)
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_train_iterations: int = Field(6, ge=0)
+    max_val_iterations: int = Field(3, ge=0)
+    plateau: int = Field(3, ge=1, description="iterations without improvement that end a phase")
+    strict_below: float = Field(0.10, ge=0, le=1)
+    memory: bool = True
+    memory_window: int = Field(3, ge=1)
+    max_diffs: int = Field(8, ge=0)
+    feedback_detail: Literal["full", "categories", "counts"] = "full"
+    template: str = "iterative_v1"
+    optimizer_max_tokens: int = Field(500, ge=16)
+    extraction: Literal["strict", "lenient"] = "strict"
+
+
+def _summary(batch: EvalBatch) -> dict:
+    return {"pass_rate": batch.pass_rate, "score": batch.mean_score,
+            "passed": sorted(r.example_id for r in batch.records if r.passed)}
+
+
+def extract_instruction(text: str, stop_reason: str, lenient: bool) -> tuple[str | None, str]:
+    """(instruction, how) from an optimizer reply; ``how`` is ``tag``/``quoted`` or the rejection reason."""
+    prompt, problem = extract_tagged(text, "prompt", stop_reason)
+    if prompt is not None:
+        return prompt, "tag"
+    if lenient and problem and problem.startswith("no <"):
+        quoted = _QUOTED.findall(text)
+        if quoted:
+            return quoted[-1].strip(), "quoted"
+    return None, problem or "unusable"
+
+
+class IterativeStrategy(Strategy):
+    name = "iterative"
+
+    def __init__(self, config: IterativeConfig, suite: TaskSuite, seed_genome: PromptGenome,
+                 optimizer: OptimizerLLM):
+        self.config = config
+        self.suite = suite
+        self.optimizer = optimizer
+        self.current = seed_genome
+        self.phase = "init"
+        self.iteration = 0
+        self.phase_iterations = 0
+        self.stall = 0
+        self.cur_train: dict | None = None
+        self.cur_val: dict | None = None
+        self.train_feedback = ""
+        self.val_feedback = ""
+        self.broken_cases: list[dict] = []
+        self.memory = OptimizationMemory(window=config.memory_window)
+        self.tried: set[str] = {stable_hash(seed_genome.instruction.strip())}
+        self.pending: list[dict] = []
+        self.pending_kind = ""
+        self.records: list[dict] = []
+        self._last_record: dict = {}
+
+    # ---- interface -------------------------------------------------------------------------
+    def best(self) -> PromptGenome:
+        return self.current
+
+    def best_score(self) -> float:
+        if self.phase == "init" or self.cur_train is None:
+            return float("-inf")
+        return self.cur_train["score"] + (self.cur_val["score"] if self.cur_val else 0.0)
+
+    def ask(self) -> list[EvalRequest]:
+        if self.finished:
+            return []
+        if self.phase == "init":
+            self.pending_kind = "baseline_train"
+            return [EvalRequest(self.current, "train")]
+        if self.phase == "validation" and self.cur_val is None:
+            self.pending_kind = "baseline_val"
+            return [EvalRequest(self.current, "val")]
+        self.pending_kind = "candidates"
+        self.pending = self._propose()
+        splits = ("train",) if self.phase == "train" else ("train", "val")
+        return [EvalRequest(c["genome"], s) for c in self.pending if c["genome"] for s in splits]
+
+    def tell(self, results: list[EvalBatch]) -> None:
+        kind, self.pending_kind = self.pending_kind, ""
+        if kind == "baseline_train":
+            self._set_current_train(results[0])
+            self.phase = "train"
+            self._last_record = {"phase": "train", "event": "baseline", "train_score": self.cur_train["score"]}
+            if self._phase_done():
+                self._enter_validation()
+            return
+        if kind == "baseline_val":
+            self._set_current_val(results[0])
+            self._last_record = {"phase": "validation", "event": "baseline", "val_score": self.cur_val["score"]}
+            if self._phase_done():
+                self.stop_reason, self.phase = self._done_reason, "done"
+            return
+        if self.phase == "train":
+            self._tell_train(results)
+        else:
+            self._tell_validation(results)
+
+    # ---- proposals ---------------------------------------------------------------------------
+    def _meta_prompt(self) -> tuple[str, str]:
+        placement = ("It is placed in the system turn." if self.current.placement == "system"
+                     else "It is placed at the start of the user turn, before the input.")
+        if self.phase == "train" or not self.broken_cases:
+            feedback = self.train_feedback
+        else:
+            feedback = self.train_feedback + "\n\nOn held-out validation data (aggregate patterns only):\n" + self.val_feedback
+        combined = ""
+        if self.broken_cases:
+            combined = ("\n# Your last candidates broke these training cases (they passed before); keep them "
+                        "passing while fixing the validation patterns:\n" + "\n".join(
+                            f"- input: {c['input']!r} expected: {c['expected']!r} got: {c['actual']!r}"
+                            for c in self.broken_cases) + "\n")
+        return render(
+            self.config.template,
+            task_description=self.suite.description or self.suite.name,
+            placement_note=placement,
+            current_prompt=self.current.instruction or "(empty: no instruction yet)",
+            feedback=feedback,
+            combined_feedback=combined,
+            memory=self.memory.to_text() if self.config.memory else "(memory disabled)",
+        )
+
+    def _propose(self) -> list[dict]:
+        self.iteration += 1
+        self.phase_iterations += 1
+        system, user = self._meta_prompt()
+        proposals = self.optimizer.generate(
+            system, user, n=self.config.n_candidates, temperature=self.config.temperature,
+            max_tokens=self.config.optimizer_max_tokens, sample_offset=self.iteration * 16)
+        candidates, seen = [], set()
+        for p in proposals:
+            cand = {"genome": None, "change": "", "targets": "", "how": "", "rejected": None}
+            if p.error:
+                cand["rejected"] = f"optimizer error: {p.error}"
+            else:
+                text, how = extract_instruction(p.text, p.stop_reason, self.config.extraction == "lenient")
+                cand["how"] = how
+                cand["change"] = (extract_tagged(p.text, "change")[0] or "")[:200]
+                cand["targets"] = (extract_tagged(p.text, "target")[0] or "")[:120]
+                key = stable_hash(text.strip()) if text else None
+                if text is None:
+                    cand["rejected"] = how
+                elif text.strip() == self.current.instruction.strip():
+                    cand["rejected"] = "unchanged"
+                elif key in seen or key in self.tried:
+                    cand["rejected"] = "duplicate"
+                else:
+                    seen.add(key)
+                    cand["genome"] = self.current.replace(instruction=text, parents=(self.current.id,),
+                                                          operator="iterative")
+            candidates.append(cand)
+        self.tried |= seen
+        self._meta_prompt_sent = user
+        return candidates
+
+    # ---- acceptance --------------------------------------------------------------------------
+    def _accepts(self, current: dict, score: float) -> bool:
+        if current["pass_rate"] < self.config.strict_below:
+            return score > current["score"] + 1e-12
+        return score >= current["score"] - 1e-12
+
+    def _tell_train(self, results: list[EvalBatch]) -> None:
+        valid = [c for c in self.pending if c["genome"]]
+        for cand, batch in zip(valid, results):
+            cand["train"] = _summary(batch)
+            cand["batch"] = batch
+        best = max(valid, key=lambda c: c["train"]["score"], default=None)
+        before = self.cur_train["score"]
+        accepted = best is not None and self._accepts(self.cur_train, best["train"]["score"])
+        for c in valid:
+            if c is not best:
+                c["rejected"] = "not the best candidate"
+        if best is not None and not accepted:
+            best["rejected"] = ("needs strict improvement below "
+                                f"{self.config.strict_below:.0%} pass rate" if self.cur_train["pass_rate"] < self.config.strict_below
+                                else "scored below the current instruction")
+        after = best["train"]["score"] if best else before
+        if accepted:
+            self.current = best["genome"]
+            self._set_current_train(best["batch"])
+        improved = accepted and after > before + 1e-12
+        self.stall = 0 if improved else self.stall + 1
+        self._remember(best, before, after, accepted)
+        if self._phase_done():
+            self._enter_validation()
+
+    def _tell_validation(self, results: list[EvalBatch]) -> None:
+        valid = [c for c in self.pending if c["genome"]]
+        passed_before = set(self.cur_train["passed"])
+        broken_all: list[dict] = []
+        survivors = []
+        for i, cand in enumerate(valid):
+            train_b, val_b = results[2 * i], results[2 * i + 1]
+            cand["train"], cand["val"] = _summary(train_b), _summary(val_b)
+            cand["batches"] = (train_b, val_b)
+            broken = [r for r in train_b.records if r.example_id in passed_before and not r.passed]
+            if broken:
+                cand["rejected"] = f"breaks {len(broken)} training case(s)"
+                broken_all += [{"input": r.input_text, "expected": r.expected, "actual": r.answer} for r in broken]
+            else:
+                survivors.append(cand)
+        best = max(survivors, key=lambda c: c["val"]["score"], default=None)
+        before = self.cur_val["score"]
+        accepted = best is not None and self._accepts(self.cur_val, best["val"]["score"])
+        for c in survivors:
+            if c is not best:
+                c["rejected"] = "not the best on validation"
+        if best is not None and not accepted:
+            best["rejected"] = "scored below the current instruction on validation"
+        self.broken_cases = broken_all[:5] if (valid and not survivors) else []
+        after = best["val"]["score"] if best else before
+        if accepted:
+            self.current = best["genome"]
+            self._set_current_train(best["batches"][0])
+            self._set_current_val(best["batches"][1])
+        improved = accepted and after > before + 1e-12
+        self.stall = 0 if improved else self.stall + 1
+        self._remember(best or (valid[0] if valid else None), before, after, accepted)
+        if self._phase_done():
+            self.stop_reason = self._done_reason
+            self.phase = "done"
+
+    # ---- bookkeeping ------------------------------------------------------------------------
+    def _set_current_train(self, batch: EvalBatch) -> None:
+        self.cur_train = _summary(batch)
+        fb = build_feedback(batch, max_diffs=self.config.max_diffs)
+        detail = self.config.feedback_detail
+        if detail == "counts":
+            self.train_feedback = f"Results: {fb.headline}."
+        else:
+            self.train_feedback = fb.to_text(include_diffs=detail == "full")
+
+    def _set_current_val(self, batch: EvalBatch) -> None:
+        self.cur_val = _summary(batch)
+        self.val_feedback = build_feedback(batch).to_text(include_diffs=False)
+
+    def _phase_done(self) -> bool:
+        if self.phase == "train":
+            limit, rate = self.config.max_train_iterations, self.cur_train["pass_rate"]
+        else:
+            limit, rate = self.config.max_val_iterations, self.cur_val["pass_rate"] if self.cur_val else 0.0
+        if rate >= 1.0 - 1e-12:
+            self._done_reason = f"100% on {self.phase}"
+        elif self.phase_iterations >= limit:
+            self._done_reason = f"{self.phase}: {limit} iterations done"
+        elif self.stall >= self.config.plateau:
+            self._done_reason = f"{self.phase}: plateau ({self.stall} iterations without improvement)"
+        else:
+            return False
+        return True
+
+    def _enter_validation(self) -> None:
+        self.phase = "validation"
+        self.phase_iterations = 0
+        self.stall = 0
+        if self.config.max_val_iterations == 0:
+            self.stop_reason = "validation phase disabled"
+            self.phase = "done"
+
+    def _remember(self, best: dict | None, before: float, after: float, accepted: bool) -> None:
+        phase = "train" if "val" not in (best or {}) else "validation"
+        reason = "" if accepted else ((best or {}).get("rejected") or "no valid candidate")
+        self.memory.record(iteration=self.iteration, phase=phase, change=(best or {}).get("change", ""),
+                           targets=(best or {}).get("targets", ""), before=before, after=after,
+                           accepted=accepted, reason=reason)
+        record = {
+            "iteration": self.iteration, "phase": phase, "accepted": accepted,
+            "score_before": before, "score_after": after, "current_id": self.current.id,
+            "current_instruction": self.current.instruction,
+            "candidates": [{
+                "id": c["genome"].id if c["genome"] else None,
+                "instruction": c["genome"].instruction if c["genome"] else None,
+                "extracted_by": c["how"], "change": c["change"], "targets": c["targets"],
+                "train": c.get("train"), "val": c.get("val"), "rejected": c["rejected"],
+            } for c in self.pending],
+            "feedback": self.train_feedback, "meta_prompt": getattr(self, "_meta_prompt_sent", ""),
+        }
+        self.records.append(record)
+        self._last_record = {k: record[k] for k in ("iteration", "phase", "accepted", "score_before", "score_after")}
+        self._last_record["rejections"] = [c["rejected"] for c in self.pending if c["rejected"]]
+
+    def step_record(self) -> dict:
+        return dict(self._last_record)
+
+    # ---- state ---------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "schema_version": STATE_VERSION, "strategy": self.name, "config": self.config.model_dump(),
+            "current": self.current.to_json(), "phase": self.phase, "iteration": self.iteration,
+            "phase_iterations": self.phase_iterations, "stall": self.stall, "cur_train": self.cur_train,
+            "cur_val": self.cur_val, "train_feedback": self.train_feedback, "val_feedback": self.val_feedback,
+            "broken_cases": self.broken_cases, "memory": self.memory.state_dict(), "tried": sorted(self.tried),
+            "records": self.records, "stop_reason": self.stop_reason,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("schema_version") != STATE_VERSION or state.get("strategy") != self.name:
+            raise ValueError("state is not an iterative-strategy state of a supported version")
+        self.current = PromptGenome.from_json(state["current"])
+        for key in ("phase", "iteration", "phase_iterations", "stall", "cur_train", "cur_val", "train_feedback",
+                    "val_feedback", "broken_cases", "records", "stop_reason"):
+            setattr(self, key, state[key])
+        self.memory = OptimizationMemory.from_state(state["memory"])
+        self.tried = set(state["tried"])

@@ -1,0 +1,59 @@
+"""Scripted task and optimizer models for strategy tests.
+
+``keyword_task_model``: the answer quality depends on the instruction, like a real small model:
+- contains "number only"  -> the bare correct number (passes a strict numeric check)
+- contains "compute"      -> "The answer is N" (fails strict: verbosity)
+- otherwise                -> "I like numbers" (no number)
+- contains "odd only" too  -> correct only for odd results (a way to break training cases)
+"""
+from __future__ import annotations
+
+from evo.llm.scripted import ScriptedBackend
+from evo.tasks.checks import NumericCheck
+from evo.tasks.suite import Example, Task, TaskSuite
+
+
+def arithmetic_suite(n_train=10, n_val=6, n_test=6) -> TaskSuite:
+    task = Task("add", "{a} + {b}", (NumericCheck(strict=True),))
+    examples, i = [], 0
+    for split, n in (("train", n_train), ("val", n_val), ("test", n_test)):
+        for _ in range(n):
+            a, b = i % 7 + 1, (i * 3) % 5 + 1
+            examples.append(Example(f"{split}{i}", "add", {"a": a, "b": b}, str(a + b), split))
+            i += 1
+    return TaskSuite("add", (task,), tuple(examples), "Add two small numbers; reply with the number only.")
+
+
+def _solve(last_line: str) -> int:
+    a, _, b = last_line.partition(" + ")
+    return int(a) + int(b)
+
+
+def keyword_task_model(**kw) -> ScriptedBackend:
+    def respond(request):
+        user = request.messages[-1][1]
+        instruction = (request.system + "\n" + user).lower()
+        value = _solve(user.splitlines()[-1])
+        if "odd only" in instruction and value % 2 == 0:
+            return str(value + 1)
+        if "number only" in instruction:
+            return str(value)
+        if "compute" in instruction:
+            return f"The answer is {value}"
+        return "I like numbers"
+    return ScriptedBackend(respond, name="keyword-task", **kw)
+
+
+def scripted_optimizer(replies: list[str], **kw) -> ScriptedBackend:
+    """Answers optimizer calls with ``replies`` in order (cycling), recording every request."""
+    state = {"i": 0}
+
+    def respond(request):
+        text = replies[state["i"] % len(replies)]
+        state["i"] += 1
+        return text
+    return ScriptedBackend(respond, name="optimizer", **kw)
+
+
+def tagged(prompt: str, change: str = "changed it", target: str = "verbosity") -> str:
+    return f"<analysis>x</analysis><change>{change}</change><target>{target}</target><prompt>{prompt}</prompt>"
