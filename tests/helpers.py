@@ -5,6 +5,7 @@
 - contains "compute"      -> "The answer is N" (fails strict: verbosity)
 - otherwise                -> "I like numbers" (no number)
 - contains "odd only" too  -> correct only for odd results (a way to break training cases)
+- contains "small only"    -> correct only for results <= 6 (a way to overfit a train split)
 """
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ def keyword_task_model(**kw) -> ScriptedBackend:
         instruction = (request.system + "\n" + user).lower()
         value = _solve(user.splitlines()[-1])
         if "odd only" in instruction and value % 2 == 0:
+            return str(value + 1)
+        if "small only" in instruction and value > 6:
             return str(value + 1)
         if "number only" in instruction:
             return str(value)

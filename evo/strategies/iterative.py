@@ -9,7 +9,8 @@ improvement is accepted (adaptive acceptance).
 
 Phases:
 1. ``train``: until 100% on train, ``max_train_iterations`` or ``plateau`` iterations without gain.
-2. ``validation``: every candidate is also re-checked on train and rejected if it fails a training
+2. ``validation``: it starts from the train-phase winner or, if the seed scores higher on val, from
+   the seed (a train-overfit winner is not carried forward). Every candidate is also re-checked on train and rejected if it fails a training
    case the current instruction passes; survivors compete on val. After a round in which candidates
    were rejected for breaking training, the next meta-prompt combines the validation patterns to fix
    with the specific training cases that broke. Validation examples reach the optimizer only as
@@ -83,6 +84,8 @@ class IterativeStrategy(Strategy):
         self.suite = suite
         self.optimizer = optimizer
         self.current = seed_genome
+        self.seed_genome = seed_genome
+        self.seed_train_state: dict | None = None
         self.phase = "init"
         self.iteration = 0
         self.phase_iterations = 0
@@ -90,6 +93,7 @@ class IterativeStrategy(Strategy):
         self.cur_train: dict | None = None
         self.cur_val: dict | None = None
         self.train_feedback = ""
+        self.feedback_short = ""
         self.val_feedback = ""
         self.broken_cases: list[dict] = []
         self.memory = OptimizationMemory(window=config.memory_window)
@@ -116,7 +120,10 @@ class IterativeStrategy(Strategy):
             return [EvalRequest(self.current, "train")]
         if self.phase == "validation" and self.cur_val is None:
             self.pending_kind = "baseline_val"
-            return [EvalRequest(self.current, "val")]
+            reqs = [EvalRequest(self.current, "val")]
+            if self.current.id != self.seed_genome.id:
+                reqs.append(EvalRequest(self.seed_genome, "val"))  # guard against a train-overfit winner
+            return reqs
         self.pending_kind = "candidates"
         self.pending = self._propose()
         splits = ("train",) if self.phase == "train" else ("train", "val")
@@ -126,14 +133,22 @@ class IterativeStrategy(Strategy):
         kind, self.pending_kind = self.pending_kind, ""
         if kind == "baseline_train":
             self._set_current_train(results[0])
+            self.seed_train_state = self._train_state()
             self.phase = "train"
             self._last_record = {"phase": "train", "event": "baseline", "train_score": self.cur_train["score"]}
             if self._phase_done():
                 self._enter_validation()
             return
         if kind == "baseline_val":
-            self._set_current_val(results[0])
-            self._last_record = {"phase": "validation", "event": "baseline", "val_score": self.cur_val["score"]}
+            chosen = results[0]
+            if len(results) > 1 and results[1].mean_score > results[0].mean_score + 1e-12:
+                # the seed generalizes better than the train-phase winner: continue from the seed
+                self.current = self.seed_genome
+                self._restore_train_state(self.seed_train_state)
+                chosen = results[1]
+            self._set_current_val(chosen)
+            self._last_record = {"phase": "validation", "event": "baseline", "val_score": self.cur_val["score"],
+                                 "restarted_from_seed": chosen is not results[0]}
             if self._phase_done():
                 self.stop_reason, self.phase = self._done_reason, "done"
             return
@@ -164,6 +179,7 @@ class IterativeStrategy(Strategy):
             feedback=feedback,
             combined_feedback=combined,
             memory=self.memory.to_text() if self.config.memory else "(memory disabled)",
+            feedback_short=self.feedback_short,
         )
 
     def _propose(self) -> list[dict]:
@@ -270,11 +286,26 @@ class IterativeStrategy(Strategy):
     def _set_current_train(self, batch: EvalBatch) -> None:
         self.cur_train = _summary(batch)
         fb = build_feedback(batch, max_diffs=self.config.max_diffs)
+        top = fb.categories[0] if fb.categories else None
+        self.feedback_short = f"{fb.headline}." + (
+            f" Most failures are {top.name} ({top.count}): {top.root_cause}; fix: {top.fix}." if top else "")
+        if fb.diffs:
+            d = fb.diffs[0]
+            self.feedback_short += f" Example: for {d.input_text!r} it answered {d.actual!r}, expected {d.expected!r}."
         detail = self.config.feedback_detail
         if detail == "counts":
             self.train_feedback = f"Results: {fb.headline}."
         else:
             self.train_feedback = fb.to_text(include_diffs=detail == "full")
+
+    def _train_state(self) -> dict:
+        return {"cur_train": self.cur_train, "train_feedback": self.train_feedback,
+                "feedback_short": self.feedback_short}
+
+    def _restore_train_state(self, state: dict) -> None:
+        self.cur_train = state["cur_train"]
+        self.train_feedback = state["train_feedback"]
+        self.feedback_short = state["feedback_short"]
 
     def _set_current_val(self, batch: EvalBatch) -> None:
         self.cur_val = _summary(batch)
@@ -304,7 +335,7 @@ class IterativeStrategy(Strategy):
             self.phase = "done"
 
     def _remember(self, best: dict | None, before: float, after: float, accepted: bool) -> None:
-        phase = "train" if "val" not in (best or {}) else "validation"
+        phase = "train" if self.phase == "train" else "validation"
         reason = "" if accepted else ((best or {}).get("rejected") or "no valid candidate")
         self.memory.record(iteration=self.iteration, phase=phase, change=(best or {}).get("change", ""),
                            targets=(best or {}).get("targets", ""), before=before, after=after,
@@ -335,6 +366,7 @@ class IterativeStrategy(Strategy):
             "current": self.current.to_json(), "phase": self.phase, "iteration": self.iteration,
             "phase_iterations": self.phase_iterations, "stall": self.stall, "cur_train": self.cur_train,
             "cur_val": self.cur_val, "train_feedback": self.train_feedback, "val_feedback": self.val_feedback,
+            "feedback_short": self.feedback_short, "seed_train_state": self.seed_train_state,
             "broken_cases": self.broken_cases, "memory": self.memory.state_dict(), "tried": sorted(self.tried),
             "records": self.records, "stop_reason": self.stop_reason,
         }
@@ -344,7 +376,7 @@ class IterativeStrategy(Strategy):
             raise ValueError("state is not an iterative-strategy state of a supported version")
         self.current = PromptGenome.from_json(state["current"])
         for key in ("phase", "iteration", "phase_iterations", "stall", "cur_train", "cur_val", "train_feedback",
-                    "val_feedback", "broken_cases", "records", "stop_reason"):
+                    "feedback_short", "val_feedback", "broken_cases", "records", "stop_reason", "seed_train_state"):
             setattr(self, key, state[key])
         self.memory = OptimizationMemory.from_state(state["memory"])
         self.tried = set(state["tried"])

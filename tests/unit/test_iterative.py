@@ -189,3 +189,25 @@ def test_state_round_trip_continues_identically():
     result = resumed_run.run()
     assert result.best_genome.id == full_result.best_genome.id
     assert [r["current_id"] for r in resumed.records] == [r["current_id"] for r in full.records]
+
+
+def test_validation_restarts_from_seed_when_train_winner_does_not_generalize():
+    from evo.llm.scripted import ScriptedBackend  # noqa: F401
+    from evo.tasks.suite import Example, TaskSuite
+    base = arithmetic_suite()
+    pairs = {"train": [(1, 1), (1, 2), (2, 3), (1, 4), (3, 3), (2, 2)], "val": [(4, 5), (3, 6), (5, 4), (4, 4)],
+             "test": [(5, 6), (2, 1)]}
+    examples = tuple(Example(f"{s}{i}", "add", {"a": a, "b": b}, str(a + b), s)
+                     for s, ps in pairs.items() for i, (a, b) in enumerate(ps))
+    suite = TaskSuite("add", base.tasks, examples, base.description)
+    budget = Budget(BudgetConfig(max_calls=1000))
+    seed = PromptGenome(instruction="Give the number only, odd only.")
+    optimizer = OptimizerLLM(scripted_optimizer([tagged("Give the number only, small only.")]), budget)
+    strategy = IterativeStrategy(IterativeConfig(n_candidates=1, max_train_iterations=1, max_val_iterations=1),
+                                 suite, seed, optimizer)
+    result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, seed).run()
+    assert strategy.records[0]["accepted"]  # the overfit prompt won on train (100% vs odd-only)
+    baseline = next(s for s in result.steps if s.get("event") == "baseline" and s["phase"] == "validation")
+    assert baseline["restarted_from_seed"] is True
+    assert result.best_genome.instruction == "Give the number only, odd only."
+    assert result.after["val"]["pass_rate"] > 0

@@ -1,0 +1,103 @@
+"""``evo optimize SUITE --strategy iterative [--config F]``: optimize a prompt, show progress, summarize."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from evo.cli.common import default_cache_path
+from evo.llm.cache import ResponseCache
+from evo.optimize_config import load_optimize_config
+from evo.run_dir import RunDir, new_run_dir
+from evo.run_loop import OptimizationRun
+from evo.tasks.loader import load_suite
+
+
+def register(sub) -> None:
+    p = sub.add_parser("optimize", help="optimize a prompt on a suite",
+                       description="Optimize the suite's seed prompt; the held-out test split is scored once at the end.")
+    p.add_argument("suite", help="suite YAML file or built-in suite name")
+    p.add_argument("--strategy", choices=["iterative"], help="strategy kind (overrides the config's)")
+    p.add_argument("--config", type=Path, help="YAML: strategy, budget, task_model, optimizer, seed, workers")
+    p.add_argument("--max-calls", type=int, help="LLM-call budget (task + optimizer)")
+    p.add_argument("--seed", type=int, help="run seed")
+    p.add_argument("--run-dir", type=Path, help="where to write the run record (default: results/runs/...)")
+    p.add_argument("--no-cache", action="store_true", help="do not use the response cache")
+    p.add_argument("--cache", type=Path, help="response cache file")
+    p.set_defaults(func=run)
+
+
+def _overrides(args) -> dict:
+    o: dict = {}
+    if args.strategy:
+        o["strategy"] = {"kind": args.strategy}
+    if args.max_calls:
+        o["budget"] = {"max_calls": args.max_calls}
+    if args.seed is not None:
+        o["seed"] = args.seed
+    return o
+
+
+def _step_line(r: dict) -> str:
+    if r.get("event") == "baseline":
+        score = r.get("train_score", r.get("val_score"))
+        return f"step {r['step']:>3} · {r['phase']:<10} · baseline score {score:.3f}"
+    verdict = "[green]accepted" if r.get("accepted") else "[yellow]rejected"
+    rejections = r.get("rejections") or []
+    why = f" ({'; '.join(sorted(set(rejections)))[:90]})" if rejections and not r.get("accepted") else ""
+    return (f"step {r['step']:>3} · {r.get('phase', ''):<10} · {verdict}[/] "
+            f"{r.get('score_before', 0):.3f} → {r.get('score_after', 0):.3f}{why} · calls task {r['task_calls']} "
+            f"/ optimizer {r['optimizer_calls']} · {r['wall_s']:.0f} s")
+
+
+def run(args) -> int:
+    from experiments.factory import build_run
+
+    suite = load_suite(args.suite)
+    config = load_optimize_config(args.config, _overrides(args))
+    cache = None if (args.no_cache or not config.cache) else ResponseCache(args.cache or default_cache_path())
+    parts = build_run(config, suite, cache=cache)
+    run_dir = RunDir(args.run_dir or new_run_dir(Path("results/runs"), suite.name, config.strategy.kind))
+    run_dir.write_config({"config": config.model_dump(mode="json"), "suite": suite.source,
+                          "seed_genome": parts.seed_genome.to_json()})
+    console = Console()
+    counts = suite.counts()
+    console.print(f"[bold]evo optimize[/] · suite {suite.name} (train {counts['train']} / val {counts['val']} / "
+                  f"test {counts['test']}) · strategy {config.strategy.kind} · budget {config.budget.max_calls} calls · "
+                  f"run dir {run_dir.path}")
+
+    def on_step(record):
+        run_dir.append_step(record)
+        run_dir.write_checkpoint(parts.strategy, parts.budget, loop.charged_keys, record["step"] + 1)
+        console.print(_step_line(record))
+
+    loop = OptimizationRun(parts.strategy, parts.evaluator, parts.budget, parts.seed_genome, on_step=on_step)
+    with console.status("optimizing…"):
+        result = loop.run()
+    parts.evaluator.close()
+    run_dir.write_result(result, parts.strategy)
+    print_summary(console, result, cache, run_dir.path)
+    return 0
+
+
+def print_summary(console: Console, result, cache, path: Path) -> None:
+    table = Table(title=f"{result.strategy}: before → after (pass rate)", title_justify="left")
+    for col in ("split", "examples", "seed prompt", "best prompt"):
+        table.add_column(col, justify="right" if col != "split" else "left")
+    for split in ("train", "val", "test"):
+        b, a = result.before[split], result.after[split]
+        table.add_row(split + (" (held out)" if split == "test" else ""), str(a["n"]), f"{b['pass_rate']:.1%}",
+                      f"[bold]{a['pass_rate']:.1%}")
+    console.print(table)
+    usage = result.budget["usage"]
+    tokens = sum(u["input_tokens"] + u["output_tokens"] for u in usage.values())
+    usd = sum(u["usd"] for u in usage.values())
+    line = (f"steps {len(result.steps)} · LLM calls: task {usage['task']['calls']}, optimizer "
+            f"{usage['optimizer']['calls']} · tokens {tokens} · ${usd:.4f}")
+    if cache is not None:
+        line += f" · cache hit rate {cache.stats()['hit_rate']:.0%}"
+    console.print(line)
+    console.print(f"stopped: {result.stop_reason}")
+    console.print(f"best prompt ({result.best_genome.id}): {result.best_genome.instruction!r}")
+    console.print(f"run record: {path}")

@@ -1,0 +1,61 @@
+"""A run directory: the JSON record of one optimization run.
+
+Files (all JSON, each with ``schema_version`` where it is state):
+- ``config.json``: the resolved config, the suite, the seed genome;
+- ``steps.jsonl``: one line per step, appended as the run goes;
+- ``checkpoint.json``: strategy state + budget + charged evaluation keys after every step (written
+  atomically: a kill leaves the previous checkpoint intact);
+- ``result.json``: the final summary (before -> after on train/val/test, budget, stop reason);
+- ``best_genome.json``, and ``strategy_records.json`` when the strategy keeps per-iteration records.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+RUN_SCHEMA_VERSION = 1
+
+
+def write_json(path: Path, data) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def new_run_dir(root: Path, suite: str, strategy: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = root / f"{suite}_{strategy}_{stamp}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = root / f"{suite}_{strategy}_{stamp}-{n}"
+    path.mkdir(parents=True)
+    return path
+
+
+class RunDir:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def write_config(self, config: dict) -> None:
+        write_json(self.path / "config.json", {"schema_version": RUN_SCHEMA_VERSION, **config})
+
+    def append_step(self, record: dict) -> None:
+        with open(self.path / "steps.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, default=str) + "\n")
+
+    def write_checkpoint(self, strategy, budget, charged_keys, steps_done: int) -> None:
+        write_json(self.path / "checkpoint.json", {
+            "schema_version": RUN_SCHEMA_VERSION, "steps_done": steps_done, "strategy": strategy.state_dict(),
+            "budget": budget.to_json(), "charged_keys": sorted(list(k) for k in charged_keys),
+        })
+
+    def write_result(self, result, strategy) -> None:
+        write_json(self.path / "result.json", {"schema_version": RUN_SCHEMA_VERSION, **result.to_json()})
+        write_json(self.path / "best_genome.json", result.best_genome.to_json())
+        records = getattr(strategy, "records", None)
+        if records is not None:
+            write_json(self.path / "strategy_records.json", records)

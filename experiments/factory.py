@@ -1,0 +1,76 @@
+"""Composition root: build backends, evaluator, budget, optimizer and strategy from validated configs.
+
+Nothing else in the code base constructs these from configs; commands and experiment runners call here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from evo.budget import Budget
+from evo.errors import pydantic_error_to_config_error
+from evo.evaluation.evaluator import Evaluator
+from evo.genome import PromptGenome
+from evo.llm.cache import CachedBackend, ResponseCache
+from evo.llm.config import build_backend
+from evo.optimize_config import OptimizeConfig, default_optimizer_cfg
+from evo.optimizer_llm import OptimizerLLM
+from evo.rng import stream
+from evo.strategies.base import Strategy
+from evo.tasks.suite import TaskSuite
+
+
+@dataclass
+class RunParts:
+    strategy: Strategy
+    evaluator: Evaluator
+    budget: Budget
+    seed_genome: PromptGenome
+    task_backend: object
+    optimizer_backend: object
+
+
+def seed_genome_of(suite: TaskSuite) -> PromptGenome:
+    try:
+        return PromptGenome(**suite.seed_prompt)
+    except ValidationError as exc:
+        raise pydantic_error_to_config_error(suite.source, exc) from None
+
+
+def cached(backend, cache: ResponseCache | None):
+    return CachedBackend(backend, cache) if cache is not None else backend
+
+
+def build_strategy(config: OptimizeConfig, suite: TaskSuite, seed_genome: PromptGenome, optimizer: OptimizerLLM,
+                   optimizer_kind: str) -> Strategy:
+    cfg = config.strategy
+    if cfg.kind == "iterative":
+        from evo.strategies.iterative import IterativeStrategy
+
+        if optimizer_kind == "local":
+            # the small embedded model cannot follow the full tagged meta-prompt: unless told otherwise,
+            # give it the compact template, accept a quoted instruction, and keep its output short
+            updates = {"extraction": "lenient", "template": "iterative_compact_v1", "optimizer_max_tokens": 80}
+            cfg = cfg.model_copy(update={k: v for k, v in updates.items() if k not in cfg.model_fields_set})
+        return IterativeStrategy(cfg, suite, seed_genome, optimizer)
+    raise ValueError(f"unknown strategy kind {cfg.kind!r}")  # pragma: no cover - pydantic rejects it first
+
+
+def build_run(config: OptimizeConfig, suite: TaskSuite, *, cache: ResponseCache | None = None,
+              seed_genome: PromptGenome | None = None, task_backend=None, optimizer_backend=None) -> RunParts:
+    """All parts of one optimization run. Backends may be passed in (tests, shared local model)."""
+    seed_genome = seed_genome or seed_genome_of(suite)
+    budget = Budget(config.budget)
+    task_backend = task_backend or cached(build_backend(config.task_model), cache)
+    opt_cfg = config.optimizer or default_optimizer_cfg()
+    if optimizer_backend is None:
+        if opt_cfg == config.task_model:
+            optimizer_backend = task_backend  # one local model instance serves both roles
+        else:
+            optimizer_backend = cached(build_backend(opt_cfg), cache)
+    opt_seed = int(stream(config.seed, "optimizer").integers(2**31 - 1))
+    optimizer = OptimizerLLM(optimizer_backend, budget, seed=opt_seed)
+    evaluator = Evaluator(task_backend, suite, workers=config.workers, seed=config.seed)
+    strategy = build_strategy(config, suite, seed_genome, optimizer, opt_cfg.kind)
+    return RunParts(strategy, evaluator, budget, seed_genome, task_backend, optimizer_backend)

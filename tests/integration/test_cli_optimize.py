@@ -1,0 +1,39 @@
+"""`evo optimize` end to end with scripted task and optimizer models configured in YAML."""
+import json
+
+from evo.cli.main import main
+
+
+def test_optimize_iterative_writes_run_record(add_suite, tmp_path, capsys):
+    responses = "".join(f'    "Give the number only.\\n\\n{a} + {b}": "{a + b}"\n'
+                        for a in range(10) for b in range(10))
+    cfg = tmp_path / "opt.yaml"
+    cfg.write_text(
+        "strategy: {kind: iterative, n_candidates: 2, max_train_iterations: 2, max_val_iterations: 1}\n"
+        "budget: {max_calls: 200}\n"
+        "task_model:\n  kind: scripted\n  default: 'no idea'\n  responses:\n" + responses +
+        "optimizer: {kind: scripted, default: '<change>bare number</change><prompt>Give the number only.</prompt>'}\n")
+    run_dir = tmp_path / "run"
+    code = main(["optimize", str(add_suite), "--config", str(cfg), "--run-dir", str(run_dir),
+                 "--cache", str(tmp_path / "c.sqlite")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["before"]["test"]["pass_rate"] == 0.0 and result["after"]["test"]["pass_rate"] == 1.0
+    assert result["best_genome"]["instruction"] == "Give the number only."
+    steps = [json.loads(l) for l in (run_dir / "steps.jsonl").read_text().splitlines()]
+    assert len(steps) == len(result["steps"]) >= 2
+    assert json.loads((run_dir / "checkpoint.json").read_text())["steps_done"] == len(steps)
+    assert json.loads((run_dir / "strategy_records.json").read_text())[0]["accepted"] is True
+    assert "before → after" in out and "held out" in out and "optimizer" in out
+
+
+def test_optimize_config_errors_name_the_field(add_suite, tmp_path, capsys):
+    cfg = tmp_path / "opt.yaml"
+    cfg.write_text("strategy: {kind: iterative, n_candidates: 50}\n")
+    code = main(["optimize", str(add_suite), "--config", str(cfg)])
+    err = capsys.readouterr().err
+    assert code == 2 and "opt.yaml: strategy.iterative.n_candidates: Input should be less than or equal to 10" in err
+    cfg.write_text("strategy: {kind: iterative}\nbudgett: {max_calls: 3}\n")
+    assert main(["optimize", str(add_suite), "--config", str(cfg)]) == 2
+    assert "opt.yaml: budgett: unknown field" in capsys.readouterr().err
