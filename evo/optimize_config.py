@@ -20,10 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from evo.budget import BudgetConfig
 from evo.errors import ConfigError, pydantic_error_to_config_error
 from evo.llm.config import AnthropicCfg, BackendCfg, LocalCfg
+from evo.strategies.evolutionary import EvolutionaryConfig
 from evo.strategies.iterative import IterativeConfig
 from evo.tasks.loader import read_yaml
 
-StrategyCfg = Annotated[Union[IterativeConfig], Field(discriminator="kind")]
+StrategyCfg = Annotated[Union[IterativeConfig, EvolutionaryConfig], Field(discriminator="kind")]
 
 
 class OptimizeConfig(BaseModel):

@@ -17,6 +17,9 @@ from evo.errors import BackendError
 from evo.llm.base import LLMRequest
 
 
+_QUOTED = re.compile(r"[\"“]([^\"”\n]{10,400})[\"”]")
+
+
 @dataclass(frozen=True)
 class Proposal:
     text: str
@@ -33,6 +36,18 @@ def extract_tagged(text: str, tag: str, stop_reason: str = "stop") -> tuple[str 
     if re.search(rf"<{tag}>", text, re.IGNORECASE):
         return None, "truncated" if stop_reason in ("length", "max_tokens") else "unclosed tag"
     return None, f"no <{tag}> tag"
+
+
+def extract_instruction(text: str, stop_reason: str, lenient: bool) -> tuple[str | None, str]:
+    """(instruction, how) from an optimizer reply; ``how`` is ``tag``/``quoted`` or the rejection reason."""
+    prompt, problem = extract_tagged(text, "prompt", stop_reason)
+    if prompt is not None:
+        return prompt, "tag"
+    if lenient and problem and problem.startswith("no <"):
+        quoted = _QUOTED.findall(text)
+        if quoted:
+            return quoted[-1].strip(), "quoted"
+    return None, problem or "unusable"
 
 
 class OptimizerLLM:

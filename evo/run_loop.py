@@ -17,6 +17,7 @@ from typing import Callable
 
 from evo.budget import Budget
 from evo.evaluation.evaluator import Evaluator
+from evo.evaluation.perturb import perturb_examples
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
 from evo.strategies.base import Strategy
@@ -36,12 +37,14 @@ class RunResult:
     budget: dict
     stop_reason: str
     final_batches: dict = field(default_factory=dict)
+    final_selection: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
             "strategy": self.strategy, "seed_genome": self.seed_genome.to_json(),
             "best_genome": self.best_genome.to_json(), "before": self.before, "after": self.after,
             "steps": self.steps, "budget": self.budget, "stop_reason": self.stop_reason,
+            "final_selection": self.final_selection,
         }
 
 
@@ -63,7 +66,11 @@ class OptimizationRun:
         key = (genome.id, split, samples)
         batch = self.memo.get(key)
         if batch is None:
-            batch = self.evaluator.evaluate(genome, self.suite.split(split), samples=samples)
+            if split == "train~perturbed":
+                examples = perturb_examples(self.suite.split("train"))
+            else:
+                examples = self.suite.split(split)
+            batch = self.evaluator.evaluate(genome, examples, samples=samples)
             batch.meta["split"] = split
             self.memo[key] = batch
         if charge and key not in self.charged_keys:
@@ -73,6 +80,7 @@ class OptimizationRun:
 
     def _step_cost(self, requests) -> int:
         counts = self.suite.counts()
+        counts["train~perturbed"] = counts["train"]
         return sum(counts[r.split] * r.samples for r in requests
                    if (r.genome.id, r.split, r.samples) not in self.charged_keys)
 
@@ -111,12 +119,23 @@ class OptimizationRun:
         log.info("stopping: %s", stop_reason)
         return self.finish(stop_reason)
 
+    def choose_final(self) -> tuple[PromptGenome, list]:
+        """The strategy's final candidates compared on val (charged); the best mean score wins."""
+        candidates = self.strategy.final_candidates()
+        if len(candidates) == 1:
+            return candidates[0], []
+        scored = [(self.evaluate(g, "val"), g) for g in candidates]
+        best = max(scored, key=lambda bg: bg[0].mean_score)[1]  # max keeps the first of equals
+        return best, [{"id": g.id, "val_score": b.mean_score} for b, g in scored]
+
     def finish(self, stop_reason: str) -> RunResult:
-        best = self.strategy.best()
+        best, selection = self.choose_final()
         finals = {}
         for label, genome in (("before", self.seed_genome), ("after", best)):
             finals[label] = {s: self.evaluate(genome, s, charge=False) for s in SPLITS}
         summary = {label: {s: {"pass_rate": b.pass_rate, "mean_score": b.mean_score, "n": b.n}
                            for s, b in batches.items()} for label, batches in finals.items()}
-        return RunResult(self.strategy.name, self.seed_genome, best, summary["before"], summary["after"],
-                         self.steps, self.budget.to_json(), stop_reason, finals)
+        result = RunResult(self.strategy.name, self.seed_genome, best, summary["before"], summary["after"],
+                           self.steps, self.budget.to_json(), stop_reason, finals)
+        result.final_selection = selection
+        return result

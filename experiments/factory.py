@@ -42,6 +42,15 @@ def cached(backend, cache: ResponseCache | None):
     return CachedBackend(backend, cache) if cache is not None else backend
 
 
+def _for_optimizer(cfg, optimizer_kind: str):
+    """The small embedded model cannot follow tagged meta-prompts: unless the config says otherwise,
+    use compact prompts and accept a quoted instruction when it is the optimizer."""
+    if optimizer_kind != "local":
+        return cfg
+    updates = {"compact_prompts": True, "extraction": "lenient"}
+    return cfg.model_copy(update={k: v for k, v in updates.items() if k not in cfg.model_fields_set})
+
+
 def build_strategy(config: OptimizeConfig, suite: TaskSuite, seed_genome: PromptGenome, optimizer: OptimizerLLM,
                    optimizer_kind: str) -> Strategy:
     cfg = config.strategy
@@ -54,6 +63,10 @@ def build_strategy(config: OptimizeConfig, suite: TaskSuite, seed_genome: Prompt
             updates = {"extraction": "lenient", "template": "iterative_compact_v1", "optimizer_max_tokens": 80}
             cfg = cfg.model_copy(update={k: v for k, v in updates.items() if k not in cfg.model_fields_set})
         return IterativeStrategy(cfg, suite, seed_genome, optimizer)
+    if cfg.kind == "evolutionary":
+        from evo.strategies.evolutionary import EvolutionaryStrategy
+
+        return EvolutionaryStrategy(_for_optimizer(cfg, optimizer_kind), suite, seed_genome, optimizer, config.seed)
     raise ValueError(f"unknown strategy kind {cfg.kind!r}")  # pragma: no cover - pydantic rejects it first
 
 

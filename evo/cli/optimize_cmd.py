@@ -18,7 +18,7 @@ def register(sub) -> None:
     p = sub.add_parser("optimize", help="optimize a prompt on a suite",
                        description="Optimize the suite's seed prompt; the held-out test split is scored once at the end.")
     p.add_argument("suite", help="suite YAML file or built-in suite name")
-    p.add_argument("--strategy", choices=["iterative"], help="strategy kind (overrides the config's)")
+    p.add_argument("--strategy", choices=["iterative", "evolutionary"], help="strategy kind (overrides the config's)")
     p.add_argument("--config", type=Path, help="YAML: strategy, budget, task_model, optimizer, seed, workers")
     p.add_argument("--max-calls", type=int, help="LLM-call budget (task + optimizer)")
     p.add_argument("--seed", type=int, help="run seed")
@@ -40,6 +40,10 @@ def _overrides(args) -> dict:
 
 
 def _step_line(r: dict) -> str:
+    if "gen" in r:
+        return (f"step {r['step']:>3} · gen {r['gen']:<6} · best {r['best_score']:.3f} · quality best "
+                f"{r['quality_best']:.3f} mean {r['quality_mean']:.3f} · diversity {r['diversity']:.2f} · "
+                f"calls task {r['task_calls']} / optimizer {r['optimizer_calls']} · {r['wall_s']:.0f} s")
     if r.get("event") == "baseline":
         score = r.get("train_score", r.get("val_score"))
         return f"step {r['step']:>3} · {r['phase']:<10} · baseline score {score:.3f}"
@@ -78,6 +82,9 @@ def run(args) -> int:
     parts.evaluator.close()
     run_dir.write_result(result, parts.strategy)
     print_summary(console, result, cache, run_dir.path)
+    front = getattr(parts.strategy, "pareto_front", None)
+    if front and getattr(parts.strategy.config, "mode", "") == "pareto":
+        print_pareto(console, front())
     return 0
 
 
@@ -100,4 +107,17 @@ def print_summary(console: Console, result, cache, path: Path) -> None:
     console.print(line)
     console.print(f"stopped: {result.stop_reason}")
     console.print(f"best prompt ({result.best_genome.id}): {result.best_genome.instruction!r}")
+    if result.final_selection:
+        picks = ", ".join(f"{c['id']} {c['val_score']:.3f}" for c in result.final_selection)
+        console.print(f"final choice on val among: {picks}")
     console.print(f"run record: {path}")
+
+
+def print_pareto(console: Console, front: list[dict]) -> None:
+    table = Table(title="Pareto front (train)", title_justify="left")
+    for col in ("genome", "quality", "latency ms", "tokens/ex", "robustness", "instruction"):
+        table.add_column(col, overflow="fold")
+    for p in sorted(front, key=lambda p: -p["quality"]):
+        table.add_row(p["id"], f"{p['quality']:.3f}", f"{p['latency_ms']:.0f}", f"{p['tokens']:.1f}",
+                      f"{p['robustness']:.2f}", p["instruction"][:60])
+    console.print(table)

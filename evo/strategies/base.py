@@ -8,7 +8,8 @@ Contract (the run loop in ``evo.run_loop`` is the only caller):
 - ``tell(results)`` receives one ``EvalBatch`` per request, in request order (``[]`` after an empty
   ``ask``). Strategies may call the
   optimizer model inside ``ask``; they never call the task model themselves.
-- ``best()`` is the genome the strategy would return now.
+- ``best()`` is the genome the strategy would return now; ``final_candidates()`` (default
+  ``[best()]``) lists genomes the run loop compares on val to pick the final one.
 - ``state_dict()`` is JSON-serializable (with ``schema_version``) and ``load_state_dict`` restores a
   strategy built with the same config so that it continues exactly as the original would have.
 - Strategies never mutate the genomes, suites or batches they are given.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
 
-ALLOWED_SPLITS = ("train", "val")
+ALLOWED_SPLITS = ("train", "val", "train~perturbed")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class Strategy(ABC):
 
     @abstractmethod
     def load_state_dict(self, state: dict) -> None: ...
+
+    def final_candidates(self) -> list[PromptGenome]:
+        return [self.best()]
 
     def step_record(self) -> dict:
         return {}

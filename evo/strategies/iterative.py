@@ -22,7 +22,6 @@ a recorded reason and the run goes on.
 """
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,14 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome, stable_hash
-from evo.optimizer_llm import OptimizerLLM, extract_tagged
+from evo.optimizer_llm import OptimizerLLM, extract_instruction, extract_tagged
 from evo.strategies.base import EvalRequest, Strategy
 from evo.strategies.memory import OptimizationMemory
 from evo.tasks.suite import TaskSuite
 from evo.meta_prompts import render
 
 STATE_VERSION = 1
-_QUOTED = re.compile(r"[\"“]([^\"”\n]{10,400})[\"”]")
 
 
 class IterativeConfig(BaseModel):
@@ -61,18 +59,6 @@ class IterativeConfig(BaseModel):
 def _summary(batch: EvalBatch) -> dict:
     return {"pass_rate": batch.pass_rate, "score": batch.mean_score,
             "passed": sorted(r.example_id for r in batch.records if r.passed)}
-
-
-def extract_instruction(text: str, stop_reason: str, lenient: bool) -> tuple[str | None, str]:
-    """(instruction, how) from an optimizer reply; ``how`` is ``tag``/``quoted`` or the rejection reason."""
-    prompt, problem = extract_tagged(text, "prompt", stop_reason)
-    if prompt is not None:
-        return prompt, "tag"
-    if lenient and problem and problem.startswith("no <"):
-        quoted = _QUOTED.findall(text)
-        if quoted:
-            return quoted[-1].strip(), "quoted"
-    return None, problem or "unusable"
 
 
 class IterativeStrategy(Strategy):

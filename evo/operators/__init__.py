@@ -1,0 +1,1 @@
+"""Variation operators for prompt genomes. Every operator takes its random generator explicitly."""

@@ -1,0 +1,348 @@
+"""Evolutionary search over prompt genomes (text + typed settings) with DEAP structures.
+
+Generation loop, (mu + lambda) with elitism:
+- generation 0 evaluates the seed and ``population_size - 1`` diverse variations (LLM mutations in
+  several styles, phrase edits, hyperparameter and demo changes), deduplicated by genome id;
+- each later generation breeds ``population_size - keep`` offspring from tournament-selected parents
+  (LLM crossover of the texts + per-gene crossover of the settings with ``crossover_prob``; then a
+  text operator with ``mutation_prob`` and a settings mutation with ``hyper_mutation_prob``), and the
+  best ``keep`` of parents + offspring survive (scalar fitness, or NSGA-II in ``pareto`` mode).
+Fitness is measured, never supplied: quality (mean score), latency (mean ms), tokens per example and
+robustness (score stability over ``robustness_samples`` samples and, with ``perturbation``, over
+lightly perturbed inputs). Stops on target quality, patience, diversity collapse or generations.
+Every random draw comes from one numpy Generator seeded from the run seed.
+"""
+from __future__ import annotations
+
+import statistics
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from evo.evaluation.feedback import build_feedback
+from evo.evaluation.records import EvalBatch
+from evo.genome import PromptGenome
+from evo.operators.edits import edit_instruction, phrase_bank
+from evo.operators.hyper import SearchSpace, crossover_hyper, mutate_hyper, resample_demos
+from evo.operators.llm_ops import STYLES, LLMOperators
+from evo.optimizer_llm import OptimizerLLM
+from evo.rng import generator_state, restore_generator, stream
+from evo.strategies import deap_support as D
+from evo.strategies.base import EvalRequest, Strategy
+from evo.tasks.suite import TaskSuite
+
+STATE_VERSION = 1
+TEXT_OPERATORS = tuple(STYLES) + ("edit", "demos")
+
+
+class EvolutionaryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["evolutionary"] = "evolutionary"
+    population_size: int = Field(12, ge=2)
+    keep: int = Field(6, ge=1)
+    generations: int = Field(8, ge=1)
+    crossover_prob: float = Field(0.3, ge=0, le=1)
+    mutation_prob: float = Field(0.9, ge=0, le=1)
+    hyper_mutation_prob: float = Field(0.3, ge=0, le=1)
+    operator_weights: dict[str, float] = Field(default_factory=lambda: {op: 1.0 for op in TEXT_OPERATORS})
+    llm_operators: bool = True
+    init_llm_variants: int = Field(3, ge=0)
+    tournament_size: int = Field(3, ge=1)
+    mode: Literal["scalar", "pareto"] = "scalar"
+    objectives: tuple[str, ...] = D.OBJECTIVES
+    weights: dict[str, float] = Field(default_factory=lambda: {
+        "quality": 1.0, "latency_ms": -0.001, "tokens": -0.0005, "robustness": 0.0})
+    robustness_samples: int = Field(1, ge=1, le=10)
+    perturbation: bool = False
+    target_score: float = Field(1.0, ge=0, le=1)
+    patience: int = Field(4, ge=1)
+    min_diversity: int = Field(2, ge=1)
+    hall_of_fame: int = Field(5, ge=1)
+    final_candidates: int = Field(3, ge=1)
+    search_space: SearchSpace = Field(default_factory=SearchSpace)
+    compact_prompts: bool = False
+    extraction: Literal["strict", "lenient"] = "strict"
+
+
+def measure_objectives(batches: list[EvalBatch]) -> dict:
+    """Quality, latency (ms, mean and p95), tokens per example and robustness from the batches of one
+    genome: ``batches[0]`` on train (possibly several samples), optionally ``batches[1]`` perturbed."""
+    main = batches[0]
+    per_example: dict[str, list[float]] = {}
+    for r in main.records:
+        per_example.setdefault(r.example_id, []).append(r.score)
+    spread = [statistics.pstdev(v) for v in per_example.values() if len(v) > 1]
+    robustness = 1.0 - 2.0 * (sum(spread) / len(spread)) if spread else 1.0
+    if len(batches) > 1:
+        robustness = min(robustness, 1.0 - abs(main.mean_score - batches[1].mean_score))
+    n = max(1, main.n)
+    return {
+        "quality": main.mean_score, "pass_rate": main.pass_rate,
+        "latency_ms": main.latency_mean_s * 1000.0, "latency_p95_ms": main.latency_p95_s * 1000.0,
+        "tokens": (main.input_tokens + main.output_tokens) / n, "usd_per_example": main.cost_usd / n,
+        "robustness": robustness, "errors": main.n_errors,
+    }
+
+
+class EvolutionaryStrategy(Strategy):
+    name = "evolutionary"
+
+    def __init__(self, config: EvolutionaryConfig, suite: TaskSuite, seed_genome: PromptGenome,
+                 optimizer: OptimizerLLM, seed: int = 0):
+        if config.keep >= config.population_size:
+            raise ValueError("keep must be smaller than population_size")
+        self.config = config
+        self.suite = suite
+        self.seed_genome = seed_genome
+        self.rng = stream(seed, "evolution")
+        self.train_ids = [e.id for e in suite.split("train")]
+        bank = phrase_bank(suite.description)
+        self.bank = bank
+        self.ops = LLMOperators(optimizer, task_description=suite.description or suite.name, bank=bank,
+                                compact=config.compact_prompts, lenient=config.extraction == "lenient")
+        self.fitness_cls = (D.ScalarFitness if config.mode == "scalar" else D.pareto_fitness_class(config.objectives))
+        self.population: list[D.Individual] = []
+        self.pending: list[D.Individual] = []
+        self.seen: set[str] = set()
+        self.feedback: dict[str, tuple[str, str]] = {}
+        self.hof = D.HallOfFame(config.hall_of_fame)
+        self.front = D.ParetoFront()
+        self.logbook = D.Logbook()
+        self.generation = 0
+        self.stall = 0
+        self.best_so_far = float("-inf")
+        self.sample_counter = 0
+        self._last_record: dict = {}
+
+    # ---- interface -------------------------------------------------------------------------
+    def ask(self) -> list[EvalRequest]:
+        if self.finished:
+            return []
+        self.pending = self._initial_population() if not self.population else self._offspring()
+        return [req for ind in self.pending for req in self._requests(ind.genome)]
+
+    def _requests(self, genome: PromptGenome) -> list[EvalRequest]:
+        reqs = [EvalRequest(genome, "train", self.config.robustness_samples)]
+        if self.config.perturbation:
+            reqs.append(EvalRequest(genome, "train~perturbed"))
+        return reqs
+
+    def tell(self, results: list[EvalBatch]) -> None:
+        per = 2 if self.config.perturbation else 1
+        for i, ind in enumerate(self.pending):
+            batches = results[i * per:(i + 1) * per]
+            ind.objectives = measure_objectives(batches)
+            ind.fitness.values = self._fitness_values(ind.objectives)
+            fb = build_feedback(batches[0], max_diffs=5)
+            top = fb.categories[0] if fb.categories else None
+            short = f"Result: {fb.headline}." + (f" Main problem: {top.root_cause}." if top else "")
+            self.feedback[ind.genome.id] = (fb.to_text(), short)
+        pool = self.population + self.pending
+        self.hof.update(self.pending)
+        self.front.update(self.pending)
+        self.population = self._survivors(pool)
+        self._record_generation(len(self.pending))
+        self.pending = []
+        self.generation += 1
+        self._check_stop()
+
+    def best(self) -> PromptGenome:
+        if self.config.mode == "pareto" and len(self.front):
+            return max(self.front, key=lambda i: (i.objectives["quality"], -i.objectives["tokens"])).genome
+        return self.hof[0].genome if len(self.hof) else self.seed_genome
+
+    def best_score(self) -> float:
+        if not len(self.hof):
+            return float("-inf")
+        if self.config.mode == "pareto":
+            return max(i.objectives["quality"] for i in self.front)
+        return self.hof[0].fitness.values[0]
+
+    def final_candidates(self) -> list[PromptGenome]:
+        """Distinct genomes to compare on validation before choosing the final one."""
+        pool = list(self.front) if self.config.mode == "pareto" else list(self.hof)
+        pool.sort(key=lambda i: (-i.objectives["quality"], i.objectives["tokens"], i.genome.id))
+        out, seen = [], set()
+        for ind in pool:
+            if ind.genome.id not in seen:
+                seen.add(ind.genome.id)
+                out.append(ind.genome)
+        return out[: self.config.final_candidates] or [self.best()]
+
+    def pareto_front(self) -> list[dict]:
+        return [{"id": i.genome.id, "instruction": i.genome.instruction, **i.objectives} for i in self.front]
+
+    # ---- variation -----------------------------------------------------------------------------
+    def _next_sample(self) -> int:
+        self.sample_counter += 1
+        return self.sample_counter
+
+    def _feedback_of(self, genome: PromptGenome) -> tuple[str, str]:
+        return self.feedback.get(genome.id, ("", ""))
+
+    def _text_operator(self, genome: PromptGenome, op: str) -> tuple[PromptGenome, str]:
+        if op == "demos":
+            return genome.replace(**resample_demos(genome, self.rng, self.config.search_space, self.train_ids)), "demos"
+        if op == "edit" or not self.config.llm_operators:
+            text, kind = edit_instruction(genome.instruction, self.rng, self.bank)
+            return genome.replace(instruction=text), f"edit:{kind}"
+        fb, short = self._feedback_of(genome)
+        text, how = self.ops.mutate(genome.instruction, op, self.rng, self._next_sample(), fb, short)
+        return genome.replace(instruction=text), how
+
+    def _pick_operator(self) -> str:
+        ops = [op for op in TEXT_OPERATORS if self.config.operator_weights.get(op, 0) > 0]
+        if not self.config.search_space.max_few_shot:
+            ops = [op for op in ops if op != "demos"] or ["edit"]
+        w = np.array([self.config.operator_weights.get(op, 0.0) for op in ops], dtype=float)
+        return ops[int(self.rng.choice(len(ops), p=w / w.sum()))]
+
+    def _initial_population(self) -> list[D.Individual]:
+        out = [D.Individual(self.seed_genome, self.fitness_cls, how="seed")]
+        self.seen.add(self.seed_genome.id)
+        styles = list(STYLES)
+        attempts = 0
+        while len(out) < self.config.population_size and attempts < self.config.population_size * 5:
+            attempts += 1
+            i = len(out) - 1
+            if self.config.llm_operators and i < self.config.init_llm_variants:
+                genome, how = self._text_operator(self.seed_genome, styles[i % len(styles)])
+            else:
+                genome, how = self._text_operator(self.seed_genome, "edit" if i % 3 else "demos")
+                if self.rng.random() < 0.5:
+                    genome = mutate_hyper(genome, self.rng, self.config.search_space, self.train_ids)
+                    how += "+hyper"
+            genome = genome.replace(parents=(self.seed_genome.id,), operator=how)
+            if genome.id not in self.seen:
+                self.seen.add(genome.id)
+                out.append(D.Individual(genome, self.fitness_cls, how=how))
+        return out
+
+    def _parent_key(self):
+        if self.config.mode == "scalar":
+            return lambda ind: (ind.fitness.values[0], ind.genome.id)
+        ranks = D.pareto_ranks(self.population)
+        return lambda ind: (-ranks.get(ind.genome.id, 99), ind.objectives["quality"], ind.genome.id)
+
+    def _offspring(self) -> list[D.Individual]:
+        n = self.config.population_size - self.config.keep
+        key = self._parent_key()
+        children: list[D.Individual] = []
+        attempts = 0
+        while len(children) < n and attempts < n * 6:
+            attempts += 1
+            p1, p2 = D.tournament(self.population, 2, self.config.tournament_size, self.rng, key)
+            parents = (p1.genome.id,)
+            genome, hows = p1.genome, []
+            if self.rng.random() < self.config.crossover_prob and p1 != p2:
+                if self.config.llm_operators:
+                    text, how = self.ops.crossover(p1.genome.instruction, p2.genome.instruction,
+                                                   p1.objectives["quality"], p2.objectives["quality"],
+                                                   self.rng, self._next_sample())
+                else:
+                    text, how = p1.genome.instruction if self.rng.random() < 0.5 else p2.genome.instruction, "swap"
+                genome = genome.replace(instruction=text, **crossover_hyper(p1.genome, p2.genome, self.rng))
+                parents, hows = (p1.genome.id, p2.genome.id), [f"crossover({how})"]
+            if self.rng.random() < self.config.mutation_prob:
+                genome, how = self._text_operator(genome, self._pick_operator())
+                hows.append(how)
+            if self.rng.random() < self.config.hyper_mutation_prob:
+                genome = mutate_hyper(genome, self.rng, self.config.search_space, self.train_ids)
+                hows.append("hyper")
+            if genome.id in self.seen:
+                genome, how = self._text_operator(genome, "edit")  # duplicate: nudge it once
+                hows.append(how)
+            operator = "+".join(hows) or "clone"
+            genome = genome.replace(parents=parents, operator=operator)
+            if genome.id in self.seen:
+                continue
+            self.seen.add(genome.id)
+            children.append(D.Individual(genome, self.fitness_cls, how=operator))
+        return children
+
+    # ---- selection and bookkeeping ------------------------------------------------------------
+    def _fitness_values(self, obj: dict) -> tuple:
+        if self.config.mode == "pareto":
+            return tuple(obj[o] for o in self.config.objectives)
+        return (sum(w * obj[k] for k, w in self.config.weights.items()),)
+
+    def _survivors(self, pool: list[D.Individual]) -> list[D.Individual]:
+        unique = list({ind.genome.id: ind for ind in pool}.values())
+        if self.config.mode == "pareto":
+            unique.sort(key=lambda i: i.genome.id)  # NSGA-II is deterministic given the input order
+            return D.select_nsga2(unique, min(self.config.keep, len(unique)))
+        unique.sort(key=lambda i: (-i.fitness.values[0], i.genome.id))
+        return unique[: self.config.keep]
+
+    def diversity(self) -> float:
+        texts = {(i.genome.instruction, i.genome.placement, i.genome.few_shot_k) for i in self.population}
+        return len(texts) / max(1, len(self.population))
+
+    def _record_generation(self, nevals: int) -> None:
+        rec = {"gen": self.generation, "nevals": nevals, "diversity": self.diversity(),
+               "best_id": self.best().id, "best_score": self.best_score()}
+        for obj in ("quality", "latency_ms", "tokens", "robustness"):
+            values = [i.objectives[obj] for i in self.population]
+            rec[f"{obj}_best"] = max(values) if D.DIRECTIONS[obj] > 0 else min(values)
+            rec[f"{obj}_mean"] = float(np.mean(values))
+            rec[f"{obj}_median"] = float(np.median(values))
+        rec["operators"] = [i.how for i in self.pending]
+        self.logbook.record(**rec)
+        self._last_record = {k: rec[k] for k in ("gen", "nevals", "diversity", "quality_best", "quality_mean")}
+        self._last_record["phase"] = f"gen {self.generation}"
+
+    def _check_stop(self) -> None:
+        score = self.best_score()
+        self.stall = 0 if score > self.best_so_far + 1e-12 else self.stall + 1
+        self.best_so_far = max(self.best_so_far, score)
+        best_quality = max(i.objectives["quality"] for i in self.population)
+        if best_quality >= self.config.target_score - 1e-12:
+            self.stop_reason = f"target quality {self.config.target_score:g} reached"
+        elif self.generation >= self.config.generations:
+            self.stop_reason = f"{self.config.generations} generations done"
+        elif self.stall >= self.config.patience:
+            self.stop_reason = f"no improvement for {self.config.patience} generations"
+        elif self.generation > 1 and len({i.genome.instruction for i in self.population}) < self.config.min_diversity:
+            self.stop_reason = "diversity collapsed"
+
+    def step_record(self) -> dict:
+        return dict(self._last_record)
+
+    # ---- state ---------------------------------------------------------------------------------
+    def _ind_json(self, ind: D.Individual) -> dict:
+        return {"genome": ind.genome.to_json(), "objectives": ind.objectives,
+                "fitness": list(ind.fitness.values), "how": ind.how}
+
+    def _ind_from(self, data: dict) -> D.Individual:
+        ind = D.Individual(PromptGenome.from_json(data["genome"]), self.fitness_cls, dict(data["objectives"]), data["how"])
+        ind.fitness.values = tuple(data["fitness"])
+        return ind
+
+    def state_dict(self) -> dict:
+        return {
+            "schema_version": STATE_VERSION, "strategy": self.name, "config": self.config.model_dump(mode="json"),
+            "population": [self._ind_json(i) for i in self.population],
+            "hof": [self._ind_json(i) for i in self.hof], "front": [self._ind_json(i) for i in self.front],
+            "seen": sorted(self.seen), "feedback": self.feedback, "logbook": list(self.logbook),
+            "generation": self.generation, "stall": self.stall, "best_so_far": self.best_so_far,
+            "sample_counter": self.sample_counter, "rng": generator_state(self.rng), "stop_reason": self.stop_reason,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("schema_version") != STATE_VERSION or state.get("strategy") != self.name:
+            raise ValueError("state is not an evolutionary-strategy state of a supported version")
+        self.population = [self._ind_from(d) for d in state["population"]]
+        self.hof = D.HallOfFame(self.config.hall_of_fame)
+        self.hof.update([self._ind_from(d) for d in state["hof"]])
+        self.front = D.ParetoFront()
+        self.front.update([self._ind_from(d) for d in state["front"]])
+        self.seen = set(state["seen"])
+        self.feedback = {k: tuple(v) for k, v in state["feedback"].items()}
+        self.logbook = D.Logbook()
+        for rec in state["logbook"]:
+            self.logbook.record(**rec)
+        self.generation, self.stall = state["generation"], state["stall"]
+        self.best_so_far, self.sample_counter = state["best_so_far"], state["sample_counter"]
+        self.rng = restore_generator(state["rng"])
+        self.stop_reason = state["stop_reason"]
