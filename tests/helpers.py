@@ -60,3 +60,19 @@ def scripted_optimizer(replies: list[str], **kw) -> ScriptedBackend:
 
 def tagged(prompt: str, change: str = "changed it", target: str = "verbosity") -> str:
     return f"<analysis>x</analysis><change>{change}</change><target>{target}</target><prompt>{prompt}</prompt>"
+
+
+def pure_optimizer(**kw) -> ScriptedBackend:
+    """An optimizer whose reply is a pure function of the request (so runs replay after a resume):
+    it proposes the quoted/tagged current instruction plus a phrase chosen by the sample index."""
+    import re
+    phrases = ["Give the number only.", "Compute it.", "Be brief.", "Hello.", "Number only please."]
+
+    def respond(request):
+        user = request.messages[-1][1]
+        m = re.search(r'Instruction(?: A)?: "(.*?)"', user) or re.search(r"<current_prompt>\s*(.*?)\s*</current_prompt>", user, re.S) \
+            or re.search(r"<parent_a>\s*(.*?)\s*</parent_a>", user, re.S)
+        base = m.group(1) if m else ""
+        extra = phrases[request.sample_index % len(phrases)]
+        return f"<change>added '{extra}'</change><prompt>{base} {extra}</prompt>"
+    return ScriptedBackend(respond, name="pure-optimizer", **kw)

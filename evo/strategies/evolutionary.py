@@ -55,7 +55,7 @@ class EvolutionaryConfig(BaseModel):
         "quality": 1.0, "latency_ms": -0.001, "tokens": -0.0005, "robustness": 0.0})
     robustness_samples: int = Field(1, ge=1, le=10)
     perturbation: bool = False
-    target_score: float = Field(1.0, ge=0, le=1)
+    target_score: float | None = Field(1.0, ge=0, le=1, description="stop when quality reaches it; null: never")
     patience: int = Field(4, ge=1)
     min_diversity: int = Field(2, ge=1)
     hall_of_fame: int = Field(5, ge=1)
@@ -297,7 +297,7 @@ class EvolutionaryStrategy(Strategy):
         self.stall = 0 if score > self.best_so_far + 1e-12 else self.stall + 1
         self.best_so_far = max(self.best_so_far, score)
         best_quality = max(i.objectives["quality"] for i in self.population)
-        if best_quality >= self.config.target_score - 1e-12:
+        if self.config.target_score is not None and best_quality >= self.config.target_score - 1e-12:
             self.stop_reason = f"target quality {self.config.target_score:g} reached"
         elif self.generation >= self.config.generations:
             self.stop_reason = f"{self.config.generations} generations done"
