@@ -121,13 +121,19 @@ class Budget:
                 "steps": self.steps, "steps_without_improvement": self.steps_without_improvement,
                 "idle_steps": self.idle_steps, "wall_s": self.wall_s}
 
+    def load_state(self, data: dict) -> None:
+        """Restore usage and counters in place (objects holding this budget keep seeing it)."""
+        self.config = BudgetConfig(**data["config"])
+        for role, u in data["usage"].items():
+            self.usage[role] = Usage(**u)
+        self.steps = data["steps"]
+        self.steps_without_improvement = data["steps_without_improvement"]
+        self.idle_steps = data["idle_steps"]
+        self.elapsed_before_s = data["wall_s"]
+        self._start = time.monotonic()
+
     @classmethod
     def from_json(cls, data: dict) -> "Budget":
         b = cls(BudgetConfig(**data["config"]))
-        for role, u in data["usage"].items():
-            b.usage[role] = Usage(**u)
-        b.steps = data["steps"]
-        b.steps_without_improvement = data["steps_without_improvement"]
-        b.idle_steps = data["idle_steps"]
-        b.elapsed_before_s = data["wall_s"]
+        b.load_state(data)
         return b

@@ -21,10 +21,11 @@ from evo.budget import BudgetConfig
 from evo.errors import ConfigError, pydantic_error_to_config_error
 from evo.llm.config import AnthropicCfg, BackendCfg, LocalCfg
 from evo.strategies.evolutionary import EvolutionaryConfig
+from evo.strategies.hybrid import HybridConfig
 from evo.strategies.iterative import IterativeConfig
 from evo.tasks.loader import read_yaml
 
-StrategyCfg = Annotated[Union[IterativeConfig, EvolutionaryConfig], Field(discriminator="kind")]
+StrategyCfg = Annotated[Union[IterativeConfig, EvolutionaryConfig, HybridConfig], Field(discriminator="kind")]
 
 
 class OptimizeConfig(BaseModel):

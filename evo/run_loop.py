@@ -6,6 +6,8 @@ Contract:
 - A step whose task-model cost would exceed the remaining call budget is not started.
 - Re-evaluating a (genome, split, samples) seen before in this run costs nothing: its batch is
   reused (and a resumed run knows which keys were already charged).
+- Optimization calls are charged to the budget; the final choice among ``final_candidates`` on val
+  and the final scoring are not (they are reported separately).
 - After the loop, the seed genome and the best genome are scored on train, val and test. The test
   split is used only here, once, after optimization; no strategy ever receives a test example.
 """
@@ -120,11 +122,13 @@ class OptimizationRun:
         return self.finish(stop_reason)
 
     def choose_final(self) -> tuple[PromptGenome, list]:
-        """The strategy's final candidates compared on val (charged); the best mean score wins."""
+        """The strategy's final candidates compared on val; the best mean score wins. These calls are
+        reported in ``final_selection``, not charged to the optimization budget (like the final
+        scoring of seed and best, they are the same for every strategy)."""
         candidates = self.strategy.final_candidates()
         if len(candidates) == 1:
             return candidates[0], []
-        scored = [(self.evaluate(g, "val"), g) for g in candidates]
+        scored = [(self.evaluate(g, "val", charge=False), g) for g in candidates]
         best = max(scored, key=lambda bg: bg[0].mean_score)[1]  # max keeps the first of equals
         return best, [{"id": g.id, "val_score": b.mean_score} for b, g in scored]
 

@@ -42,31 +42,39 @@ def cached(backend, cache: ResponseCache | None):
     return CachedBackend(backend, cache) if cache is not None else backend
 
 
+LOCAL_OPTIMIZER_DEFAULTS = {
+    "iterative": {"extraction": "lenient", "template": "iterative_compact_v1", "optimizer_max_tokens": 80},
+    "evolutionary": {"compact_prompts": True, "extraction": "lenient"},
+}
+
+
 def _for_optimizer(cfg, optimizer_kind: str):
-    """The small embedded model cannot follow tagged meta-prompts: unless the config says otherwise,
-    use compact prompts and accept a quoted instruction when it is the optimizer."""
+    """The small embedded model cannot follow the full tagged meta-prompts: when it is the optimizer,
+    unless the config sets them, use compact prompts, short replies and accept a quoted instruction."""
     if optimizer_kind != "local":
         return cfg
-    updates = {"compact_prompts": True, "extraction": "lenient"}
+    if cfg.kind == "hybrid":
+        return cfg.model_copy(update={"evolutionary": _for_optimizer(cfg.evolutionary, optimizer_kind),
+                                      "iterative": _for_optimizer(cfg.iterative, optimizer_kind)})
+    updates = LOCAL_OPTIMIZER_DEFAULTS[cfg.kind]
     return cfg.model_copy(update={k: v for k, v in updates.items() if k not in cfg.model_fields_set})
 
 
 def build_strategy(config: OptimizeConfig, suite: TaskSuite, seed_genome: PromptGenome, optimizer: OptimizerLLM,
-                   optimizer_kind: str) -> Strategy:
-    cfg = config.strategy
+                   optimizer_kind: str, budget: Budget) -> Strategy:
+    cfg = _for_optimizer(config.strategy, optimizer_kind)
     if cfg.kind == "iterative":
         from evo.strategies.iterative import IterativeStrategy
 
-        if optimizer_kind == "local":
-            # the small embedded model cannot follow the full tagged meta-prompt: unless told otherwise,
-            # give it the compact template, accept a quoted instruction, and keep its output short
-            updates = {"extraction": "lenient", "template": "iterative_compact_v1", "optimizer_max_tokens": 80}
-            cfg = cfg.model_copy(update={k: v for k, v in updates.items() if k not in cfg.model_fields_set})
         return IterativeStrategy(cfg, suite, seed_genome, optimizer)
     if cfg.kind == "evolutionary":
         from evo.strategies.evolutionary import EvolutionaryStrategy
 
-        return EvolutionaryStrategy(_for_optimizer(cfg, optimizer_kind), suite, seed_genome, optimizer, config.seed)
+        return EvolutionaryStrategy(cfg, suite, seed_genome, optimizer, config.seed)
+    if cfg.kind == "hybrid":
+        from evo.strategies.hybrid import HybridStrategy
+
+        return HybridStrategy(cfg, suite, seed_genome, optimizer, budget, config.seed)
     raise ValueError(f"unknown strategy kind {cfg.kind!r}")  # pragma: no cover - pydantic rejects it first
 
 
@@ -85,5 +93,5 @@ def build_run(config: OptimizeConfig, suite: TaskSuite, *, cache: ResponseCache 
     opt_seed = int(stream(config.seed, "optimizer").integers(2**31 - 1))
     optimizer = OptimizerLLM(optimizer_backend, budget, seed=opt_seed)
     evaluator = Evaluator(task_backend, suite, workers=config.workers, seed=config.seed)
-    strategy = build_strategy(config, suite, seed_genome, optimizer, opt_cfg.kind)
+    strategy = build_strategy(config, suite, seed_genome, optimizer, opt_cfg.kind, budget)
     return RunParts(strategy, evaluator, budget, seed_genome, task_backend, optimizer_backend)

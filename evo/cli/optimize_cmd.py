@@ -18,7 +18,7 @@ def register(sub) -> None:
     p = sub.add_parser("optimize", help="optimize a prompt on a suite",
                        description="Optimize the suite's seed prompt; the held-out test split is scored once at the end.")
     p.add_argument("suite", help="suite YAML file or built-in suite name")
-    p.add_argument("--strategy", choices=["iterative", "evolutionary"], help="strategy kind (overrides the config's)")
+    p.add_argument("--strategy", choices=["iterative", "evolutionary", "hybrid"], help="strategy kind (overrides the config's)")
     p.add_argument("--config", type=Path, help="YAML: strategy, budget, task_model, optimizer, seed, workers")
     p.add_argument("--max-calls", type=int, help="LLM-call budget (task + optimizer)")
     p.add_argument("--seed", type=int, help="run seed")

@@ -1,0 +1,137 @@
+"""Hybrid: an evolutionary phase, then iterative refinement of the best genome.
+
+The evolutionary phase ends when its own stop rules fire or when it has used ``evolution_share`` of
+the run's task-call budget. The iterative phase starts from the evolutionary winner and inherits what
+evolution learned: lessons naming the operators that improved the best genome (e.g.
+``+ crossover(llm:crossover) -> improved 0.40 -> 0.55``). Both phases share the budget and one run
+record (``records`` holds the generation log, then the refinement iterations).
+
+``best_score`` is ``phase_index * 10 + the phase's own score`` so that the run loop sees progress
+across the hand-over (each phase's scores lie well within a span of 10).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from evo.budget import Budget
+from evo.evaluation.records import EvalBatch
+from evo.genome import PromptGenome
+from evo.optimizer_llm import OptimizerLLM
+from evo.strategies.base import EvalRequest, Strategy
+from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
+from evo.strategies.iterative import IterativeConfig, IterativeStrategy
+from evo.tasks.suite import TaskSuite
+
+STATE_VERSION = 1
+
+
+class HybridConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["hybrid"] = "hybrid"
+    evolution_share: float = Field(0.5, gt=0, lt=1, description="share of the task-call budget for evolution")
+    evolutionary: EvolutionaryConfig = Field(default_factory=lambda: EvolutionaryConfig(generations=4))
+    iterative: IterativeConfig = Field(default_factory=IterativeConfig)
+
+
+class HybridStrategy(Strategy):
+    name = "hybrid"
+
+    def __init__(self, config: HybridConfig, suite: TaskSuite, seed_genome: PromptGenome, optimizer: OptimizerLLM,
+                 budget: Budget, seed: int = 0):
+        self.config = config
+        self.suite = suite
+        self.optimizer = optimizer
+        self.budget = budget
+        self.evolution = EvolutionaryStrategy(config.evolutionary, suite, seed_genome, optimizer, seed)
+        self.refinement: IterativeStrategy | None = None
+        self.handover_reason = ""
+
+    @property
+    def phase(self) -> str:
+        return "evolution" if self.refinement is None else "refinement"
+
+    @property
+    def records(self) -> list:
+        out = [{"phase": "evolution", **rec} for rec in self.evolution.logbook]
+        if self.refinement is not None:
+            out += [{"phase": "refinement", **rec} for rec in self.refinement.records]
+        return out
+
+    def _evolution_budget_used(self) -> bool:
+        limits = [v for v in (self.budget.config.max_task_calls, self.budget.config.max_calls) if v]
+        if not limits:
+            return False
+        return self.budget.usage["task"].calls >= self.config.evolution_share * min(limits)
+
+    def _hand_over(self, reason: str) -> None:
+        self.handover_reason = reason
+        best = self.evolution.best()
+        self.refinement = IterativeStrategy(self.config.iterative, self.suite, best, self.optimizer)
+        self.refinement.memory.lessons.extend(self._lessons())
+
+    def _lessons(self) -> list[str]:
+        lessons, prev = [], None
+        for rec in self.evolution.logbook:
+            if prev is not None and rec["quality_best"] > prev + 1e-12:
+                ops = ", ".join(sorted(set(rec.get("operators") or []))[:3]) or "variation"
+                lessons.append(f"+ evolution gen {rec['gen']} ({ops}) -> improved {prev:.2f} -> {rec['quality_best']:.2f}")
+            prev = rec["quality_best"] if prev is None else max(prev, rec["quality_best"])
+        best = self.evolution.best()
+        lessons.append(f"+ evolution's best settings: placement={best.placement}, few_shot_k={best.few_shot_k}, "
+                       f"chain_of_thought={best.chain_of_thought}, max_tokens={best.max_tokens}")
+        return lessons[-6:]
+
+    def ask(self) -> list[EvalRequest]:
+        if self.refinement is None:
+            if self.evolution.finished or (self.evolution.generation > 0 and self._evolution_budget_used()):
+                self._hand_over(self.evolution.stop_reason or "evolution budget share used")
+            else:
+                return self.evolution.ask()
+        reqs = self.refinement.ask()
+        if self.refinement.finished:
+            self.stop_reason = f"refinement: {self.refinement.stop_reason}"
+        return reqs
+
+    def tell(self, results: list[EvalBatch]) -> None:
+        if self.refinement is None:
+            self.evolution.tell(results)
+        else:
+            self.refinement.tell(results)
+            if self.refinement.finished:
+                self.stop_reason = f"refinement: {self.refinement.stop_reason}"
+
+    def best(self) -> PromptGenome:
+        return self.evolution.best() if self.refinement is None else self.refinement.best()
+
+    def best_score(self) -> float:
+        if self.refinement is None:
+            return self.evolution.best_score()
+        inner = self.refinement.best_score()
+        return 10.0 + inner if inner != float("-inf") else 10.0 + -1.0
+
+    def final_candidates(self) -> list[PromptGenome]:
+        pool = ([self.refinement.best()] if self.refinement else []) + self.evolution.final_candidates()
+        return list({g.id: g for g in pool}.values())
+
+    def step_record(self) -> dict:
+        inner = self.evolution if self.refinement is None else self.refinement
+        rec = inner.step_record()
+        rec["hybrid_phase"] = self.phase
+        return rec
+
+    def state_dict(self) -> dict:
+        return {"schema_version": STATE_VERSION, "strategy": self.name, "evolution": self.evolution.state_dict(),
+                "refinement": self.refinement.state_dict() if self.refinement else None,
+                "handover_reason": self.handover_reason, "stop_reason": self.stop_reason}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("schema_version") != STATE_VERSION or state.get("strategy") != self.name:
+            raise ValueError("state is not a hybrid-strategy state of a supported version")
+        self.evolution.load_state_dict(state["evolution"])
+        self.handover_reason = state["handover_reason"]
+        if state["refinement"] is not None:
+            self.refinement = IterativeStrategy(self.config.iterative, self.suite, self.evolution.best(), self.optimizer)
+            self.refinement.load_state_dict(state["refinement"])
+        self.stop_reason = state["stop_reason"]
