@@ -61,6 +61,7 @@ class OptimizationRun:
         self.on_step = on_step
         self.suite = evaluator.suite
         self.memo: dict[tuple, EvalBatch] = {}
+        self.genomes: dict[str, PromptGenome] = {seed_genome.id: seed_genome}
         self.charged_keys: set = set(charged_keys or ())
         self.steps: list = list(steps or [])
 
@@ -75,10 +76,37 @@ class OptimizationRun:
             batch = self.evaluator.evaluate(genome, examples, samples=samples)
             batch.meta["split"] = split
             self.memo[key] = batch
+            self.genomes.setdefault(genome.id, genome)
         if charge and key not in self.charged_keys:
             self.charged_keys.add(key)
             self.budget.charge_batch(batch)
         return batch
+
+    def train_score(self, genome: PromptGenome) -> float | None:
+        """Mean train score of ``genome`` if it was evaluated on train in this run."""
+        for (gid, split, _), batch in self.memo.items():
+            if gid == genome.id and split == "train":
+                return batch.mean_score
+        return None
+
+    def evaluated_points(self) -> list[dict]:
+        """Every genome evaluated on train: quality, tokens and latency per example (for Pareto plots)."""
+        out = []
+        for (gid, split, _), b in self.memo.items():
+            if split == "train" and b.n:
+                out.append({"id": gid, "quality": b.mean_score, "tokens": (b.input_tokens + b.output_tokens) / b.n,
+                            "latency_ms": b.latency_mean_s * 1000})
+        return out
+
+    def lineage(self, genome: PromptGenome) -> list[dict]:
+        """The ancestry of ``genome`` (first parent at each step), root first."""
+        chain, seen, current = [], set(), genome
+        while current is not None and current.id not in seen:
+            seen.add(current.id)
+            chain.append({"id": current.id, "operator": current.operator, "instruction": current.instruction,
+                          "parents": list(current.parents), "quality": self.train_score(current)})
+            current = self.genomes.get(current.parents[0]) if current.parents else None
+        return chain[::-1]
 
     def _step_cost(self, requests) -> int:
         counts = self.suite.counts()
@@ -113,7 +141,8 @@ class OptimizationRun:
                 "tokens": sum(u.tokens for u in self.budget.usage.values()),
                 "usd": sum(u.usd for u in self.budget.usage.values()),
                 "cache_hits": sum(u.cached_calls for u in self.budget.usage.values()),
-                "wall_s": self.budget.wall_s, **self.strategy.step_record(),
+                "wall_s": self.budget.wall_s, "best_train_score": self.train_score(self.strategy.best()),
+                **self.strategy.step_record(),
             }
             self.steps.append(record)
             if self.on_step:

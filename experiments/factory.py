@@ -79,8 +79,10 @@ def build_strategy(config: OptimizeConfig, suite: TaskSuite, seed_genome: Prompt
 
 
 def build_run(config: OptimizeConfig, suite: TaskSuite, *, cache: ResponseCache | None = None,
-              seed_genome: PromptGenome | None = None, task_backend=None, optimizer_backend=None) -> RunParts:
-    """All parts of one optimization run. Backends may be passed in (tests, shared local model)."""
+              seed_genome: PromptGenome | None = None, task_backend=None, optimizer_backend=None,
+              evaluator=None) -> RunParts:
+    """All parts of one optimization run. Backends and the evaluator may be passed in (tests, a shared
+    local model, a Ray evaluator)."""
     seed_genome = seed_genome or seed_genome_of(suite)
     budget = Budget(config.budget)
     task_backend = task_backend or cached(build_backend(config.task_model), cache)
@@ -92,6 +94,6 @@ def build_run(config: OptimizeConfig, suite: TaskSuite, *, cache: ResponseCache 
             optimizer_backend = cached(build_backend(opt_cfg), cache)
     opt_seed = int(stream(config.seed, "optimizer").integers(2**31 - 1))
     optimizer = OptimizerLLM(optimizer_backend, budget, seed=opt_seed)
-    evaluator = Evaluator(task_backend, suite, workers=config.workers, seed=config.seed)
+    evaluator = evaluator or Evaluator(task_backend, suite, workers=config.workers, seed=config.seed)
     strategy = build_strategy(config, suite, seed_genome, optimizer, opt_cfg.kind, budget)
     return RunParts(strategy, evaluator, budget, seed_genome, task_backend, optimizer_backend)

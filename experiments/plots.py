@@ -1,0 +1,81 @@
+"""Matplotlib figures (PNG) for comparisons: progress vs LLM calls, Pareto front, winner's lineage."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def progress_plot(curves: dict[str, list[tuple[float, float]]], path: Path, title: str) -> Path:
+    """``curves``: label -> [(llm_calls, best train score)]."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for label, points in sorted(curves.items()):
+        if points:
+            xs, ys = zip(*points)
+            ax.step(xs, ys, where="post", marker="o", markersize=3, label=label)
+    ax.set_xlabel("LLM calls (task + optimizer)")
+    ax.set_ylabel("best score on train")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def pareto_plot(points: dict[str, list[dict]], path: Path, title: str, cost_key: str = "tokens") -> Path:
+    """``points``: label -> [{quality, tokens, latency_ms, pareto: bool}] for every evaluated genome."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for label, pts in sorted(points.items()):
+        if not pts:
+            continue
+        ax.scatter([p[cost_key] for p in pts], [p["quality"] for p in pts], s=12, alpha=0.35, label=f"{label} (all)")
+        front = sorted((p for p in pts if p.get("pareto")), key=lambda p: p[cost_key])
+        if front:
+            ax.plot([p[cost_key] for p in front], [p["quality"] for p in front], marker="D", markersize=5,
+                    label=f"{label} front")
+    ax.set_xlabel("tokens per example" if cost_key == "tokens" else cost_key)
+    ax.set_ylabel("quality on train")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def lineage_plot(chain: list[dict], path: Path, title: str) -> Path:
+    """``chain``: the winner's ancestry, root first: [{id, operator, quality, instruction}]."""
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.75 * max(1, len(chain))))
+    ax.axis("off")
+    for i, node in enumerate(chain):
+        y = len(chain) - i
+        quality = node.get("quality")
+        q = f"{quality:.2f}" if isinstance(quality, (int, float)) else "?"
+        text = f"{node['id']}  [{node.get('operator', '')}]  q={q}\n{node.get('instruction', '')[:90]!r}"
+        ax.text(0.02, y, text, fontsize=7.5, va="center", family="monospace",
+                bbox={"boxstyle": "round", "fc": "#eef4ff" if i < len(chain) - 1 else "#d8f5d0"})
+        if i:
+            ax.annotate("", xy=(0.01, y + 0.25), xytext=(0.01, y + 0.75), arrowprops={"arrowstyle": "->"})
+    ax.set_ylim(0.3, len(chain) + 0.7)
+    ax.set_xlim(0, 1)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def pareto_flags(points: list[dict], cost_key: str = "tokens") -> list[dict]:
+    """Mark non-dominated points (max quality, min cost)."""
+    out = []
+    for p in points:
+        dominated = any(q["quality"] >= p["quality"] and q[cost_key] <= p[cost_key] and
+                        (q["quality"] > p["quality"] or q[cost_key] < p[cost_key]) for q in points)
+        out.append({**p, "pareto": not dominated})
+    return out

@@ -1,0 +1,141 @@
+"""Experiment tracking behind a small protocol; ``MlflowTracker`` is the only module importing mlflow.
+
+Runs are addressed by id. ``start_run(name, parent_id=None, tags)`` opens a run (a child when
+``parent_id`` is given); ``log_metrics(run_id, metrics, step)`` batches a step's metrics into one call;
+``last_step(run_id, key)`` lets a resumed run skip steps already logged (no duplicates).
+Values logged are numbers and strings from configs and results; environment variables (API keys) are
+never read here.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Protocol
+
+
+class Tracker(Protocol):
+    def start_run(self, name: str, parent_id: str | None = None, tags: dict | None = None) -> str: ...
+    def log_params(self, run_id: str, params: dict) -> None: ...
+    def set_tags(self, run_id: str, tags: dict) -> None: ...
+    def log_metrics(self, run_id: str, metrics: dict, step: int) -> None: ...
+    def log_dict(self, run_id: str, data, artifact_file: str) -> None: ...
+    def log_file(self, run_id: str, path: Path, artifact_dir: str | None = None) -> None: ...
+    def last_step(self, run_id: str, key: str) -> int: ...
+    def end_run(self, run_id: str, status: str = "FINISHED") -> None: ...
+
+
+def numeric_metrics(record: dict, prefix: str = "") -> dict:
+    """The finite numeric (and bool) fields of a record, as floats."""
+    out = {}
+    for k, v in record.items():
+        if isinstance(v, bool):
+            out[prefix + k] = float(v)
+        elif isinstance(v, (int, float)) and math.isfinite(v):
+            out[prefix + k] = float(v)
+    return out
+
+
+class InMemoryTracker:
+    """Keeps everything in dicts; for tests and for runs with tracking off."""
+
+    def __init__(self):
+        self.runs: dict[str, dict] = {}
+
+    def start_run(self, name, parent_id=None, tags=None):
+        run_id = f"run{len(self.runs)}"
+        self.runs[run_id] = {"name": name, "parent": parent_id, "tags": dict(tags or {}), "params": {},
+                             "metrics": {}, "artifacts": {}, "status": "RUNNING"}
+        return run_id
+
+    def log_params(self, run_id, params):
+        self.runs[run_id]["params"].update({k: str(v) for k, v in params.items()})
+
+    def set_tags(self, run_id, tags):
+        self.runs[run_id]["tags"].update({k: str(v) for k, v in tags.items()})
+
+    def log_metrics(self, run_id, metrics, step):
+        for k, v in metrics.items():
+            self.runs[run_id]["metrics"].setdefault(k, []).append((step, v))
+
+    def log_dict(self, run_id, data, artifact_file):
+        self.runs[run_id]["artifacts"][artifact_file] = json.dumps(data, default=str)
+
+    def log_file(self, run_id, path, artifact_dir=None):
+        name = f"{artifact_dir}/{Path(path).name}" if artifact_dir else Path(path).name
+        self.runs[run_id]["artifacts"][name] = Path(path).read_bytes()
+
+    def last_step(self, run_id, key):
+        history = self.runs[run_id]["metrics"].get(key, [])
+        return max((s for s, _ in history), default=-1)
+
+    def end_run(self, run_id, status="FINISHED"):
+        self.runs[run_id]["status"] = status
+
+
+def default_tracking_uri(output_dir: str | Path) -> str:
+    """``$MLFLOW_TRACKING_URI`` or an absolute sqlite URI under ``output_dir`` (four slashes)."""
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    path = (Path(output_dir) / "mlflow.db").resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+class MlflowTracker:
+    def __init__(self, uri: str, experiment: str, artifact_root: Path | None = None):
+        from mlflow.entities import Metric, Param, RunTag
+        from mlflow.tracking import MlflowClient
+
+        self._Metric, self._Param, self._RunTag = Metric, Param, RunTag
+        self.uri = uri
+        self.client = MlflowClient(tracking_uri=uri)
+        exp = self.client.get_experiment_by_name(experiment)
+        if exp is None:
+            location = artifact_root.resolve().as_uri() if artifact_root else None
+            self.experiment_id = self.client.create_experiment(experiment, artifact_location=location)
+        else:
+            self.experiment_id = exp.experiment_id
+
+    def start_run(self, name, parent_id=None, tags=None):
+        tags = {k: str(v) for k, v in (tags or {}).items()}
+        if parent_id:
+            tags["mlflow.parentRunId"] = parent_id
+        return self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
+
+    def log_params(self, run_id, params):
+        items = [self._Param(k, str(v)[:6000]) for k, v in params.items()]
+        for i in range(0, len(items), 100):
+            self.client.log_batch(run_id, params=items[i:i + 100])
+
+    def set_tags(self, run_id, tags):
+        self.client.log_batch(run_id, tags=[self._RunTag(k, str(v)) for k, v in tags.items()])
+
+    def log_metrics(self, run_id, metrics, step):
+        ts = int(time.time() * 1000)
+        items = [self._Metric(k, float(v), ts, int(step)) for k, v in metrics.items()]
+        for i in range(0, len(items), 1000):
+            self.client.log_batch(run_id, metrics=items[i:i + 1000])
+
+    def log_dict(self, run_id, data, artifact_file):
+        self.client.log_dict(run_id, json.loads(json.dumps(data, default=str)), artifact_file)
+
+    def log_file(self, run_id, path, artifact_dir=None):
+        self.client.log_artifact(run_id, str(path), artifact_dir)
+
+    def last_step(self, run_id, key):
+        history = self.client.get_metric_history(run_id, key)
+        return max((m.step for m in history), default=-1)
+
+    def end_run(self, run_id, status="FINISHED"):
+        self.client.set_terminated(run_id, status)
+
+
+def build_tracker(cfg, output_dir: str | Path, default_name: str):
+    if cfg.kind == "none":
+        return InMemoryTracker()
+    uri = cfg.uri or default_tracking_uri(output_dir)
+    return MlflowTracker(uri, cfg.experiment or default_name, Path(output_dir) / "mlartifacts")

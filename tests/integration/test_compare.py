@@ -1,0 +1,116 @@
+"""`evo compare` end to end on scripted models, asserting the MLflow runs, per-step metrics and artifacts."""
+import csv
+import json
+
+import pytest
+from rich.console import Console
+
+from experiments.runner import run_experiment_file
+from tests.helpers import keyword_task_model, pure_optimizer
+
+
+def write_suite(tmp_path):
+    rows = []
+    for i in range(30):
+        a, b = i % 7 + 1, (i * 3) % 5 + 1
+        split = "train" if i < 12 else "val" if i < 20 else "test"
+        rows.append(json.dumps({"id": f"e{i}", "input": {"a": a, "b": b}, "expected": str(a + b), "split": split}))
+    (tmp_path / "add.jsonl").write_text("\n".join(rows) + "\n")
+    (tmp_path / "add.yaml").write_text(
+        "name: add\ndescription: Add two numbers; give the number only.\ninput_template: '{a} + {b}'\n"
+        "examples_file: add.jsonl\nchecks: [{kind: numeric, strict: true}]\nseed_prompt: {instruction: Solve., max_tokens: 8}\n")
+    return tmp_path / "add.yaml"
+
+
+@pytest.fixture
+def experiment(tmp_path):
+    suite = write_suite(tmp_path)
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text(f"""
+name: e2e
+suites: ['{suite}']
+task_model: {{kind: scripted}}
+optimizer: {{kind: scripted}}
+strategies:
+  iterative: {{kind: iterative, n_candidates: 2, max_train_iterations: 2, max_val_iterations: 1}}
+  evolutionary: {{kind: evolutionary, population_size: 4, keep: 2, generations: 2, target_score: null}}
+  hybrid:
+    kind: hybrid
+    evolutionary: {{population_size: 4, keep: 2, generations: 1, target_score: null}}
+    iterative: {{n_candidates: 1, max_train_iterations: 1, max_val_iterations: 1}}
+budget: {{max_calls: 300}}
+seeds: [0, 1]
+tracking: {{kind: mlflow, uri: 'sqlite:///{tmp_path}/mlflow.db'}}
+output_dir: '{tmp_path}/results'
+bootstrap_resamples: 200
+""")
+    return cfg, tmp_path
+
+
+def test_compare_end_to_end_with_mlflow(experiment, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret-should-never-be-logged")
+    cfg, tmp = experiment
+    report = run_experiment_file(cfg, [], Console(file=open(tmp / "console.txt", "w")),
+                                 backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
+    out = tmp / "results" / "e2e"
+    rows = list(csv.DictReader(open(out / "summary.csv")))
+    assert [r["strategy"] for r in rows] == ["baseline", "iterative", "evolutionary", "hybrid"]
+    for r in rows:
+        assert float(r["ci95_low"]) <= float(r["test_score"]) <= float(r["ci95_high"])
+        assert r["seeds"] == "2" and r["test_n"] == "10"
+    assert all(r["wilcoxon_p_vs_baseline"] != "" for r in rows[1:])
+    assert len(list(csv.DictReader(open(out / "pairwise.csv")))) == 3
+    assert "test score [95% CI]" in (out / "summary.md").read_text()
+    for png in ("add_progress.png", "add_pareto.png", "add_winner_lineage.png"):
+        assert (out / "plots" / png).stat().st_size > 1000
+    assert report["rows"] == json.loads((out / "summary.json").read_text())["rows"]
+
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient(f"sqlite:///{tmp}/mlflow.db")
+    exp = client.get_experiment_by_name("e2e")
+    runs = client.search_runs([exp.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1 and len(children) == 6
+    parent = parents[0]
+    assert parent.info.status == "FINISHED" and len(parent.data.tags["config_sha256"]) == 64
+    assert "git_sha" in parent.data.tags
+    parent_artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
+    assert "plots/add_progress.png" in parent_artifacts
+    for child in children:
+        assert child.info.status == "FINISHED" and child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        history = client.get_metric_history(child.info.run_id, "task_calls")
+        steps = [m.step for m in history]
+        assert steps == sorted(set(steps)) == list(range(len(steps))) and len(steps) >= 1
+        assert "cache_hit_rate" in child.data.metrics and "final/after/test_score" in child.data.metrics
+        names = {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert {"best_genome.json", "lineage.json", "populations.json", "feedback_reports.json"} <= names
+    evo_child = next(c for c in children if c.data.tags["strategy"] == "evolutionary")
+    assert "quality_mean" in evo_child.data.metrics and "diversity" in evo_child.data.metrics
+    # API keys never reach params, tags or artifacts
+    blob = json.dumps([r.data.to_dictionary() for r in runs])
+    for child in children:
+        for name in ("best_genome.json", "feedback_reports.json"):
+            blob += open(client.download_artifacts(child.info.run_id, name, str(tmp))).read()
+    assert "sk-ant-secret" not in blob
+
+
+def test_experiment_config_errors(tmp_path):
+    from evo.errors import ConfigError
+    from experiments.config import load_experiment
+    base = tmp_path / "base.yaml"
+    base.write_text("name: x\nsuites: [arithmetic]\nstrategies: {it: {kind: iterative}}\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("strategies: {it: {n_candidatez: 3}}\n")
+    with pytest.raises(ConfigError, match=r"base.yaml \+ .*bad.yaml: strategies.it.iterative.n_candidatez: unknown field"):
+        load_experiment(base, [bad])
+    bad.write_text("evaluator: {kind: dask}\n")
+    with pytest.raises(ConfigError, match="evaluator.kind: unknown kind 'dask'"):
+        load_experiment(base, [bad])
+    bad.write_text("seeds: []\n")
+    with pytest.raises(ConfigError, match="seeds: List should have at least 1 item"):
+        load_experiment(base, [bad])
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("budget: {max_calls: 50}\nstrategies: {it: {n_candidates: 1}}\n")
+    cfg = load_experiment(base, [ok])
+    assert cfg.budget.max_calls == 50 and cfg.strategies["it"].n_candidates == 1
