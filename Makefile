@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml $(VENV)/.llama-$(LLAMA_VERSION)
 install: $(STAMP)
 
 run: install
-	$(BIN)/evo eval arithmetic --prompt-file configs/prompts/arithmetic_precise.txt --split test
+	$(BIN)/evo compare configs/quickstart.yaml
 
 test: install
 	$(BIN)/python -m pytest

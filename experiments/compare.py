@@ -21,14 +21,13 @@ from evo.evaluation.evaluator import Evaluator
 from evo.llm.cache import ResponseCache
 from evo.optimize_config import OptimizeConfig
 from evo.run_dir import RunDir, write_json
-from evo.run_loop import OptimizationRun
 from evo.tasks.loader import load_suite
 from evo.tasks.suite import TaskSuite
 from experiments import plots
 from experiments.config import ExperimentConfig
 from experiments.factory import build_run, cached, seed_genome_of
 from experiments.stats import bootstrap_ci, mcnemar_p, wilcoxon_p
-from experiments.tracking import numeric_metrics
+from experiments.single_run import execute
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +79,10 @@ class Comparison:
         self.source = source
         self.outcomes: list[RunOutcome] = []
         self.cache = ResponseCache(self.out / "cache.sqlite") if config.cache else None
+
+    def tracking_info(self) -> dict | None:
+        uri = getattr(self.tracker, "uri", None)
+        return {"uri": uri, "experiment": self.config.tracking.experiment or self.config.name} if uri else None
 
     def say(self, text: str) -> None:
         if self.console is not None:
@@ -166,26 +169,22 @@ class Comparison:
                                         "budget": cfg.budget.model_dump_json()})
         run_dir.write_config({"config": opt_config.model_dump(mode="json"), "suite": suite.source,
                               "split_limits": cfg.split_limits.model_dump(), "seed_genome": seed_genome.to_json(),
-                              "mlflow_run_id": child, "experiment": cfg.name})
+                              "tracker_run_id": child, "tracking": self.tracking_info(),
+                              "cache_path": str(self.cache.path) if self.cache else None})
         populations = []
 
-        def on_step(record):
-            run_dir.append_step(record)
-            run_dir.write_checkpoint(parts.strategy, parts.budget, loop.charged_keys, record["step"] + 1)
-            self.tracker.log_metrics(child, step_metrics(record, parts.budget), record["step"])
+        def on_record(record):
             pop = getattr(parts.strategy, "population", None)
             if pop:
                 populations.append({"step": record["step"], "population": [
                     {"id": i.genome.id, "operator": i.genome.operator, "instruction": i.genome.instruction,
                      **i.objectives} for i in pop]})
 
-        loop = OptimizationRun(parts.strategy, parts.evaluator, parts.budget, parts.seed_genome, on_step=on_step)
         try:
-            result = loop.run()
+            result, loop = execute(parts, run_dir, tracker=self.tracker, tracker_run_id=child, on_record=on_record)
         except BaseException:
             self.tracker.end_run(child, "FAILED")
             raise
-        run_dir.write_result(result, parts.strategy)
         test = result.final_batches["after"]["test"]
         usage = result.budget["usage"]
         outcome = RunOutcome(
@@ -285,15 +284,6 @@ class Comparison:
                       f"{r['train_after']:.1%} | {r['val_after']:.1%} | {r['task_calls']}/{r['optimizer_calls']} | {p} |")
         (self.out / "summary.md").write_text("\n".join(md) + "\n", encoding="utf-8")
         write_json(self.out / "summary.json", {"rows": rows, "pairwise": pairwise})
-
-
-def step_metrics(record: dict, budget) -> dict:
-    metrics = numeric_metrics(record)
-    metrics.pop("step", None)
-    total = sum(u.calls for u in budget.usage.values())
-    cached_calls = sum(u.cached_calls for u in budget.usage.values())
-    metrics["cache_hit_rate"] = cached_calls / total if total else 0.0
-    return metrics
 
 
 def summary_text(report: dict) -> str:

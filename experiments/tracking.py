@@ -87,6 +87,10 @@ def default_tracking_uri(output_dir: str | Path) -> str:
 
 class MlflowTracker:
     def __init__(self, uri: str, experiment: str, artifact_root: Path | None = None):
+        import logging
+
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         from mlflow.entities import Metric, Param, RunTag
         from mlflow.tracking import MlflowClient
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from rich.markdown import Markdown
+from rich.table import Table
 
 
 def register(sub) -> None:
@@ -13,8 +13,19 @@ def register(sub) -> None:
                                    "budget; write tables, plots and MLflow runs.")
     p.add_argument("config", type=Path, help="experiment YAML (see configs/)")
     p.add_argument("--overlay", type=Path, action="append", default=[], help="overlay YAML deep-merged onto CONFIG")
-    p.add_argument("--yes", action="store_true", help="accepted for scripts; runs never prompt")
     p.set_defaults(func=run)
+
+
+def summary_table(rows: list[dict], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col, justify in (("suite", "left"), ("strategy", "left"), ("test [95% CI]", "right"),
+                         ("train→", "right"), ("val", "right"), ("calls t/o", "right"), ("p vs base", "right")):
+        table.add_column(col, justify=justify)
+    for r in rows:
+        p = f"{r['wilcoxon_p_vs_baseline']:.3f}" if "wilcoxon_p_vs_baseline" in r else "-"
+        table.add_row(r["suite"], r["strategy"], f"{r['test_score']:.3f} [{r['ci95_low']:.2f},{r['ci95_high']:.2f}]",
+                      f"{r['train_after']:.0%}", f"{r['val_after']:.0%}", f"{r['task_calls']}/{r['optimizer_calls']}", p)
+    return table
 
 
 def run(args) -> int:
@@ -22,5 +33,5 @@ def run(args) -> int:
 
     console = Console()
     report = run_experiment_file(args.config, args.overlay, console)
-    console.print(Markdown((Path(report["dir"]) / "summary.md").read_text()))
+    console.print(summary_table(report["rows"], "held-out test score (mean over examples and seeds), Wilcoxon p vs baseline"))
     return 0

@@ -10,7 +10,6 @@ from evo.cli.common import default_cache_path
 from evo.llm.cache import ResponseCache
 from evo.optimize_config import load_optimize_config
 from evo.run_dir import RunDir, new_run_dir
-from evo.run_loop import OptimizationRun
 from evo.tasks.loader import load_suite
 
 
@@ -25,6 +24,8 @@ def register(sub) -> None:
     p.add_argument("--run-dir", type=Path, help="where to write the run record (default: results/runs/...)")
     p.add_argument("--no-cache", action="store_true", help="do not use the response cache")
     p.add_argument("--cache", type=Path, help="response cache file")
+    p.add_argument("--mlflow", action="store_true",
+                   help="log every step to MLflow (sqlite under results/ unless MLFLOW_TRACKING_URI is set)")
     p.set_defaults(func=run)
 
 
@@ -55,6 +56,23 @@ def _step_line(r: dict) -> str:
             f"/ optimizer {r['optimizer_calls']} · {r['wall_s']:.0f} s")
 
 
+def run_with_progress(console: Console, parts, run_dir: RunDir, tracker, run_id, resume: bool = False):
+    """Execute (or resume) a run, printing one line per step; close the tracker run at the end."""
+    from experiments.single_run import execute
+
+    status = "FAILED"
+    try:
+        with console.status("optimizing…"):
+            result, _ = execute(parts, run_dir, tracker=tracker, tracker_run_id=run_id, resume=resume,
+                                on_record=lambda r: console.print(_step_line(r)))
+        status = "FINISHED"
+    finally:
+        parts.evaluator.close()
+        if tracker is not None and run_id:
+            tracker.end_run(run_id, status)
+    return result
+
+
 def run(args) -> int:
     from experiments.factory import build_run
 
@@ -63,24 +81,23 @@ def run(args) -> int:
     cache = None if (args.no_cache or not config.cache) else ResponseCache(args.cache or default_cache_path())
     parts = build_run(config, suite, cache=cache)
     run_dir = RunDir(args.run_dir or new_run_dir(Path("results/runs"), suite.name, config.strategy.kind))
+    tracker, run_id, tracking = None, None, None
+    if args.mlflow:
+        from experiments.tracking import MlflowTracker, default_tracking_uri
+
+        tracking = {"uri": default_tracking_uri("results"), "experiment": f"optimize-{suite.name}"}
+        tracker = MlflowTracker(tracking["uri"], tracking["experiment"], Path("results") / "mlartifacts")
+        run_id = tracker.start_run(run_dir.path.name, tags={"suite": suite.name, "strategy": config.strategy.kind})
+        tracker.log_params(run_id, {"config": config.model_dump_json()})
     run_dir.write_config({"config": config.model_dump(mode="json"), "suite": suite.source,
-                          "seed_genome": parts.seed_genome.to_json()})
+                          "seed_genome": parts.seed_genome.to_json(), "tracker_run_id": run_id, "tracking": tracking,
+                          "cache_path": str(cache.path) if cache else None})
     console = Console()
     counts = suite.counts()
     console.print(f"[bold]evo optimize[/] · suite {suite.name} (train {counts['train']} / val {counts['val']} / "
                   f"test {counts['test']}) · strategy {config.strategy.kind} · budget {config.budget.max_calls} calls · "
                   f"run dir {run_dir.path}")
-
-    def on_step(record):
-        run_dir.append_step(record)
-        run_dir.write_checkpoint(parts.strategy, parts.budget, loop.charged_keys, record["step"] + 1)
-        console.print(_step_line(record))
-
-    loop = OptimizationRun(parts.strategy, parts.evaluator, parts.budget, parts.seed_genome, on_step=on_step)
-    with console.status("optimizing…"):
-        result = loop.run()
-    parts.evaluator.close()
-    run_dir.write_result(result, parts.strategy)
+    result = run_with_progress(console, parts, run_dir, tracker, run_id)
     print_summary(console, result, cache, run_dir.path)
     front = getattr(parts.strategy, "pareto_front", None)
     if front and getattr(parts.strategy.config, "mode", "") == "pareto":

@@ -1,0 +1,54 @@
+"""The Ray evaluator on a small local cluster (127.0.0.1, no dashboard)."""
+import pytest
+
+from evo.errors import ConfigError
+from evo.evaluation.evaluator import Evaluator
+from evo.genome import PromptGenome
+from evo.llm.config import ScriptedCfg
+from experiments.config import RayEvaluatorCfg
+from tests.helpers import arithmetic_suite
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def scripted_cfg():
+    # answers the bare sum for "a + b" lines it knows, raises (-> error record) for the rest
+    responses = {f"{a} + {b}": str(a + b) for a in range(1, 8) for b in range(1, 5)}
+    return ScriptedCfg(kind="scripted", responses=responses, default=None)
+
+
+def test_ray_that_cannot_start_is_a_clear_error():
+    from evo.evaluation.ray_evaluator import RayEvaluatorPool
+    if ray.is_initialized():
+        pytest.skip("needs no running Ray in this process")
+    with pytest.raises(ConfigError, match="evaluator.address: Ray could not start at 'auto'"):
+        RayEvaluatorPool(RayEvaluatorCfg(kind="ray", address="auto"), scripted_cfg())
+
+
+def test_ray_evaluator_matches_threads_in_order(cluster, tmp_path):
+    from evo.evaluation.ray_evaluator import RayEvaluatorPool
+    from evo.llm.config import build_backend
+    suite = arithmetic_suite(n_train=15, n_val=5, n_test=5)
+    pool = RayEvaluatorPool(RayEvaluatorCfg(kind="ray", num_workers=2, threads_per_worker=2), scripted_cfg(),
+                            cache_path=tmp_path / "c.sqlite")
+    try:
+        assert len({ray.get(a.pid.remote()) for a in pool.actors}) == 2  # separate worker processes
+        genome = PromptGenome(instruction="Add.")
+        ray_batch = pool.evaluator(suite, seed=3).evaluate(genome, suite.split("train"))
+        local = Evaluator(build_backend(scripted_cfg()), suite, seed=3).evaluate(genome, suite.split("train"))
+        assert [r.example_id for r in ray_batch.records] == [e.id for e in suite.split("train")]
+        assert [(r.output, r.passed, r.error is None) for r in ray_batch.records] == \
+               [(r.output, r.passed, r.error is None) for r in local.records]
+        assert ray_batch.n_errors == sum(1 for e in suite.split("train") if int(e.inputs["b"]) > 4) == local.n_errors
+        again = pool.evaluator(suite, seed=3).evaluate(genome, suite.split("train"))
+        assert again.n_cached == again.n - again.n_errors  # the shared SQLite cache serves the rerun
+    finally:
+        pool.shutdown()
+    assert ray.is_initialized()  # the pool did not start this cluster, so it leaves it running
