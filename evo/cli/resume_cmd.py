@@ -25,7 +25,7 @@ def load_run_parts(run_dir: Path, backends: dict | None = None):
     from evo.tasks.loader import load_suite
     from experiments.compare import limit_suite
     from experiments.config import SplitLimits
-    from experiments.factory import build_run
+    from experiments.factory import build_run, cached
 
     path = run_dir / "config.json"
     if not path.is_file():
@@ -36,7 +36,7 @@ def load_run_parts(run_dir: Path, backends: dict | None = None):
     if meta.get("split_limits"):
         suite = limit_suite(suite, SplitLimits(**meta["split_limits"]))
     cache = ResponseCache(meta["cache_path"]) if meta.get("cache_path") else None
-    backends = backends or {}
+    backends = {k: cached(v, cache) for k, v in (backends or {}).items()}
     parts = build_run(config, suite, cache=cache, seed_genome=PromptGenome.from_json(meta["seed_genome"]),
                       task_backend=backends.get("task"), optimizer_backend=backends.get("optimizer"))
     return parts, meta, cache

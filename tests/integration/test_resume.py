@@ -1,0 +1,122 @@
+"""kill -9 in the middle of a run, then resume: same result as an uninterrupted run, no duplicated
+MLflow steps. The run executes in a real subprocess (scripted models, real SQLite cache, real MLflow)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evo.cli.resume_cmd import load_run_parts
+from evo.run_dir import RunDir
+from experiments.single_run import execute
+from experiments.tracking import MlflowTracker
+from tests.helpers import keyword_task_model, pure_optimizer
+
+ROOT = Path(__file__).resolve().parents[2]
+DRIVER = '''
+import json, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from evo.llm.cache import ResponseCache
+from evo.optimize_config import OptimizeConfig
+from evo.run_dir import RunDir
+from evo.tasks.loader import load_suite
+from experiments.factory import build_run, cached
+from experiments.single_run import execute
+from experiments.tracking import MlflowTracker
+from tests.helpers import keyword_task_model, pure_optimizer
+
+tmp, run_path, latency = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
+config = OptimizeConfig.model_validate(json.loads((tmp / "opt.json").read_text()))
+suite = load_suite(tmp / "add.yaml")
+cache = ResponseCache(run_path.parent / (run_path.name + ".cache.sqlite"), flush_every=1)
+parts = build_run(config, suite, cache=cache, task_backend=cached(keyword_task_model(latency_s=latency), cache),
+                  optimizer_backend=cached(pure_optimizer(), cache))
+tracking = {{"uri": "sqlite:///" + str(tmp / "mlflow.db"), "experiment": "resume-test"}}
+tracker = MlflowTracker(tracking["uri"], tracking["experiment"])
+run_id = tracker.start_run(run_path.name)
+run_dir = RunDir(run_path)
+run_dir.write_config({{"config": config.model_dump(mode="json"), "suite": str(tmp / "add.yaml"),
+                      "seed_genome": parts.seed_genome.to_json(), "tracker_run_id": run_id,
+                      "tracking": tracking, "cache_path": str(cache.path)}})
+execute(parts, run_dir, tracker=tracker, tracker_run_id=run_id)
+tracker.end_run(run_id)
+'''
+
+
+def write_inputs(tmp: Path) -> None:
+    rows = []
+    for i in range(24):
+        a, b = i % 7 + 1, (i * 3) % 5 + 1
+        split = "train" if i < 10 else "val" if i < 16 else "test"
+        rows.append(json.dumps({"id": f"e{i}", "input": {"a": a, "b": b}, "expected": str(a + b), "split": split}))
+    (tmp / "add.jsonl").write_text("\n".join(rows) + "\n")
+    (tmp / "add.yaml").write_text(
+        "name: add\ndescription: Add two numbers.\ninput_template: '{a} + {b}'\nexamples_file: add.jsonl\n"
+        "checks: [{kind: numeric, strict: true}]\nseed_prompt: {instruction: Solve., max_tokens: 8}\n")
+    (tmp / "opt.json").write_text(json.dumps({
+        "strategy": {"kind": "evolutionary", "population_size": 6, "keep": 3, "generations": 8, "target_score": None,
+                     "patience": 8, "min_diversity": 1},
+        "budget": {"max_calls": 5000}, "task_model": {"kind": "scripted"}, "optimizer": {"kind": "scripted"},
+        "seed": 3, "workers": 1}))
+    (tmp / "driver.py").write_text(DRIVER.format(root=str(ROOT)))
+
+
+def start(tmp: Path, name: str, latency: float) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(tmp / "driver.py"), str(tmp), str(tmp / name), str(latency)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
+    write_inputs(tmp_path)
+    reference = start(tmp_path, "reference", 0.004)
+    out, err = reference.communicate(timeout=240)
+    assert reference.returncode == 0, err
+    ref = json.loads((tmp_path / "reference" / "result.json").read_text())
+
+    victim = start(tmp_path, "victim", 0.004)
+    checkpoint = tmp_path / "victim" / "checkpoint.json"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if checkpoint.exists() and json.loads(checkpoint.read_text())["steps_done"] >= 3:
+            break
+        assert victim.poll() is None, victim.stderr.read()
+        time.sleep(0.05)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(30)
+    assert not (tmp_path / "victim" / "result.json").exists()
+    killed_at = json.loads(checkpoint.read_text())["steps_done"]
+    assert killed_at < len(ref["steps"])
+
+    # the same model behaviour as before the kill (latency is a measured objective, so it must match too)
+    parts, meta, _ = load_run_parts(tmp_path / "victim", backends={"task": keyword_task_model(latency_s=0.004),
+                                                                    "optimizer": pure_optimizer()})
+    tracker = MlflowTracker(meta["tracking"]["uri"], meta["tracking"]["experiment"])
+    result, _ = execute(parts, RunDir(tmp_path / "victim"), tracker=tracker, tracker_run_id=meta["tracker_run_id"],
+                        resume=True)
+    tracker.end_run(meta["tracker_run_id"])
+
+    assert result.best_genome.id == ref["best_genome"]["id"]
+    assert result.after == ref["after"]
+    assert [s["best_id"] for s in result.steps] == [s["best_id"] for s in ref["steps"]]
+    assert [s["task_calls"] for s in result.steps] == [s["task_calls"] for s in ref["steps"]]
+    lines = (tmp_path / "victim" / "steps.jsonl").read_text().splitlines()
+    assert [json.loads(l)["step"] for l in lines] == list(range(len(ref["steps"])))
+    history = tracker.client.get_metric_history(meta["tracker_run_id"], "task_calls")
+    steps = sorted(m.step for m in history)
+    assert steps == list(range(len(ref["steps"])))  # every step exactly once
+
+
+def test_resume_cli_refuses_finished_and_empty_runs(tmp_path, capsys):
+    from evo.cli.main import main
+    (tmp_path / "done").mkdir()
+    (tmp_path / "done" / "result.json").write_text("{}")
+    assert main(["resume", str(tmp_path / "done")]) == 2
+    assert "already finished" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["resume", str(tmp_path / "empty")]) == 2
+    assert "no checkpoint yet" in capsys.readouterr().err
