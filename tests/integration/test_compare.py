@@ -114,3 +114,35 @@ def test_experiment_config_errors(tmp_path):
     ok.write_text("budget: {max_calls: 50}\nstrategies: {it: {n_candidates: 1}}\n")
     cfg = load_experiment(base, [ok])
     assert cfg.budget.max_calls == 50 and cfg.strategies["it"].n_candidates == 1
+
+
+def test_ablate_overlays_and_grid(experiment):
+    from experiments.ablate import grid_overlays, run_ablation
+    _, tmp = experiment
+    cfg = tmp / "ablate_base.yaml"
+    cfg.write_text(f"""
+name: e2e
+suites: ['{tmp}/add.yaml']
+task_model: {{kind: scripted}}
+optimizer: {{kind: scripted}}
+strategies:
+  iterative: {{kind: iterative, n_candidates: 2, max_train_iterations: 2, max_val_iterations: 1}}
+  evolutionary: {{kind: evolutionary, population_size: 4, keep: 2, generations: 2, target_score: null}}
+budget: {{max_calls: 200}}
+tracking: {{kind: none}}
+output_dir: '{tmp}/results'
+bootstrap_resamples: 200
+""")
+    overlay = tmp / "one_candidate.yaml"
+    overlay.write_text("strategies: {iterative: {n_candidates: 1}}\n")
+    assert grid_overlays({"strategies.evolutionary.crossover_prob": [0.0, 0.5]})[1] == (
+        "crossover_prob_0.5", {"strategies": {"evolutionary": {"crossover_prob": 0.5}}})
+    report = run_ablation(cfg, [overlay], Console(file=open(tmp / "c.txt", "w")),
+                          grid={"strategies.evolutionary.crossover_prob": [0.0]},
+                          backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
+    variants = {r["variant"] for r in report["rows"]}
+    assert variants == {"one_candidate", "crossover_prob_0.0"}
+    out = tmp / "results" / "e2e-ablation"
+    assert (out / "ablation.md").exists() and (out / "ablation_progress.png").stat().st_size > 1000
+    resolved = json.loads((out / "one_candidate.config.json").read_text())
+    assert resolved["strategies"]["iterative"]["n_candidates"] == 1

@@ -1,0 +1,39 @@
+"""``evo ablate BASE --overlays F [F ...]`` or ``--grid KEY=V1,V2``: compare config variants."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+
+from evo.errors import ConfigError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("ablate", help="run config variants (overlay files or a grid) and compare them",
+                       description="Each overlay is deep-merged onto BASE and run as a comparison; one table and plot.")
+    p.add_argument("base", type=Path, help="base experiment YAML")
+    p.add_argument("--overlays", type=Path, nargs="*", default=[], help="overlay YAML files (e.g. configs/ablations/*.yaml)")
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                   help="dotted key and values, e.g. strategies.iterative.n_candidates=1,3 (repeatable)")
+    p.set_defaults(func=run)
+
+
+def parse_grid(items: list[str]) -> dict:
+    grid = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not key or not values:
+            raise ConfigError("--grid", f"{item!r} must look like key.path=v1,v2")
+        grid[key] = [yaml.safe_load(v) for v in values.split(",")]
+    return grid
+
+
+def run(args) -> int:
+    from experiments.ablate import run_ablation
+
+    console = Console()
+    report = run_ablation(args.base, args.overlays, console, grid=parse_grid(args.grid))
+    console.print((Path(report["dir"]) / "ablation.md").read_text())
+    console.print(f"table and plot: {report['dir']}/ablation.md, ablation.csv, ablation_progress.png")
+    return 0
