@@ -1,0 +1,55 @@
+"""Promote the winners of an optimization run (a run directory) as router arms beside production."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from evo.errors import ConfigError
+from evo.genome import PromptGenome
+
+
+def run_candidates(run_dir: Path, pareto: bool = False) -> list[tuple[PromptGenome, float | None]]:
+    """(genome, train quality) of the run's best genomes, best first: the final choice, then the hall of
+    fame (or the Pareto front with ``pareto``) from the last checkpoint."""
+    result_path = run_dir / "result.json"
+    if not result_path.is_file():
+        raise ConfigError(run_dir, "no result.json: the run has not finished (see `evo resume`)")
+    result = json.loads(result_path.read_text())
+    out = [(PromptGenome.from_json(result["best_genome"]), result["after"]["train"]["mean_score"])]
+    checkpoint = run_dir / "checkpoint.json"
+    if checkpoint.is_file():
+        state = json.loads(checkpoint.read_text())["strategy"]
+        state = state.get("evolution", state)  # hybrid keeps the evolutionary state inside
+        pool = state.get("front" if pareto else "hof") or []
+        pool = sorted(pool, key=lambda d: -d["objectives"]["quality"])
+        out += [(PromptGenome.from_json(d["genome"]), d["objectives"]["quality"]) for d in pool]
+    seen, unique = set(), []
+    for genome, q in out:
+        if genome.id not in seen:
+            seen.add(genome.id)
+            unique.append((genome, q))
+    return unique
+
+
+def deploy_run(router, run_dir: Path, *, top: int = 2, pareto: bool = False,
+               reward_model_path: Path | None = None) -> list[tuple[str, str]]:
+    run_dir = Path(run_dir)
+    result = json.loads((run_dir / "result.json").read_text()) if (run_dir / "result.json").is_file() else None
+    candidates = run_candidates(run_dir, pareto)
+    added = []
+    if not any(a.production and a.active for a in router.store.arms()) and result is not None:
+        seed = PromptGenome.from_json(result["seed_genome"])
+        router.add_arm(seed.id, seed.to_json(), label="production (seed prompt)", production=True)
+        added.append((seed.id, "production"))
+    if reward_model_path is not None:
+        from bandit.reward_model import RewardModel
+
+        model = RewardModel.load(reward_model_path)
+        production = [a for a in router.store.arms() if a.production and a.active]
+        baseline = max(model.predict_genome(PromptGenome.from_json(a.genome)) for a in production)
+        candidates = [(g, q) for g, q in candidates if model.predict_genome(g) >= baseline]
+    for genome, quality in candidates[:top]:
+        label = f"{run_dir.name} q={quality:.3f}" if quality is not None else run_dir.name
+        router.add_arm(genome.id, genome.to_json(), label=label)
+        added.append((genome.id, label))
+    return added

@@ -1,0 +1,170 @@
+"""``evo bandit serve|deploy|status|simulate``: run the router, promote winners, inspect, simulate."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from evo.errors import ConfigError
+
+POLICY_KINDS = ["beta_ts", "gaussian_ts", "ucb1", "epsilon_greedy", "uniform"]
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bandit", help="online routing of winning prompts (Thompson sampling)")
+    bsub = p.add_subparsers(dest="bandit_command", metavar="SUBCOMMAND", required=True)
+
+    def store_args(q):
+        q.add_argument("--store", help="SQL URL of the arm store (default: sqlite file results/bandit.sqlite)")
+        q.add_argument("--policy", choices=POLICY_KINDS, default="beta_ts")
+        q.add_argument("--discount", type=float, default=1.0, help="evidence decay per reward, (0, 1]")
+
+    s = bsub.add_parser("serve", help="serve POST /route, POST /reward, GET /arms, admin POST/DELETE /arms")
+    store_args(s)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--admin-token-env", default="EVO_BANDIT_ADMIN_TOKEN",
+                   help="environment variable holding the admin bearer token (admin endpoints off if unset)")
+    s.set_defaults(func=serve)
+
+    d = bsub.add_parser("deploy", help="promote the best genomes of an optimization run as arms")
+    store_args(d)
+    d.add_argument("run_dir", type=Path)
+    d.add_argument("--top", type=int, default=2, help="how many genomes to deploy")
+    d.add_argument("--pareto", action="store_true", help="deploy the Pareto set instead of the top by quality")
+    d.add_argument("--filter-with-reward-model", type=Path, metavar="MODEL_JSON",
+                   help="keep only genomes the trained reward model predicts to beat production")
+    d.set_defaults(func=deploy)
+
+    st = bsub.add_parser("status", help="arms, traffic shares, pulls, mean rewards")
+    store_args(st)
+    st.set_defaults(func=status)
+
+    sim = bsub.add_parser("simulate", help="compare policies on simulated arms (regret curves)")
+    sim.add_argument("--means", default="0.50,0.55,0.60,0.65,0.70", help="arm means, comma-separated")
+    sim.add_argument("--gaussian", action="store_true", help="Gaussian rewards (sd 1) instead of Bernoulli")
+    sim.add_argument("--drift", default="", help="per-step drift of each arm's mean, comma-separated")
+    sim.add_argument("--horizon", type=int, default=10_000)
+    sim.add_argument("--seeds", type=int, default=20)
+    sim.add_argument("--policies", default="beta_ts,ucb1,epsilon_greedy,uniform")
+    sim.add_argument("--discount", type=float, default=1.0)
+    sim.add_argument("--out", type=Path, default=Path("results/bandit_simulate"))
+    sim.add_argument("--no-mlflow", action="store_true")
+    sim.set_defaults(func=simulate)
+
+
+def policy_cfg(kind: str, discount: float):
+    from pydantic import TypeAdapter, ValidationError
+
+    from bandit.policies import PolicyCfg
+    from evo.errors import pydantic_error_to_config_error
+
+    try:
+        return TypeAdapter(PolicyCfg).validate_python({"kind": kind, "discount": discount})
+    except ValidationError as exc:
+        raise pydantic_error_to_config_error("--policy/--discount", exc) from None
+
+
+def open_router(args, seed: int = 0):
+    from bandit.router import Router
+    from bandit.store import ArmStore, default_store_url
+
+    url = args.store or default_store_url()
+    try:
+        store = ArmStore(url)
+    except Exception as exc:
+        raise ConfigError("--store", f"cannot open {url!r}: {type(exc).__name__}: {exc}") from None
+    return Router(store, policy_cfg(args.policy, args.discount), seed=seed)
+
+
+def serve(args) -> int:
+    from bandit.service import serve as run_server
+
+    router = open_router(args, args.seed)
+    token = os.environ.get(args.admin_token_env)
+    Console(stderr=True).print(f"evo bandit router on http://{args.host}:{args.port} (docs: /docs) · store "
+                               f"{router.store.url} · policy {args.policy} · admin endpoints "
+                               f"{'on' if token else 'off (set ' + args.admin_token_env + ')'}")
+    run_server(router, args.host, args.port, token)
+    return 0
+
+
+def deploy(args) -> int:
+    from bandit.deploy import deploy_run
+
+    router = open_router(args)
+    added = deploy_run(router, args.run_dir, top=args.top, pareto=args.pareto,
+                       reward_model_path=args.filter_with_reward_model)
+    console = Console()
+    for arm_id, label in added:
+        console.print(f"deployed {arm_id} ({label})")
+    print_status(console, router)
+    return 0
+
+
+def print_status(console, router) -> None:
+    table = Table(title=f"arms · policy {router.policy_cfg.kind} · store {router.store.url}", title_justify="left")
+    for col in ("arm", "label", "prod", "active", "share", "pulls", "mean reward", "instruction"):
+        table.add_column(col, overflow="ellipsis", no_wrap=True, max_width=28 if col == "instruction" else None)
+    for r in router.status():
+        mean = "-" if r["mean_reward"] is None else f"{r['mean_reward']:.3f}"
+        table.add_row(r["arm_id"], r["label"], "yes" if r["production"] else "", "yes" if r["active"] else "no",
+                      f"{r['share']:.1%}", f"{r['pulls']:.0f}", mean, r["instruction"][:50])
+    console.print(table)
+
+
+def status(args) -> int:
+    print_status(Console(), open_router(args))
+    return 0
+
+
+def simulate(args) -> int:
+    import numpy as np
+
+    from bandit.simulate import ArmSpec, compare_policies
+    from experiments import plots
+
+    try:
+        means = [float(x) for x in args.means.split(",")]
+        drift = [float(x) for x in args.drift.split(",")] if args.drift else [0.0] * len(means)
+    except ValueError:
+        raise ConfigError("--means/--drift", "must be comma-separated numbers") from None
+    if len(drift) != len(means):
+        raise ConfigError("--drift", "needs one value per arm")
+    arms = [ArmSpec(kind="gaussian" if args.gaussian else "bernoulli", mean=m, drift=d) for m, d in zip(means, drift)]
+    cfgs = {k: policy_cfg(k, args.discount) for k in args.policies.split(",")}
+    results = compare_policies(cfgs, arms, args.horizon, args.seeds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    step = max(1, args.horizon // 200)
+    curves = {k: [(t + 1, float(m[:, t].mean())) for t in range(0, args.horizon, step)] for k, m in results.items()}
+    png = plots.progress_plot(curves, args.out / "regret.png", f"cumulative regret ({args.seeds} seeds)")
+    table = Table(title=f"final regret after {args.horizon} steps, {args.seeds} seeds", title_justify="left")
+    for col in ("policy", "mean", "sd"):
+        table.add_column(col)
+    summary = {}
+    for k, m in results.items():
+        final = m[:, -1]
+        summary[k] = {"mean": float(final.mean()), "sd": float(final.std())}
+        table.add_row(k, f"{final.mean():.1f}", f"{final.std():.1f}")
+    console = Console()
+    console.print(table)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    if not args.no_mlflow:
+        from experiments.tracking import MlflowTracker, default_tracking_uri
+
+        tracker = MlflowTracker(default_tracking_uri("results"), "bandit-simulate", Path("results") / "mlartifacts")
+        run = tracker.start_run("simulate", tags={"arms": args.means, "horizon": args.horizon})
+        for k, m in results.items():
+            tracker.log_metrics(run, {f"final_regret/{k}": float(m[:, -1].mean())}, 0)
+            mean_curve = m.mean(axis=0)
+            for t in range(0, args.horizon, step * 10):
+                tracker.log_metrics(run, {f"regret/{k}": float(mean_curve[t])}, t)
+        tracker.log_file(run, png)
+        tracker.end_run(run)
+    console.print(f"plot: {png}")
+    np.save(args.out / "regret.npy", np.stack(list(results.values())))
+    return 0

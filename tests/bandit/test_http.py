@@ -1,0 +1,109 @@
+"""The router's HTTP service: a real `evo bandit serve` (uvicorn) process on 127.0.0.1."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from evo.genome import PromptGenome
+
+TOKEN = "test-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("http")
+    port = free_port()
+    env = {**os.environ, "EVO_BANDIT_ADMIN_TOKEN": TOKEN}
+    evo = Path(sys.executable).parent / "evo"
+    proc = subprocess.Popen([str(evo), "bandit", "serve", "--store", f"sqlite:///{tmp}/b.sqlite", "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError(proc.stderr.read().decode())
+    yield base
+    proc.terminate()
+    proc.wait(10)
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def add(base, genome: PromptGenome, production=False, label=""):
+    return httpx.post(base + "/arms", json={"genome": genome.to_json(), "production": production, "label": label},
+                      headers=AUTH, timeout=10)
+
+
+def test_admin_endpoints_need_the_token(server):
+    g = PromptGenome(instruction="Answer.")
+    assert httpx.post(server + "/arms", json={"genome": g.to_json()}, timeout=10).status_code == 401
+    wrong = httpx.post(server + "/arms", json={"genome": g.to_json()}, headers={"Authorization": "Bearer nope"}, timeout=10)
+    assert wrong.status_code == 403 and wrong.json()["detail"] == "wrong admin token"
+    assert httpx.delete(server + "/arms/x", timeout=10).status_code == 401
+
+
+def test_route_reward_arms_flow_and_bad_input(server):
+    prod = PromptGenome(instruction="Answer.")
+    cand = PromptGenome(instruction="Answer with the number only.")
+    assert add(server, prod, production=True, label="production").status_code == 201
+    r = add(server, cand, label="candidate")
+    assert r.status_code == 201 and r.json()["arm_id"] == cand.id
+    bad = httpx.post(server + "/arms", json={"genome": {"instruction": "x", "temperature": 9}}, headers=AUTH, timeout=10)
+    assert bad.status_code == 422 and "not a valid prompt genome" in bad.json()["detail"]
+
+    d = httpx.post(server + "/route", json={"features": {"lang": "en"}}, timeout=10).json()
+    assert d["arm_id"] in (prod.id, cand.id) and d["genome"]["instruction"] in ("Answer.", "Answer with the number only.")
+    assert httpx.post(server + "/reward", json={"decision_id": d["decision_id"], "reward": 1}, timeout=10).status_code == 200
+    dup = httpx.post(server + "/reward", json={"decision_id": d["decision_id"], "reward": 1}, timeout=10)
+    assert dup.status_code == 409 and "already rewarded" in dup.json()["detail"]
+    unknown = httpx.post(server + "/reward", json={"decision_id": "nope", "reward": 1}, timeout=10)
+    assert unknown.status_code == 404 and "unknown decision_id" in unknown.json()["detail"]
+    d2 = httpx.post(server + "/route", timeout=10).json()
+    out = httpx.post(server + "/reward", json={"decision_id": d2["decision_id"], "reward": 3}, timeout=10)
+    assert out.status_code == 422 and "[0, 1]" in out.json()["detail"]
+    assert httpx.post(server + "/reward", content=b"{not json", headers={"content-type": "application/json"},
+                      timeout=10).status_code == 422
+    assert httpx.post(server + "/reward", json={"decision_id": "x"}, timeout=10).status_code == 422
+    assert httpx.post(server + "/route", json={"feature": 1}, timeout=10).status_code == 422
+
+    arms = httpx.get(server + "/arms", timeout=10).json()
+    assert arms["policy"] == "beta_ts" and {a["arm_id"] for a in arms["arms"]} == {prod.id, cand.id}
+    assert sum(a["share"] for a in arms["arms"]) == pytest.approx(1.0)
+    refused = httpx.delete(f"{server}/arms/{prod.id}", headers=AUTH, timeout=10)
+    assert refused.status_code == 409 and "last active production arm" in refused.json()["detail"]
+    assert httpx.delete(f"{server}/arms/ghost", headers=AUTH, timeout=10).status_code == 404
+    assert "/route" in httpx.get(server + "/openapi.json", timeout=10).json()["paths"]
+
+
+def test_concurrent_clients_counts_exact(server):
+    before = {a["arm_id"]: a["pulls"] for a in httpx.get(server + "/arms", timeout=10).json()["arms"]}
+
+    def one(_):
+        with httpx.Client(timeout=30) as c:
+            d = c.post(server + "/route").json()
+            c.post(server + "/reward", json={"decision_id": d["decision_id"], "reward": 1.0}).raise_for_status()
+            return d["arm_id"]
+    with ThreadPoolExecutor(16) as pool:
+        picks = list(pool.map(one, range(160)))
+    after = {a["arm_id"]: a["pulls"] for a in httpx.get(server + "/arms", timeout=10).json()["arms"]}
+    for arm_id in after:
+        assert after[arm_id] - before.get(arm_id, 0) == picks.count(arm_id)
