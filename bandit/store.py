@@ -14,11 +14,13 @@ Contract:
 from __future__ import annotations
 
 import json
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import (Boolean, Column, Float, Integer, MetaData, String, Table, Text, create_engine, event,
-                        insert, select, update)
+from sqlalchemy import (Boolean, Column, Float, Integer, MetaData, String, Table, Text, bindparam, create_engine,
+                        event, insert, select, update)
 from sqlalchemy.exc import IntegrityError
 
 SCHEMA_VERSION = 1
@@ -94,6 +96,21 @@ class ArmStore:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         self.engine = create_engine(url, future=True, **kwargs)
+        # Writers in this process queue on a lock instead of on SQLite's busy handler, whose sleeps
+        # (up to 100 ms each) dominated tail latency under concurrent requests.
+        self._write_lock = threading.Lock()
+        # hot-path statements are built once; SQLAlchemy then reuses their compiled form
+        self._insert_decision = insert(decisions_table).values(
+            id=bindparam("did"), arm_id=bindparam("arm"), created_at=bindparam("ts"), features=bindparam("feat"))
+        self._mark_rewarded = (update(decisions_table)
+                               .where(decisions_table.c.id == bindparam("did"), decisions_table.c.reward.is_(None))
+                               .values(reward=bindparam("val"), rewarded_at=bindparam("ts"))
+                               .returning(decisions_table.c.arm_id))
+        self._decision_exists = select(decisions_table.c.id).where(decisions_table.c.id == bindparam("did"))
+        self._decay = update(arms_table).values(n=arms_table.c.n * bindparam("d"), s=arms_table.c.s * bindparam("d"),
+                                                ss=arms_table.c.ss * bindparam("d"))
+        self._increment = update(arms_table).where(arms_table.c.id == bindparam("arm")).values(
+            n=arms_table.c.n + 1.0, s=arms_table.c.s + bindparam("val"), ss=arms_table.c.ss + bindparam("val2"))
         if url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_conn, _):
@@ -112,9 +129,14 @@ class ArmStore:
             elif int(row[0]) != SCHEMA_VERSION:
                 raise StoreError(f"{url}: store schema_version {row[0]}, expected {SCHEMA_VERSION}")
 
+    @contextmanager
+    def _write(self):
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
     # ---- arms ------------------------------------------------------------------------------------
     def add_arm(self, arm_id: str, genome: dict, *, label: str = "", production: bool = False) -> ArmRow:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             existing = conn.execute(select(arms_table).where(arms_table.c.id == arm_id)).first()
             if existing is not None:
                 if not existing.active:
@@ -127,7 +149,7 @@ class ArmStore:
         return self.arm(arm_id)
 
     def retire_arm(self, arm_id: str) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             result = conn.execute(update(arms_table).where(arms_table.c.id == arm_id)
                                   .values(active=False, retired_at=time.time()))
             if result.rowcount == 0:
@@ -149,28 +171,21 @@ class ArmStore:
 
     # ---- decisions and rewards ----------------------------------------------------------------------
     def record_decision(self, decision_id: str, arm_id: str, features: dict | None = None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(decisions_table).values(
-                id=decision_id, arm_id=arm_id, created_at=time.time(),
-                features=json.dumps(features) if features is not None else None))
+        with self._write() as conn:
+            conn.execute(self._insert_decision, {"did": decision_id, "arm": arm_id, "ts": time.time(),
+                                                 "feat": json.dumps(features) if features is not None else None})
 
     def apply_reward(self, decision_id: str, value: float, discount: float = 1.0) -> str:
         """Mark the decision rewarded and update its arm's statistics atomically; returns the arm id."""
-        with self.engine.begin() as conn:
-            marked = conn.execute(update(decisions_table)
-                                  .where(decisions_table.c.id == decision_id, decisions_table.c.reward.is_(None))
-                                  .values(reward=value, rewarded_at=time.time()))
-            row = conn.execute(select(decisions_table.c.arm_id, decisions_table.c.reward)
-                               .where(decisions_table.c.id == decision_id)).first()
-            if marked.rowcount == 0:
-                if row is None:
+        with self._write() as conn:
+            row = conn.execute(self._mark_rewarded, {"did": decision_id, "val": value, "ts": time.time()}).first()
+            if row is None:
+                if conn.execute(self._decision_exists, {"did": decision_id}).first() is None:
                     raise UnknownDecision(decision_id)
                 raise DuplicateReward(decision_id)
             if discount < 1.0:
-                conn.execute(update(arms_table).values(n=arms_table.c.n * discount, s=arms_table.c.s * discount,
-                                                       ss=arms_table.c.ss * discount))
-            conn.execute(update(arms_table).where(arms_table.c.id == row.arm_id).values(
-                n=arms_table.c.n + 1.0, s=arms_table.c.s + value, ss=arms_table.c.ss + value * value))
+                conn.execute(self._decay, {"d": discount})
+            conn.execute(self._increment, {"arm": row.arm_id, "val": value, "val2": value * value})
             return row.arm_id
 
     def decision_counts(self) -> dict:
