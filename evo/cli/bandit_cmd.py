@@ -40,6 +40,11 @@ def register(sub) -> None:
                    help="keep only genomes the trained reward model predicts to beat production")
     d.set_defaults(func=deploy)
 
+    rm = bsub.add_parser("train-reward-model", help="fit the reward model on the router's logs; report held-out quality")
+    store_args(rm)
+    rm.add_argument("--out", type=Path, default=Path("results/reward_model.json"))
+    rm.set_defaults(func=train_reward_model)
+
     st = bsub.add_parser("status", help="arms, traffic shares, pulls, mean rewards")
     store_args(st)
     st.set_defaults(func=status)
@@ -167,4 +172,21 @@ def simulate(args) -> int:
         tracker.end_run(run)
     console.print(f"plot: {png}")
     np.save(args.out / "regret.npy", np.stack(list(results.values())))
+    return 0
+
+
+def train_reward_model(args) -> int:
+    from bandit.reward_model import train
+
+    router = open_router(args)
+    try:
+        model = train(router.store.logs())
+    except ValueError as exc:
+        raise ConfigError("reward model", str(exc)) from None
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(args.out)
+    q = model.quality
+    Console().print(f"reward model ({model.kind}) on {q['n_train']} logs, held out {q['n_test']}: {q['metric']} "
+                    f"{q['heldout']:.4f} vs constant baseline {q['baseline']:.4f}"
+                    + (f", AUC {q['auc']:.3f}" if "auc" in q else "") + f" · saved {args.out}")
     return 0

@@ -13,7 +13,8 @@ from evo.errors import EvoError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from evo.cli import ablate_cmd, bandit_cmd, compare_cmd, eval_cmd, optimize_cmd, resume_cmd, suites_cmd
+    from evo.cli import (ablate_cmd, bandit_cmd, compare_cmd, eval_cmd, improve_cmd, optimize_cmd, resume_cmd,
+                         suites_cmd)
 
     parser = argparse.ArgumentParser(
         prog="evo",
@@ -21,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (eval_cmd, optimize_cmd, compare_cmd, ablate_cmd, resume_cmd, bandit_cmd, suites_cmd):
+    for module in (eval_cmd, optimize_cmd, compare_cmd, ablate_cmd, resume_cmd, bandit_cmd, improve_cmd, suites_cmd):
         module.register(sub)
     return parser
 

@@ -89,12 +89,13 @@ class EvolutionaryStrategy(Strategy):
     name = "evolutionary"
 
     def __init__(self, config: EvolutionaryConfig, suite: TaskSuite, seed_genome: PromptGenome,
-                 optimizer: OptimizerLLM, seed: int = 0):
+                 optimizer: OptimizerLLM, seed: int = 0, extra_seeds: tuple[PromptGenome, ...] = ()):
         if config.keep >= config.population_size:
             raise ValueError("keep must be smaller than population_size")
         self.config = config
         self.suite = suite
         self.seed_genome = seed_genome
+        self.extra_seeds = tuple(extra_seeds)  # e.g. the production arms, placed in generation 0 as they are
         self.rng = stream(seed, "evolution")
         self.train_ids = [e.id for e in suite.split("train")]
         bank = phrase_bank(suite.description)
@@ -201,6 +202,10 @@ class EvolutionaryStrategy(Strategy):
     def _initial_population(self) -> list[D.Individual]:
         out = [D.Individual(self.seed_genome, self.fitness_cls, how="seed")]
         self.seen.add(self.seed_genome.id)
+        for genome in self.extra_seeds:
+            if genome.id not in self.seen and len(out) < self.config.population_size:
+                self.seen.add(genome.id)
+                out.append(D.Individual(genome, self.fitness_cls, how="seed"))
         styles = list(STYLES)
         attempts = 0
         while len(out) < self.config.population_size and attempts < self.config.population_size * 5:

@@ -1,0 +1,53 @@
+"""``evo improve SUITE --once``: one closed-loop improvement round (for cron or a systemd timer)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from evo.errors import ConfigError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("improve", help="one improvement round: evolve production arms, filter, deploy",
+                       description="Seed a population from the production arms, evolve on the golden suite plus "
+                                   "logged examples, filter with a reward model trained on the router's logs, and "
+                                   "deploy the winners as new arms. Run it from cron with --once.")
+    p.add_argument("suite", help="the golden suite (file or built-in name)")
+    p.add_argument("--once", action="store_true", help="run one round and exit (required)")
+    p.add_argument("--store", help="arm store SQL URL (default: results/bandit.sqlite)")
+    p.add_argument("--config", type=Path, help="optimize config (strategy must be evolutionary)")
+    p.add_argument("--max-calls", type=int, default=600)
+    p.add_argument("--top", type=int, default=2, help="at most this many new arms")
+    p.add_argument("--no-mlflow", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from bandit.policies import BetaTSCfg
+    from bandit.router import Router
+    from bandit.store import ArmStore, default_store_url
+    from evo.optimize_config import load_optimize_config
+    from evo.tasks.loader import load_suite
+    from experiments.improve import improve_once
+
+    if not args.once:
+        raise ConfigError("--once", "evo improve runs one round per call: schedule it (cron, systemd timer) with --once")
+    overrides = {"budget": {"max_calls": args.max_calls}}
+    if args.config is None:
+        overrides["strategy"] = {"kind": "evolutionary", "population_size": 8, "keep": 4, "generations": 4}
+    config = load_optimize_config(args.config, overrides)
+    store = ArmStore(args.store or default_store_url())
+    tracker = None
+    if not args.no_mlflow:
+        from experiments.tracking import MlflowTracker, default_tracking_uri
+
+        tracker = MlflowTracker(default_tracking_uri("results"), "improve", Path("results") / "mlartifacts")
+    report = improve_once(load_suite(args.suite), store, config, router=Router(store, BetaTSCfg()), top=args.top,
+                          tracker=tracker)
+    console = Console()
+    console.print(f"improve round: {report['logged_examples']} logged examples used · val "
+                  f"{report['before']['val']['pass_rate']:.1%} → {report['after']['val']['pass_rate']:.1%} · "
+                  f"reward model: {report['reward_model']} · deployed: {report['deployed'] or 'nothing'}")
+    console.print(f"run record: {report['run_dir']}")
+    return 0

@@ -1,0 +1,85 @@
+"""Reward model from router logs, deploy filtering, and one `evo improve --once` round."""
+import json
+
+import numpy as np
+import pytest
+
+from bandit.deploy import deploy_run
+from bandit.policies import BetaTSCfg
+from bandit.reward_model import RewardModel, train
+from bandit.router import Router
+from bandit.store import ArmStore
+from evo.genome import PromptGenome
+from evo.optimize_config import OptimizeConfig
+from experiments.improve import improve_once, logged_examples
+from experiments.tracking import InMemoryTracker
+from tests.helpers import arithmetic_suite, keyword_task_model, pure_optimizer
+
+GOOD = PromptGenome(instruction="Give the number only.")
+BAD = PromptGenome(instruction="Tell me a story about it.", temperature=0.9)
+
+
+def fill_logs(router, n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        d = router.route({"a": int(i % 7 + 1), "b": int(i % 5 + 1), "expected": str(i % 7 + i % 5 + 2), "lang": "en"})
+        p = 0.85 if d.arm_id == GOOD.id else 0.25
+        router.reward(d.decision_id, float(rng.random() < p))
+
+
+@pytest.fixture
+def router(tmp_path):
+    r = Router(ArmStore(f"sqlite:///{tmp_path}/b.sqlite"), BetaTSCfg(), seed=0, refresh_s=0.01)
+    r.add_arm(BAD.id, BAD.to_json(), production=True)
+    r.add_arm(GOOD.id, GOOD.to_json())
+    return r
+
+
+def test_reward_model_learns_from_logs_and_round_trips(router, tmp_path):
+    from bandit.policies import UniformCfg
+    with pytest.raises(ValueError, match="at least 20"):
+        train(router.store.logs())
+    # balanced traffic (uniform routing), so held-out data covers both arms
+    fill_logs(Router(router.store, UniformCfg(kind="uniform"), seed=1))
+    model = train(router.store.logs())
+    q = model.quality
+    assert q["metric"] == "brier" and q["heldout"] < q["baseline"] and q["auc"] > 0.7
+    assert model.predict_genome(GOOD) > model.predict_genome(BAD)
+    model.save(tmp_path / "m.json")
+    again = RewardModel.load(tmp_path / "m.json")
+    assert again.predict_genome(GOOD) == pytest.approx(model.predict_genome(GOOD))
+    assert "coef" in json.loads((tmp_path / "m.json").read_text())  # JSON, not a pickle
+
+
+def test_deploy_filters_with_reward_model(router, tmp_path):
+    from bandit.policies import UniformCfg
+    fill_logs(Router(router.store, UniformCfg(kind="uniform"), seed=1))
+    train(router.store.logs()).save(tmp_path / "m.json")
+    run = tmp_path / "run"
+    run.mkdir()
+    worse = PromptGenome(instruction="Tell me a long story.", temperature=1.0)
+    better = PromptGenome(instruction="Answer with the number only.")
+    (run / "result.json").write_text(json.dumps({
+        "best_genome": worse.to_json(), "seed_genome": BAD.to_json(), "after": {"train": {"mean_score": 0.5}}}))
+    (run / "checkpoint.json").write_text(json.dumps({"strategy": {"hof": [
+        {"genome": better.to_json(), "objectives": {"quality": 0.4}}]}}))
+    added = deploy_run(router, run, top=3, reward_model_path=tmp_path / "m.json")
+    assert [a for a, _ in added] == [better.id]
+
+
+def test_improve_once_closes_the_loop(router, tmp_path):
+    fill_logs(router, n=120)
+    suite = arithmetic_suite()
+    assert len(logged_examples(suite, router.store.logs())) > 0
+    config = OptimizeConfig.model_validate({
+        "strategy": {"kind": "evolutionary", "population_size": 6, "keep": 3, "generations": 2, "target_score": None},
+        "budget": {"max_calls": 2000}, "task_model": {"kind": "scripted"}, "optimizer": {"kind": "scripted"}})
+    tracker = InMemoryTracker()
+    before = {a.id for a in router.store.arms()}
+    report = improve_once(suite, router.store, config, router=router, top=2, tracker=tracker, runs_root=tmp_path,
+                          backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
+    assert report["logged_examples"] > 0 and report["reward_model"]["n_train"] > 0
+    new = {a.id for a in router.store.arms()} - before
+    assert new == set(report["deployed"]) and 1 <= len(new) <= 2
+    run = next(iter(tracker.runs.values()))
+    assert run["status"] == "FINISHED" and "quality_best" in run["metrics"] and "improve.json" in run["artifacts"]
