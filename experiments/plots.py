@@ -9,15 +9,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def progress_plot(curves: dict[str, list[tuple[float, float]]], path: Path, title: str) -> Path:
-    """``curves``: label -> [(llm_calls, best train score)]."""
+def progress_plot(curves: dict[str, list[tuple[float, float]]], path: Path, title: str,
+                  xlabel: str = "LLM calls (task + optimizer)", ylabel: str = "best score on train") -> Path:
+    """``curves``: label -> [(x, y)], by default (LLM calls, best train score)."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label, points in sorted(curves.items()):
         if points:
             xs, ys = zip(*points)
             ax.step(xs, ys, where="post", marker="o", markersize=3, label=label)
-    ax.set_xlabel("LLM calls (task + optimizer)")
-    ax.set_ylabel("best score on train")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -146,7 +146,8 @@ def simulate(args) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     step = max(1, args.horizon // 200)
     curves = {k: [(t + 1, float(m[:, t].mean())) for t in range(0, args.horizon, step)] for k, m in results.items()}
-    png = plots.progress_plot(curves, args.out / "regret.png", f"cumulative regret ({args.seeds} seeds)")
+    png = plots.progress_plot(curves, args.out / "regret.png", f"cumulative regret, mean of {args.seeds} seeds",
+                              xlabel="decisions", ylabel="cumulative regret")
     table = Table(title=f"final regret after {args.horizon} steps, {args.seeds} seeds", title_justify="left")
     for col in ("policy", "mean", "sd"):
         table.add_column(col)
