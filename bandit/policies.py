@@ -113,6 +113,12 @@ class Policy:
             counts[self.select(rng)] += 1
         return counts / draws
 
+    def _argmax_shares(self, idx: np.ndarray, samples: np.ndarray) -> np.ndarray:
+        """Share of posterior draws (columns of ``samples``, rows = active arms ``idx``) each arm wins."""
+        out = np.zeros(self.n_arms)
+        np.add.at(out, idx[np.argmax(samples, axis=0)], 1.0)
+        return out / samples.shape[1]
+
     def summary(self) -> list[dict]:
         means = self.means()
         return [{"pulls": float(self.n[i]), "mean_reward": None if np.isnan(means[i]) else float(means[i]),
@@ -189,10 +195,7 @@ class BetaThompson(Policy):
     def shares(self, rng, draws: int = 4000):
         idx = self._check()
         a, b = self._ab()
-        samples = rng.beta(a[idx][:, None], b[idx][:, None], size=(idx.size, draws))
-        out = np.zeros(self.n_arms)
-        np.add.at(out, idx[np.argmax(samples, axis=0)], 1.0)
-        return out / draws
+        return self._argmax_shares(idx, rng.beta(a[idx][:, None], b[idx][:, None], size=(idx.size, draws)))
 
     def summary(self):
         a, b = self._ab()
@@ -230,10 +233,7 @@ class GaussianThompson(Policy):
     def shares(self, rng, draws: int = 4000):
         idx = self._check()
         mean, sd = self._posterior()
-        samples = rng.normal(mean[idx][:, None], sd[idx][:, None], size=(idx.size, draws))
-        out = np.zeros(self.n_arms)
-        np.add.at(out, idx[np.argmax(samples, axis=0)], 1.0)
-        return out / draws
+        return self._argmax_shares(idx, rng.normal(mean[idx][:, None], sd[idx][:, None], size=(idx.size, draws)))
 
     def summary(self):
         mean, sd = self._posterior()

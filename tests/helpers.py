@@ -76,3 +76,19 @@ def pure_optimizer(**kw) -> ScriptedBackend:
         extra = phrases[request.sample_index % len(phrases)]
         return f"<change>added '{extra}'</change><prompt>{base} {extra}</prompt>"
     return ScriptedBackend(respond, name="pure-optimizer", **kw)
+
+
+def write_add_suite(directory, n_train: int, n_val: int, n_test: int):
+    """Write the addition suite of ``arithmetic_suite`` as YAML + JSONL files; return the YAML path."""
+    import json
+
+    rows = []
+    for i in range(n_train + n_val + n_test):
+        a, b = i % 7 + 1, (i * 3) % 5 + 1
+        split = "train" if i < n_train else "val" if i < n_train + n_val else "test"
+        rows.append(json.dumps({"id": f"e{i}", "input": {"a": a, "b": b}, "expected": str(a + b), "split": split}))
+    (directory / "add.jsonl").write_text("\n".join(rows) + "\n")
+    (directory / "add.yaml").write_text(
+        "name: add\ndescription: Add two numbers; give the number only.\ninput_template: '{a} + {b}'\n"
+        "examples_file: add.jsonl\nchecks: [{kind: numeric, strict: true}]\nseed_prompt: {instruction: Solve., max_tokens: 8}\n")
+    return directory / "add.yaml"

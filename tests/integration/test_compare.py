@@ -6,25 +6,12 @@ import pytest
 from rich.console import Console
 
 from experiments.runner import run_experiment_file
-from tests.helpers import keyword_task_model, pure_optimizer
-
-
-def write_suite(tmp_path):
-    rows = []
-    for i in range(30):
-        a, b = i % 7 + 1, (i * 3) % 5 + 1
-        split = "train" if i < 12 else "val" if i < 20 else "test"
-        rows.append(json.dumps({"id": f"e{i}", "input": {"a": a, "b": b}, "expected": str(a + b), "split": split}))
-    (tmp_path / "add.jsonl").write_text("\n".join(rows) + "\n")
-    (tmp_path / "add.yaml").write_text(
-        "name: add\ndescription: Add two numbers; give the number only.\ninput_template: '{a} + {b}'\n"
-        "examples_file: add.jsonl\nchecks: [{kind: numeric, strict: true}]\nseed_prompt: {instruction: Solve., max_tokens: 8}\n")
-    return tmp_path / "add.yaml"
+from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite
 
 
 @pytest.fixture
 def experiment(tmp_path):
-    suite = write_suite(tmp_path)
+    suite = write_add_suite(tmp_path, 12, 8, 10)
     cfg = tmp_path / "exp.yaml"
     cfg.write_text(f"""
 name: e2e

@@ -14,7 +14,7 @@ from evo.cli.resume_cmd import load_run_parts
 from evo.run_dir import RunDir
 from experiments.single_run import execute
 from experiments.tracking import MlflowTracker
-from tests.helpers import keyword_task_model, pure_optimizer
+from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = '''
@@ -49,15 +49,7 @@ tracker.end_run(run_id)
 
 
 def write_inputs(tmp: Path) -> None:
-    rows = []
-    for i in range(24):
-        a, b = i % 7 + 1, (i * 3) % 5 + 1
-        split = "train" if i < 10 else "val" if i < 16 else "test"
-        rows.append(json.dumps({"id": f"e{i}", "input": {"a": a, "b": b}, "expected": str(a + b), "split": split}))
-    (tmp / "add.jsonl").write_text("\n".join(rows) + "\n")
-    (tmp / "add.yaml").write_text(
-        "name: add\ndescription: Add two numbers.\ninput_template: '{a} + {b}'\nexamples_file: add.jsonl\n"
-        "checks: [{kind: numeric, strict: true}]\nseed_prompt: {instruction: Solve., max_tokens: 8}\n")
+    write_add_suite(tmp, 10, 6, 8)
     (tmp / "opt.json").write_text(json.dumps({
         "strategy": {"kind": "evolutionary", "population_size": 6, "keep": 3, "generations": 8, "target_score": None,
                      "patience": 8, "min_diversity": 1},
