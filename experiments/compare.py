@@ -27,6 +27,7 @@ from experiments import plots
 from experiments.config import ExperimentConfig
 from experiments.factory import build_run, cached, seed_genome_of
 from experiments.stats import bootstrap_ci, mcnemar_p, wilcoxon_p
+from experiments.progress import step_line
 from experiments.single_run import execute
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class Comparison:
         populations = []
 
         def on_record(record):
+            self.say(f"    [dim]{name} s{seed}[/] " + step_line(record))
             pop = getattr(parts.strategy, "population", None)
             if pop:
                 populations.append({"step": record["step"], "population": [

@@ -10,6 +10,7 @@ from evo.cli.common import default_cache_path
 from evo.llm.cache import ResponseCache
 from evo.optimize_config import load_optimize_config
 from evo.run_dir import RunDir, new_run_dir
+from experiments.progress import step_line
 from evo.tasks.loader import load_suite
 
 
@@ -40,22 +41,6 @@ def _overrides(args) -> dict:
     return o
 
 
-def _step_line(r: dict) -> str:
-    if "gen" in r:
-        return (f"step {r['step']:>3} · gen {r['gen']:<6} · best {r['best_score']:.3f} · quality best "
-                f"{r['quality_best']:.3f} mean {r['quality_mean']:.3f} · diversity {r['diversity']:.2f} · "
-                f"calls task {r['task_calls']} / optimizer {r['optimizer_calls']} · {r['wall_s']:.0f} s")
-    if r.get("event") == "baseline":
-        score = r.get("train_score", r.get("val_score"))
-        return f"step {r['step']:>3} · {r['phase']:<10} · baseline score {score:.3f}"
-    verdict = "[green]accepted" if r.get("accepted") else "[yellow]rejected"
-    rejections = r.get("rejections") or []
-    why = f" ({'; '.join(sorted(set(rejections)))[:90]})" if rejections and not r.get("accepted") else ""
-    return (f"step {r['step']:>3} · {r.get('phase', ''):<10} · {verdict}[/] "
-            f"{r.get('score_before', 0):.3f} → {r.get('score_after', 0):.3f}{why} · calls task {r['task_calls']} "
-            f"/ optimizer {r['optimizer_calls']} · {r['wall_s']:.0f} s")
-
-
 def run_with_progress(console: Console, parts, run_dir: RunDir, tracker, run_id, resume: bool = False):
     """Execute (or resume) a run, printing one line per step; close the tracker run at the end."""
     from experiments.single_run import execute
@@ -64,7 +49,7 @@ def run_with_progress(console: Console, parts, run_dir: RunDir, tracker, run_id,
     try:
         with console.status("optimizing…"):
             result, _ = execute(parts, run_dir, tracker=tracker, tracker_run_id=run_id, resume=resume,
-                                on_record=lambda r: console.print(_step_line(r)))
+                                on_record=lambda r: console.print(step_line(r)))
         status = "FINISHED"
     finally:
         parts.evaluator.close()

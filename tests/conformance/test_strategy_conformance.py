@@ -64,6 +64,7 @@ def test_same_seed_same_trajectory(kind):
     a = run_parts(build(kind, seed=5)[0])
     b = run_parts(build(kind, seed=5)[0])
     assert trajectory(a) == trajectory(b) and a.best_genome.id == b.best_genome.id
+    assert a.best_genome == b.best_genome  # lineage (parents, operator) included
     assert a.after == b.after
 
 
