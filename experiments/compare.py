@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-import json
 import logging
 import subprocess
 from dataclasses import dataclass, field
@@ -286,11 +285,3 @@ class Comparison:
                       f"{r['train_after']:.1%} | {r['val_after']:.1%} | {r['task_calls']}/{r['optimizer_calls']} | {p} |")
         (self.out / "summary.md").write_text("\n".join(md) + "\n", encoding="utf-8")
         write_json(self.out / "summary.json", {"rows": rows, "pairwise": pairwise})
-
-
-def summary_text(report: dict) -> str:
-    return (Path(report["dir"]) / "summary.md").read_text(encoding="utf-8")
-
-
-def json_dump(obj) -> str:
-    return json.dumps(obj, indent=2, default=str)

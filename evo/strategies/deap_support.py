@@ -15,7 +15,6 @@ DIRECTIONS = {"quality": 1.0, "latency_ms": -1.0, "tokens": -1.0, "robustness": 
 HallOfFame = tools.HallOfFame
 ParetoFront = tools.ParetoFront
 Logbook = tools.Logbook
-sortNondominated = tools.sortNondominated
 
 
 class ScalarFitness(base.Fitness):
