@@ -23,6 +23,8 @@ from sqlalchemy import (Boolean, Column, Float, Integer, MetaData, String, Table
                         event, insert, select, update)
 from sqlalchemy.exc import IntegrityError
 
+from evo.sqlite_util import enable_wal
+
 SCHEMA_VERSION = 1
 
 metadata = MetaData()
@@ -114,10 +116,7 @@ class ArmStore:
         if url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_conn, _):
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
-                cur.close()
+                enable_wal(dbapi_conn)
         metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()

@@ -18,6 +18,7 @@ import weakref
 from pathlib import Path
 
 from evo.llm.base import LLMRequest, LLMResponse
+from evo.sqlite_util import enable_wal
 
 CACHE_SCHEMA_VERSION = 1
 
@@ -51,8 +52,7 @@ class ResponseCache:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            enable_wal(conn)
             self._local.conn = conn
         return conn
 

@@ -86,3 +86,22 @@ def test_cache_is_process_safe(tmp_path):
     cache = ResponseCache(path)
     assert len(cache) == 400
     assert cache.get("k250").text == "250"
+
+
+def _opener(path, barrier):
+    barrier.wait(10)
+    cache = ResponseCache(path)
+    cache.put("k", "fp", LLMResponse(text="x"))
+    cache.flush()
+
+
+def test_many_processes_opening_a_fresh_cache_at_once(tmp_path):
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(6)
+    path = tmp_path / "fresh.sqlite"
+    procs = [ctx.Process(target=_opener, args=(path, barrier)) for _ in range(6)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * 6
