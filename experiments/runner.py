@@ -43,8 +43,12 @@ def run_experiment_file(path: Path, overlays: list[Path], console, *, backends=N
     finally:
         for close in getattr(comparison, "closers", []):
             close()
-    console.print(f"results: {report['dir']}/summary.md, summary.csv, pairwise.csv · plots: {report['dir']}/plots/")
-    uri = getattr(tracker, "uri", None)
-    if uri:
-        console.print(f"MLflow: .venv/bin/mlflow ui --backend-store-uri '{uri}' --workers 1  (then open http://127.0.0.1:5000)")
+    report["tracking_uri"] = getattr(tracker, "uri", None)
     return report
+
+
+def print_locations(console, report: dict) -> None:
+    console.print(f"results: {report['dir']}/summary.md, summary.csv, pairwise.csv · plots: {report['dir']}/plots/")
+    if report.get("tracking_uri"):
+        console.print(f"MLflow: .venv/bin/mlflow ui --backend-store-uri '{report['tracking_uri']}' --workers 1  "
+                      "(then open http://127.0.0.1:5000)")

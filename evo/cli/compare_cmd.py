@@ -29,9 +29,10 @@ def summary_table(rows: list[dict], title: str) -> Table:
 
 
 def run(args) -> int:
-    from experiments.runner import run_experiment_file
+    from experiments.runner import print_locations, run_experiment_file
 
     console = Console()
     report = run_experiment_file(args.config, args.overlay, console)
     console.print(summary_table(report["rows"], "held-out test score (mean over examples and seeds), Wilcoxon p vs baseline"))
+    print_locations(console, report)
     return 0
