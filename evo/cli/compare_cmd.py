@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -17,14 +18,21 @@ def register(sub) -> None:
 
 
 def summary_table(rows: list[dict], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for col, justify in (("suite", "left"), ("strategy", "left"), ("test [95% CI]", "right"),
-                         ("train→", "right"), ("val", "right"), ("calls t/o", "right"), ("p vs base", "right")):
-        table.add_column(col, justify=justify)
+    """Held-out results; the suite column is dropped (and named in the title) when there is one suite."""
+    suites = list(dict.fromkeys(r["suite"] for r in rows))
+    one = len(suites) == 1
+    table = Table(title=f"{title} · suite {suites[0]}" if one else title, title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    cols = ([] if one else [("suite", "left")]) + [
+        ("strategy", "left"), ("test", "right"), ("95% CI", "right"), ("train", "right"), ("val", "right"),
+        ("calls t/o", "right"), ("p", "right")]
+    for col, justify in cols:
+        table.add_column(col, justify=justify, no_wrap=True)
     for r in rows:
         p = f"{r['wilcoxon_p_vs_baseline']:.3f}" if "wilcoxon_p_vs_baseline" in r else "-"
-        table.add_row(r["suite"], r["strategy"], f"{r['test_score']:.3f} [{r['ci95_low']:.2f},{r['ci95_high']:.2f}]",
-                      f"{r['train_after']:.0%}", f"{r['val_after']:.0%}", f"{r['task_calls']}/{r['optimizer_calls']}", p)
+        cells = [r["strategy"], f"{r['test_score']:.3f}", f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}",
+                 f"{r['train_after']:.0%}", f"{r['val_after']:.0%}", f"{r['task_calls']}/{r['optimizer_calls']}", p]
+        table.add_row(*(([] if one else [r["suite"]]) + cells))
     return table
 
 
@@ -33,6 +41,6 @@ def run(args) -> int:
 
     console = Console()
     report = run_experiment_file(args.config, args.overlay, console)
-    console.print(summary_table(report["rows"], "held-out test score (mean over examples and seeds), Wilcoxon p vs baseline"))
+    console.print(summary_table(report["rows"], "held-out test (p: Wilcoxon vs baseline)"))
     print_locations(console, report)
     return 0
