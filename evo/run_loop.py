@@ -53,7 +53,7 @@ class RunResult:
 class OptimizationRun:
     def __init__(self, strategy: Strategy, evaluator: Evaluator, budget: Budget, seed_genome: PromptGenome, *,
                  on_step: Callable[[dict], None] | None = None, charged_keys: set | None = None,
-                 steps: list | None = None):
+                 steps: list | None = None, monitor_val: bool = True):
         self.strategy = strategy
         self.evaluator = evaluator
         self.budget = budget
@@ -64,6 +64,8 @@ class OptimizationRun:
         self.genomes: dict[str, PromptGenome] = {seed_genome.id: seed_genome}
         self.charged_keys: set = set(charged_keys or ())
         self.steps: list = list(steps or [])
+        self.monitor_val = monitor_val
+        self.monitor_calls = 0
 
     def evaluate(self, genome: PromptGenome, split: str, samples: int = 1, charge: bool = True) -> EvalBatch:
         key = (genome.id, split, samples)
@@ -88,6 +90,17 @@ class OptimizationRun:
             if gid == genome.id and split == "train":
                 return batch.mean_score
         return None
+
+    def val_score(self, genome: PromptGenome) -> float | None:
+        """Mean val score of ``genome`` for monitoring (MLflow curves): reuses a val evaluation the strategy
+        asked for, else evaluates it here, uncharged and never shown to the strategy; those calls are
+        counted in ``monitor_calls``. Only done when the best genome changes (memoized per genome)."""
+        if not self.monitor_val:
+            return None
+        key = (genome.id, "val", 1)
+        if key not in self.memo:
+            self.monitor_calls += self.suite.counts()["val"]
+        return self.evaluate(genome, "val", charge=False).mean_score
 
     def evaluated_points(self) -> list[dict]:
         """Every genome evaluated on train: quality, tokens and latency per example (for Pareto plots)."""
@@ -142,6 +155,7 @@ class OptimizationRun:
                 "usd": sum(u.usd for u in self.budget.usage.values()),
                 "cache_hits": sum(u.cached_calls for u in self.budget.usage.values()),
                 "wall_s": self.budget.wall_s, "best_train_score": self.train_score(self.strategy.best()),
+                "best_val_score": self.val_score(self.strategy.best()),
                 **self.strategy.step_record(),
             }
             self.steps.append(record)
@@ -171,4 +185,5 @@ class OptimizationRun:
         result = RunResult(self.strategy.name, self.seed_genome, best, summary["before"], summary["after"],
                            self.steps, self.budget.to_json(), stop_reason, finals)
         result.final_selection = selection
+        result.budget["monitor_val_calls"] = self.monitor_calls
         return result

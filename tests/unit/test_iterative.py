@@ -211,3 +211,17 @@ def test_validation_restarts_from_seed_when_train_winner_does_not_generalize():
     assert baseline["restarted_from_seed"] is True
     assert result.best_genome.instruction == "Give the number only, odd only."
     assert result.after["val"]["pass_rate"] > 0
+
+
+def test_val_monitoring_is_logged_uncharged_and_hidden_from_the_strategy():
+    run, strategy, _, suite = make_run([tagged("Give the number only.")], n_candidates=1, max_train_iterations=1,
+                                       max_val_iterations=0)
+    seen_splits = []
+    original = strategy.tell
+    strategy.tell = lambda batches: (seen_splits.extend(b.meta["split"] for b in batches), original(batches))[1]
+    result = run.run()
+    assert all(s["best_val_score"] is not None for s in result.steps)
+    assert set(seen_splits) == {"train"}  # val batches were never handed to the strategy
+    n_val = suite.counts()["val"]
+    assert result.budget["monitor_val_calls"] == 2 * n_val  # seed and the accepted rewrite, once each
+    assert result.budget["usage"]["task"]["calls"] == 2 * suite.counts()["train"]  # monitoring not charged
