@@ -250,6 +250,11 @@ class Comparison:
                                                   for s in o.steps if s.get("best_train_score") is not None]
                       for o in self.outcomes if o.suite == suite and o.strategy != "baseline"}
             plots.progress_plot(curves, plot_dir / f"{suite}_progress.png", f"{suite}: best train score vs LLM calls")
+            val_curves = {f"{o.strategy} s{o.seed}": [(s["task_calls"] + s["optimizer_calls"], s["best_val_score"])
+                                                      for s in o.steps if s.get("best_val_score") is not None]
+                          for o in self.outcomes if o.suite == suite and o.strategy != "baseline"}
+            plots.progress_plot(val_curves, plot_dir / f"{suite}_progress_val.png",
+                                f"{suite}: val score of the current best vs LLM calls", ylabel="val score of the best")
             points = {o.strategy: o.points for o in self.outcomes if o.suite == suite and o.seed == self.config.seeds[0]
                       and o.points}
             plots.pareto_plot(points, plot_dir / f"{suite}_pareto.png", f"{suite}: quality vs tokens (train)")

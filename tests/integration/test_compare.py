@@ -48,7 +48,7 @@ def test_compare_end_to_end_with_mlflow(experiment, monkeypatch):
     assert all(r["wilcoxon_p_vs_baseline"] != "" for r in rows[1:])
     assert len(list(csv.DictReader(open(out / "pairwise.csv")))) == 3
     assert "test score [95% CI]" in (out / "summary.md").read_text()
-    for png in ("add_progress.png", "add_pareto.png", "add_winner_lineage.png"):
+    for png in ("add_progress.png", "add_progress_val.png", "add_pareto.png", "add_winner_lineage.png"):
         assert (out / "plots" / png).stat().st_size > 1000
     assert report["rows"] == json.loads((out / "summary.json").read_text())["rows"]
 
@@ -70,6 +70,7 @@ def test_compare_end_to_end_with_mlflow(experiment, monkeypatch):
         steps = [m.step for m in history]
         assert steps == sorted(set(steps)) == list(range(len(steps))) and len(steps) >= 1
         assert "cache_hit_rate" in child.data.metrics and "final/after/test_score" in child.data.metrics
+        assert "best_val_score" in child.data.metrics and "best_train_score" in child.data.metrics
         names = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"best_genome.json", "lineage.json", "populations.json", "feedback_reports.json"} <= names
     evo_child = next(c for c in children if c.data.tags["strategy"] == "evolutionary")
