@@ -17,11 +17,17 @@ def progress_plot(curves: dict[str, list[tuple[float, float]]], path: Path, titl
         if points:
             xs, ys = zip(*points)
             ax.step(xs, ys, where="post", marker="o", markersize=3, label=label)
+    return _save(fig, ax, path, title, xlabel, ylabel, legend_size=8)
+
+
+def _save(fig, ax, path: Path, title: str, xlabel: str, ylabel: str, legend_size: int) -> Path:
+    """Label, grid, legend, write the PNG and free the figure."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=legend_size)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -39,15 +45,8 @@ def pareto_plot(points: dict[str, list[dict]], path: Path, title: str, cost_key:
         if front:
             ax.plot([p[cost_key] for p in front], [p["quality"] for p in front], marker="D", markersize=5,
                     label=f"{label} front")
-    ax.set_xlabel("tokens per example" if cost_key == "tokens" else cost_key)
-    ax.set_ylabel("quality on train")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, title, "tokens per example" if cost_key == "tokens" else cost_key,
+                 "quality on train", legend_size=7)
 
 
 def lineage_plot(chain: list[dict], path: Path, title: str) -> Path:
