@@ -182,8 +182,6 @@ class OptimizationRun:
             finals[label] = {s: self.evaluate(genome, s, charge=False) for s in SPLITS}
         summary = {label: {s: {"pass_rate": b.pass_rate, "mean_score": b.mean_score, "n": b.n}
                            for s, b in batches.items()} for label, batches in finals.items()}
-        result = RunResult(self.strategy.name, self.seed_genome, best, summary["before"], summary["after"],
-                           self.steps, self.budget.to_json(), stop_reason, finals)
-        result.final_selection = selection
-        result.budget["monitor_val_calls"] = self.monitor_calls
-        return result
+        budget = {**self.budget.to_json(), "monitor_val_calls": self.monitor_calls}
+        return RunResult(self.strategy.name, self.seed_genome, best, summary["before"], summary["after"],
+                         self.steps, budget, stop_reason, finals, selection)

@@ -24,7 +24,7 @@ from evo.tasks.loader import load_suite
 from evo.tasks.suite import TaskSuite
 from experiments import plots
 from experiments.config import ExperimentConfig
-from experiments.factory import build_run, cached, seed_genome_of
+from experiments.factory import build_backends, build_run, seed_genome_of
 from experiments.stats import bootstrap_ci, mcnemar_p, wilcoxon_p
 from experiments.progress import step_line
 from experiments.single_run import execute
@@ -91,24 +91,18 @@ class Comparison:
 
     # ---- backends and evaluators ---------------------------------------------------------------
     def _task_backend(self):
-        if "task" not in self.backends:
-            from evo.llm.config import build_backend
-
-            self.backends["task"] = cached(build_backend(self.config.task_model), self.cache)
-        return self.backends["task"]
+        return self._backends()[0]
 
     def _optimizer_backend(self):
-        from evo.optimize_config import default_optimizer_cfg
+        return self._backends()[1]
 
-        if "optimizer" not in self.backends:
-            opt_cfg = self.config.optimizer or default_optimizer_cfg()
-            if opt_cfg == self.config.task_model:
-                self.backends["optimizer"] = self._task_backend()
-            else:
-                from evo.llm.config import build_backend
-
-                self.backends["optimizer"] = cached(build_backend(opt_cfg), self.cache)
-        return self.backends["optimizer"]
+    def _backends(self) -> tuple:
+        """Built once per experiment and shared by every run (one loaded local model)."""
+        if "task" not in self.backends or "optimizer" not in self.backends:
+            self.backends["task"], self.backends["optimizer"] = build_backends(
+                self.config.task_model, self.config.optimizer, self.cache,
+                self.backends.get("task"), self.backends.get("optimizer"))
+        return self.backends["task"], self.backends["optimizer"]
 
     def _evaluator(self, suite: TaskSuite, seed: int):
         if self.evaluator_factory is not None:

@@ -78,6 +78,17 @@ def build_strategy(config: OptimizeConfig, suite: TaskSuite, seed_genome: Prompt
     raise ValueError(f"unknown strategy kind {cfg.kind!r}")  # pragma: no cover - pydantic rejects it first
 
 
+def build_backends(task_cfg, optimizer_cfg, cache: ResponseCache | None, task_backend=None,
+                   optimizer_backend=None) -> tuple:
+    """(task backend, optimizer backend), each behind ``cache``. Given backends are kept; when the
+    optimizer config equals the task-model config, one instance (one loaded local model) serves both."""
+    task_backend = task_backend or cached(build_backend(task_cfg), cache)
+    opt_cfg = optimizer_cfg or default_optimizer_cfg()
+    if optimizer_backend is None:
+        optimizer_backend = task_backend if opt_cfg == task_cfg else cached(build_backend(opt_cfg), cache)
+    return task_backend, optimizer_backend
+
+
 def build_run(config: OptimizeConfig, suite: TaskSuite, *, cache: ResponseCache | None = None,
               seed_genome: PromptGenome | None = None, task_backend=None, optimizer_backend=None,
               evaluator=None) -> RunParts:
@@ -85,13 +96,9 @@ def build_run(config: OptimizeConfig, suite: TaskSuite, *, cache: ResponseCache 
     local model, a Ray evaluator)."""
     seed_genome = seed_genome or seed_genome_of(suite)
     budget = Budget(config.budget)
-    task_backend = task_backend or cached(build_backend(config.task_model), cache)
+    task_backend, optimizer_backend = build_backends(config.task_model, config.optimizer, cache,
+                                                     task_backend, optimizer_backend)
     opt_cfg = config.optimizer or default_optimizer_cfg()
-    if optimizer_backend is None:
-        if opt_cfg == config.task_model:
-            optimizer_backend = task_backend  # one local model instance serves both roles
-        else:
-            optimizer_backend = cached(build_backend(opt_cfg), cache)
     opt_seed = int(stream(config.seed, "optimizer").integers(2**31 - 1))
     optimizer = OptimizerLLM(optimizer_backend, budget, seed=opt_seed)
     evaluator = evaluator or Evaluator(task_backend, suite, workers=config.workers, seed=config.seed)

@@ -95,10 +95,9 @@ def load_genome_file(path: Path) -> PromptGenome:
 
 
 def genome_from_args(args, suite: TaskSuite) -> PromptGenome:
-    try:
-        genome = PromptGenome(**suite.seed_prompt)
-    except ValidationError as exc:
-        raise pydantic_error_to_config_error(suite.source, exc) from None
+    from experiments.factory import seed_genome_of
+
+    genome = seed_genome_of(suite)
     if args.prompt is not None:
         genome = genome.replace(instruction=args.prompt)
     elif args.prompt_file is not None:

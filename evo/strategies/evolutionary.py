@@ -143,6 +143,8 @@ class EvolutionaryStrategy(Strategy):
         self.hof.update(self.pending)
         self.front.update(self.pending)
         self.population = self._survivors(pool)
+        alive = {i.genome.id for i in self.population}
+        self.feedback = {k: v for k, v in self.feedback.items() if k in alive}  # only parents are mutated
         self._record_generation(len(self.pending))
         self.pending = []
         self.generation += 1

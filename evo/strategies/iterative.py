@@ -86,6 +86,7 @@ class IterativeStrategy(Strategy):
         self.tried: set[str] = {stable_hash(seed_genome.instruction.strip())}
         self.pending: list[dict] = []
         self.pending_kind = ""
+        self._meta_prompt_sent = ""
         self.records: list[dict] = []
         self._last_record: dict = {}
 
@@ -336,7 +337,7 @@ class IterativeStrategy(Strategy):
                 "extracted_by": c["how"], "change": c["change"], "targets": c["targets"],
                 "train": c.get("train"), "val": c.get("val"), "rejected": c["rejected"],
             } for c in self.pending],
-            "feedback": self.train_feedback, "meta_prompt": getattr(self, "_meta_prompt_sent", ""),
+            "feedback": self.train_feedback, "meta_prompt": self._meta_prompt_sent,
         }
         self.records.append(record)
         self._last_record = {k: record[k] for k in ("iteration", "phase", "accepted", "score_before", "score_after")}
