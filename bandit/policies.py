@@ -17,42 +17,44 @@ import math
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from evo.config_base import StrictConfig
 
 
-class _Cfg(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _PolicyConfig(StrictConfig):
+    """Fields every policy config has."""
+
     discount: float = Field(1.0, gt=0, le=1)
 
 
-class BetaTSCfg(_Cfg):
+class BetaTSConfig(_PolicyConfig):
     kind: Literal["beta_ts"] = "beta_ts"
     prior_alpha: float = Field(1.0, gt=0)
     prior_beta: float = Field(1.0, gt=0)
 
 
-class GaussianTSCfg(_Cfg):
+class GaussianTSConfig(_PolicyConfig):
     kind: Literal["gaussian_ts"]
     prior_mean: float = 0.0
     prior_strength: float = Field(1.0, gt=0, description="pseudo-observations behind the prior mean")
     noise_sd: float = Field(1.0, gt=0, description="reward noise scale used before data arrives")
 
 
-class UCB1Cfg(_Cfg):
+class UCB1Config(_PolicyConfig):
     kind: Literal["ucb1"]
     c: float = Field(math.sqrt(2), gt=0)
 
 
-class EpsilonGreedyCfg(_Cfg):
+class EpsilonGreedyConfig(_PolicyConfig):
     kind: Literal["epsilon_greedy"]
     epsilon: float = Field(0.1, ge=0, le=1)
 
 
-class UniformCfg(_Cfg):
+class UniformConfig(_PolicyConfig):
     kind: Literal["uniform"]
 
 
-PolicyCfg = Annotated[Union[BetaTSCfg, GaussianTSCfg, UCB1Cfg, EpsilonGreedyCfg, UniformCfg], Field(discriminator="kind")]
+PolicyConfig = Annotated[Union[BetaTSConfig, GaussianTSConfig, UCB1Config, EpsilonGreedyConfig, UniformConfig], Field(discriminator="kind")]
 
 
 class Policy:

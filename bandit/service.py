@@ -12,14 +12,14 @@ import hmac
 from typing import Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+from evo.config_base import StrictConfig
 
 from bandit.router import ProductionArmRequired, Router
 from bandit.store import DuplicateReward, StoreError, UnknownArm, UnknownDecision
 
 
-class RouteBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RouteBody(StrictConfig):
     features: dict[str, Any] = Field(default_factory=dict, description="request features, logged for the reward model")
 
 
@@ -29,14 +29,12 @@ class RouteAnswer(BaseModel):
     genome: dict[str, Any]
 
 
-class RewardBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RewardBody(StrictConfig):
     decision_id: str = Field(min_length=1)
     reward: float
 
 
-class ArmBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ArmBody(StrictConfig):
     arm_id: str | None = Field(None, description="default: the genome's id")
     genome: dict[str, Any]
     label: str = ""

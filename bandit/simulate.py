@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from evo.config_base import StrictConfig
 
 from bandit.policies import build_policy
 
 
-class ArmSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ArmSpec(StrictConfig):
     kind: Literal["bernoulli", "gaussian"] = "bernoulli"
     mean: float
     sd: float = Field(1.0, gt=0)

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from bandit.policies import BetaTSCfg, build_policy
+from bandit.policies import BetaTSConfig, build_policy
 from bandit.simulate import ArmSpec, compare_policies
 from benchmarks.common import figure
 
@@ -19,7 +19,7 @@ PROBS = np.array([0.50, 0.55, 0.60, 0.65, 0.70])
 
 
 def ours(n: int) -> float:
-    policy = build_policy(BetaTSCfg())
+    policy = build_policy(BetaTSConfig())
     for _ in PROBS:
         policy.add_arm()
     rng, rewards = np.random.default_rng(0), np.random.default_rng(1).random(n)
@@ -89,7 +89,7 @@ def main() -> None:
     for k, v in rates.items():
         print(f"{k:18s} {v:10,.0f} decisions/s")
     arms = [ArmSpec(mean=p) for p in PROBS]
-    res = compare_policies({"beta_ts": BetaTSCfg()}, arms, 10_000, 20)["beta_ts"][:, -1]
+    res = compare_policies({"beta_ts": BetaTSConfig()}, arms, 10_000, 20)["beta_ts"][:, -1]
     print(f"regret (T=10,000, 20 seeds): ours {res.mean():.1f} +- {res.std():.1f}", end="")
     mw_regret = mabwiser_regret(20, 10_000)
     if mw_regret:

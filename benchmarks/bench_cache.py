@@ -11,7 +11,6 @@ from evo.evaluation.evaluator import Evaluator
 from evo.genome import PromptGenome
 from evo.llm.cache import CachedBackend, ResponseCache
 from evo.llm.local import LocalBackend
-from evo.llm.scripted import ScriptedBackend
 from evo.tasks.loader import load_suite
 
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import figure
-from experiments.tracking import MlflowTracker
+from evo.tracking import MlflowTracker
 
 METRICS = 30
 

@@ -10,8 +10,8 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 from benchmarks.common import figure, synthetic_suite  # noqa: E402
 from evo.evaluation.evaluator import Evaluator  # noqa: E402
 from evo.genome import PromptGenome  # noqa: E402
-from evo.llm.config import ScriptedCfg, build_backend  # noqa: E402
-from experiments.config import RayEvaluatorCfg  # noqa: E402
+from evo.llm.config import ScriptedConfig, build_backend  # noqa: E402
+from evo.evaluation.pool import RayEvaluatorConfig  # noqa: E402
 
 CALLS, CONCURRENCY, LATENCY = 240, 8, 0.05
 
@@ -20,13 +20,13 @@ def main() -> None:
     from evo.evaluation.ray_evaluator import RayEvaluatorPool
 
     suite = synthetic_suite(CALLS)
-    backend_cfg = ScriptedCfg(kind="scripted", default="1", latency_s=LATENCY)
+    backend_cfg = ScriptedConfig(kind="scripted", default="1", latency_s=LATENCY)
     ideal = CALLS / CONCURRENCY * LATENCY
     genome = PromptGenome(instruction="Add.")
     with Evaluator(build_backend(backend_cfg), suite, workers=CONCURRENCY) as ev:
         threads = min(_timed(lambda: ev.evaluate(genome)) for _ in range(3))
     start = time.perf_counter()
-    pool = RayEvaluatorPool(RayEvaluatorCfg(kind="ray", num_workers=2, threads_per_worker=CONCURRENCY // 2, num_cpus=2),
+    pool = RayEvaluatorPool(RayEvaluatorConfig(kind="ray", num_workers=2, threads_per_worker=CONCURRENCY // 2, num_cpus=2),
                             backend_cfg)
     ray_evaluator = pool.evaluator(suite)
     ray_evaluator.evaluate(genome, suite.examples[:4])  # actors are up and warm

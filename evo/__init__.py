@@ -1,1 +1,29 @@
-"""evo package."""
+"""evo: optimize LLM prompts against your evals.
+
+The public API (imported lazily, so ``import evo`` stays cheap)::
+
+    import evo
+    result = evo.optimize("arithmetic", {"strategy": {"kind": "evolutionary"}, "budget": {"max_calls": 300}})
+
+- ``evo.optimize``, ``evo.resume``, ``evo.compare``, ``evo.resolve_run``: see ``evo.api``;
+- ``evo.load_suite``, ``evo.PromptGenome``, ``evo.RunSpec``, ``evo.RunResult``.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "optimize": "evo.api", "resume": "evo.api", "compare": "evo.api", "resolve_run": "evo.api",
+    "load_suite": "evo.tasks.loader", "PromptGenome": "evo.genome", "RunSpec": "evo.spec",
+    "RunResult": "evo.run_loop", "ResolvedRun": "evo.resolve", "TaskSuite": "evo.tasks.suite",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'evo' has no attribute {name!r}")
+    return getattr(import_module(module), name)

@@ -10,13 +10,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from evo.config_base import StrictConfig
 
 ROLES = ("task", "optimizer")
 
 
-class BudgetConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BudgetConfig(StrictConfig):
     max_calls: int | None = Field(None, ge=1, description="task + optimizer calls")
     max_task_calls: int | None = Field(None, ge=1)
     max_optimizer_calls: int | None = Field(None, ge=1)

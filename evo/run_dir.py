@@ -1,12 +1,14 @@
 """A run directory: the JSON record of one optimization run.
 
 Files (all JSON, each with ``schema_version`` where it is state):
-- ``config.json``: the resolved config, the suite, the seed genome;
+- ``config.json``: the resolved config exactly as run (``resolved``, a valid run config that
+  reproduces the run), its sha256, the seed genome, the tracker run;
 - ``steps.jsonl``: one line per step, appended as the run goes;
 - ``checkpoint.json``: strategy state + budget + charged evaluation keys after every step (written
   atomically: a kill leaves the previous checkpoint intact);
 - ``result.json``: the final summary (before -> after on train/val/test, budget, stop reason);
-- ``best_genome.json``, and ``strategy_records.json`` when the strategy keeps per-iteration records.
+- ``best_genome.json`` and ``strategy_report.json`` (``Strategy.report()``: iterations, generations,
+  population, Pareto front).
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import json
 import os
 import time
 from pathlib import Path
+
+from evo.errors import ConfigError
 
 RUN_SCHEMA_VERSION = 1
 
@@ -38,7 +42,33 @@ def new_run_dir(root: Path, suite: str, strategy: str) -> Path:
 class RunDir:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(self.path, f"cannot create the run directory: {exc.strerror or exc}") from None
+
+    @classmethod
+    def existing(cls, path: Path) -> "RunDir":
+        """A run directory that must already exist (``evo resume``)."""
+        path = Path(path)
+        if not path.is_dir():
+            raise ConfigError(path, "no such run directory")
+        if not (path / "config.json").is_file():
+            raise ConfigError(path, "not a run directory: config.json is missing")
+        return cls(path)
+
+    def read_json(self, name: str) -> dict:
+        """A JSON file of the run; a missing or corrupt file is a one-line ``ConfigError``."""
+        path = self.path / name
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(path, f"cannot read: {exc.strerror or exc}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(path, f"corrupt JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(path, "corrupt: expected a JSON object")
+        return data
 
     def write_config(self, config: dict) -> None:
         write_json(self.path / "config.json", {"schema_version": RUN_SCHEMA_VERSION, **config})
@@ -53,9 +83,7 @@ class RunDir:
             "budget": budget.to_json(), "charged_keys": sorted(list(k) for k in charged_keys),
         })
 
-    def write_result(self, result, strategy) -> None:
+    def write_result(self, result) -> None:
         write_json(self.path / "result.json", {"schema_version": RUN_SCHEMA_VERSION, **result.to_json()})
         write_json(self.path / "best_genome.json", result.best_genome.to_json())
-        records = getattr(strategy, "records", None)
-        if records is not None:
-            write_json(self.path / "strategy_records.json", records)
+        write_json(self.path / "strategy_report.json", result.strategy_report)

@@ -30,6 +30,15 @@ SPLITS = ("train", "val", "test")
 
 @dataclass
 class RunResult:
+    """The one result of a run (fresh, resumed, or a comparison's baseline).
+
+    ``before``/``after``: pass rate, mean score and n per split for the seed and the chosen genome;
+    ``final_batches``: the same as ``EvalBatch``es (per-example test records live here); ``steps``: the
+    step records; ``lineage``: the chosen genome's ancestry, root first; ``points``: every genome
+    evaluated on train (quality, tokens, latency); ``strategy_report``: ``Strategy.report()``;
+    ``evaluator``: where evaluation ran (``Evaluator.describe()``).
+    """
+
     strategy: str
     seed_genome: PromptGenome
     best_genome: PromptGenome
@@ -40,13 +49,31 @@ class RunResult:
     stop_reason: str
     final_batches: dict = field(default_factory=dict)
     final_selection: list = field(default_factory=list)
+    lineage: list = field(default_factory=list)
+    points: list = field(default_factory=list)
+    strategy_report: dict = field(default_factory=dict)
+    evaluator: dict = field(default_factory=dict)
+    final_candidates: list = field(default_factory=list)  # the genomes compared on val at the end
+
+    @property
+    def test_records(self) -> tuple:
+        return self.final_batches["after"]["test"].records
+
+    @property
+    def calls(self) -> dict:
+        """Task and optimizer calls, tokens and USD charged to the optimization budget."""
+        usage = self.budget["usage"]
+        return {"task": usage["task"]["calls"], "optimizer": usage["optimizer"]["calls"],
+                "tokens": sum(u["input_tokens"] + u["output_tokens"] for u in usage.values()),
+                "usd": sum(u["usd"] for u in usage.values())}
 
     def to_json(self) -> dict:
         return {
             "strategy": self.strategy, "seed_genome": self.seed_genome.to_json(),
             "best_genome": self.best_genome.to_json(), "before": self.before, "after": self.after,
             "steps": self.steps, "budget": self.budget, "stop_reason": self.stop_reason,
-            "final_selection": self.final_selection,
+            "final_selection": self.final_selection, "lineage": self.lineage, "evaluator": self.evaluator,
+            "test_records": [r.to_json() for r in self.test_records] if self.final_batches else [],
         }
 
 
@@ -112,12 +139,14 @@ class OptimizationRun:
         return out
 
     def lineage(self, genome: PromptGenome) -> list[dict]:
-        """The ancestry of ``genome`` (first parent at each step), root first."""
+        """The ancestry of ``genome`` (first parent at each step), root first; each node carries the
+        full genome so settings changes are visible, and ``parents`` names a crossover's second parent."""
         chain, seen, current = [], set(), genome
         while current is not None and current.id not in seen:
             seen.add(current.id)
             chain.append({"id": current.id, "operator": current.operator, "instruction": current.instruction,
-                          "parents": list(current.parents), "quality": self.train_score(current)})
+                          "parents": list(current.parents), "quality": self.train_score(current),
+                          "genome": current.to_json()})
             current = self.genomes.get(current.parents[0]) if current.parents else None
         return chain[::-1]
 
@@ -145,18 +174,20 @@ class OptimizationRun:
             self.strategy.tell(batches)
             improved = self.strategy.best_score() > prev_best + 1e-12
             self.budget.end_step(improved, self.budget.snapshot() != before)
+            calls = self.budget.total_calls
+            cache_hits = sum(u.cached_calls for u in self.budget.usage.values())
             record = {
                 "step": len(self.steps), "strategy": self.strategy.name,
-                "best_id": self.strategy.best().id, "best_score": self.strategy.best_score(),
-                "improved": improved, "evaluations": len(requests),
+                "best_id": self.strategy.best().id, "improved": improved, "evaluations": len(requests),
                 "task_calls": self.budget.usage["task"].calls,
                 "optimizer_calls": self.budget.usage["optimizer"].calls,
                 "tokens": sum(u.tokens for u in self.budget.usage.values()),
                 "usd": sum(u.usd for u in self.budget.usage.values()),
-                "cache_hits": sum(u.cached_calls for u in self.budget.usage.values()),
+                "cache_hits": cache_hits, "cache_hit_rate": cache_hits / calls if calls else 0.0,
                 "wall_s": self.budget.wall_s, "best_train_score": self.train_score(self.strategy.best()),
                 "best_val_score": self.val_score(self.strategy.best()),
-                **self.strategy.step_record(),
+                # what only this strategy's own logic means (its selection score included)
+                "detail": {"selection_score": self.strategy.best_score(), **self.strategy.step_record()},
             }
             self.steps.append(record)
             if self.on_step:
@@ -164,11 +195,10 @@ class OptimizationRun:
         log.info("stopping: %s", stop_reason)
         return self.finish(stop_reason)
 
-    def choose_final(self) -> tuple[PromptGenome, list]:
+    def choose_final(self, candidates: list[PromptGenome]) -> tuple[PromptGenome, list]:
         """The strategy's final candidates compared on val; the best mean score wins. These calls are
         reported in ``final_selection``, not charged to the optimization budget (like the final
         scoring of seed and best, they are the same for every strategy)."""
-        candidates = self.strategy.final_candidates()
         if len(candidates) == 1:
             return candidates[0], []
         scored = [(self.evaluate(g, "val", charge=False), g) for g in candidates]
@@ -176,7 +206,8 @@ class OptimizationRun:
         return best, [{"id": g.id, "val_score": b.mean_score} for b, g in scored]
 
     def finish(self, stop_reason: str) -> RunResult:
-        best, selection = self.choose_final()
+        candidates = self.strategy.final_candidates()
+        best, selection = self.choose_final(candidates)
         finals = {}
         for label, genome in (("before", self.seed_genome), ("after", best)):
             finals[label] = {s: self.evaluate(genome, s, charge=False) for s in SPLITS}
@@ -184,4 +215,6 @@ class OptimizationRun:
                            for s, b in batches.items()} for label, batches in finals.items()}
         budget = {**self.budget.to_json(), "monitor_val_calls": self.monitor_calls}
         return RunResult(self.strategy.name, self.seed_genome, best, summary["before"], summary["after"],
-                         self.steps, budget, stop_reason, finals, selection)
+                         self.steps, budget, stop_reason, finals, selection, lineage=self.lineage(best),
+                         points=self.evaluated_points(), strategy_report=self.strategy.report(),
+                         evaluator=self.evaluator.describe(), final_candidates=candidates)

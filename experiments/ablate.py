@@ -1,18 +1,20 @@
-"""``run_ablation``: a base config and overlay files (or a grid), each variant run as a comparison;
-one table and one plot comparing the variants. Every variant is reproducible from its files alone
-(its resolved config is written beside its results and logged to MLflow)."""
+"""``run_ablation``: a base config and overlay files (or a grid), each variant run as a full comparison
+through ``run_experiment`` (same resolution, session and evaluator pool, e.g. Ray, as ``evo compare``),
+then one report over every variant built and rendered by the same code as a comparison's. Every
+variant is reproducible from its files alone (its resolved config is written beside the results as
+``<label>.config.yaml`` and logged to MLflow)."""
 from __future__ import annotations
 
-import csv
-import re
 import itertools
+import re
 from pathlib import Path
+from typing import Mapping
 
-from evo.run_dir import write_json
-from experiments import plots
-from experiments.compare import Comparison
-from experiments.config import deep_merge, load_raw, validate
-from experiments.tracking import build_tracker
+from evo.config_base import deep_merge
+from evo.tracking import build_tracker
+from experiments.config import load_raw, resolve_experiment, validate
+from experiments.report import ComparisonReport, build_report, render_report
+from experiments.runner import run_experiment, write_resolved
 
 
 def grid_overlays(grid: dict[str, list]) -> list[tuple[str, dict]]:
@@ -32,39 +34,30 @@ def grid_overlays(grid: dict[str, list]) -> list[tuple[str, dict]]:
     return out
 
 
-def run_ablation(base: Path, overlays: list[Path], console, *, grid: dict | None = None, backends=None) -> dict:
+def run_ablation(base: Path, overlays: list[Path], console, *, grid: dict | None = None, backends=None,
+                 env: Mapping[str, str] | None = None) -> ComparisonReport:
     base_raw, _ = load_raw(base)
     variants = [(p.stem, load_raw(base, [p])[0], f"{base} + {p}") for p in overlays]
     for label, overlay in grid_overlays(grid or {}):
         variants.append((label, deep_merge(base_raw, overlay), f"{base} + grid {label}"))
     if not variants:
         variants = [("base", base_raw, str(base))]
-    root = Path(validate(base_raw, str(base)).output_dir) / f"{base_raw['name']}-ablation"
-    root.mkdir(parents=True, exist_ok=True)
-    rows, curves = [], {}
+    base_cfg = resolve_experiment(validate(base_raw, str(base)), env)
+    root = Path(base_cfg.output_dir) / f"{base_cfg.name}-ablation"
+    tracking = base_cfg.tracking
+    if tracking.kind == "mlflow":
+        tracking = tracking.model_copy(update={"experiment": f"{base_cfg.name}-ablation"})
+    tracker = build_tracker(tracking, base_cfg.output_dir, f"{base_cfg.name}-ablation")
+    cells = []
     for label, raw, source in variants:
-        raw = {**raw, "name": f"{base_raw['name']}-{label}"}
-        config = validate(raw, source)
-        console.print(f"[bold]variant {label}[/] ({source})")
-        write_json(root / f"{label}.config.json", config.model_dump(mode="json"))
-        tracker = build_tracker(config.tracking, config.output_dir, f"{base_raw['name']}-ablation")
-        comparison = Comparison(config, tracker, console=console, backends=backends, source=source)
-        report = comparison.run()
-        for r in report["rows"]:
-            rows.append({"variant": label, **r})
-        for o in comparison.outcomes:
-            if o.strategy != "baseline":
-                curves[f"{label}/{o.strategy} s{o.seed}"] = [
-                    (s["task_calls"] + s["optimizer_calls"], s["best_train_score"]) for s in o.steps
-                    if s.get("best_train_score") is not None]
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    with open(root / "ablation.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
-        w.writeheader()
-        w.writerows(rows)
-    md = ["| variant | suite | strategy | test score [95% CI] | train after | calls task/opt |", "|---|---|---|---|---|---|"]
-    md += [f"| {r['variant']} | {r['suite']} | {r['strategy']} | {r['test_score']:.3f} [{r['ci95_low']:.3f}, "
-           f"{r['ci95_high']:.3f}] | {r['train_after']:.1%} | {r['task_calls']}/{r['optimizer_calls']} |" for r in rows]
-    (root / "ablation.md").write_text("\n".join(md) + "\n", encoding="utf-8")
-    plots.progress_plot(curves, root / "ablation_progress.png", "ablation: best train score vs LLM calls")
-    return {"rows": rows, "dir": str(root)}
+        resolved = resolve_experiment(validate({**raw, "name": f"{base_cfg.name}-{label}"}, source), env)
+        if console is not None:
+            console.print(f"[bold]variant {label}[/] ({source})")
+        write_resolved(resolved, root / f"{label}.config.yaml")
+        report = run_experiment(resolved, console=console, backends=backends, tracker=tracker, variant=label,
+                                source=source)
+        cells += report.cells
+    report = build_report(cells, base_cfg.bootstrap_resamples)
+    render_report(report, root)
+    report.dir, report.tracking = str(root), tracker.info()
+    return report

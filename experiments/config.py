@@ -1,124 +1,99 @@
-"""``ExperimentConfig``: one YAML file per experiment (suites, models, strategies, matched budget,
-seeds, evaluator, tracking), validated by pydantic (extra=forbid). Ablations are overlay files
-deep-merged onto a base before validation; errors name the file(s) and the field.
+"""``ExperimentConfig``: one YAML file per experiment (suites, strategies, seeds, tracking, plus the
+``RunSettings`` every run shares with ``evo optimize``: budget, task model, optimizer, evaluator, cache,
+split limits), validated by pydantic (extra=forbid). Ablations are overlay files deep-merged onto a
+base before validation; errors name the file(s) and the field.
+
+``resolve_experiment(config, env)`` applies every default once (optimizer from the environment,
+optimizer-dependent strategy settings, the cache file, the tracking URI); the ``ResolvedExperiment``
+is what is logged and written to ``resolved_config.yaml``, and fed back to ``evo compare`` it
+reproduces the experiment. ``cell(suite, strategy, seed)`` gives the ``ResolvedRun`` of one run.
 """
 from __future__ import annotations
 
-import copy
-import hashlib
-import json
+import os
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
-from evo.budget import BudgetConfig
-from evo.errors import ConfigError, pydantic_error_to_config_error
-from evo.llm.config import BackendCfg, LocalCfg
-from evo.optimize_config import StrategyCfg
-from evo.tasks.loader import read_yaml
-
-
-class _Cfg(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from evo.config_base import deep_merge, read_mapping, validate_config
+from evo.llm.config import BackendConfig
+from evo.resolve import ResolvedRun, config_sha256, default_optimizer_config, resolve_cache, resolve_suite_ref
+from evo.spec import RunSettings
+from evo.strategies.baseline import BaselineConfig
+from evo.strategies.registry import StrategyConfig
+from evo.tracking import MlflowConfig, TrackingConfig, default_tracking_uri
 
 
-class ThreadsEvaluatorCfg(_Cfg):
-    kind: Literal["threads"] = "threads"
-    workers: int = Field(4, ge=1)
-
-
-class RayEvaluatorCfg(_Cfg):
-    kind: Literal["ray"]
-    address: str = Field("local", description="local | auto | ray://host:port")
-    num_workers: int = Field(2, ge=1, description="evaluation actors")
-    threads_per_worker: int = Field(1, ge=1, description="calls in flight per actor (and llama.cpp threads)")
-    num_cpus: int | None = Field(None, ge=1, description="CPUs for a local cluster (default: all)")
-
-
-EvaluatorCfg = Annotated[Union[ThreadsEvaluatorCfg, RayEvaluatorCfg], Field(discriminator="kind")]
-
-
-class MlflowCfg(_Cfg):
-    kind: Literal["mlflow"] = "mlflow"
-    uri: str | None = Field(None, description="tracking URI; default $MLFLOW_TRACKING_URI or sqlite under output_dir")
-    experiment: str | None = Field(None, description="MLflow experiment name; default: the config's name")
-
-
-class NoTrackingCfg(_Cfg):
-    kind: Literal["none"]
-
-
-TrackingCfg = Annotated[Union[MlflowCfg, NoTrackingCfg], Field(discriminator="kind")]
-
-
-class SplitLimits(_Cfg):
-    train: int | None = Field(None, ge=1)
-    val: int | None = Field(None, ge=1)
-    test: int | None = Field(None, ge=1)
-
-
-class ExperimentConfig(_Cfg):
+class ExperimentConfig(RunSettings):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     suites: list[str] = Field(min_length=1)
-    split_limits: SplitLimits = Field(default_factory=SplitLimits)
-    task_model: BackendCfg = Field(default_factory=LocalCfg)
-    optimizer: BackendCfg | None = None
-    strategies: dict[str, StrategyCfg] = Field(min_length=1)
+    strategies: dict[str, StrategyConfig] = Field(min_length=1)
     baseline: bool = True
-    budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(max_calls=600))
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    evaluator: EvaluatorCfg = Field(default_factory=ThreadsEvaluatorCfg)
-    tracking: TrackingCfg = Field(default_factory=MlflowCfg)
+    tracking: TrackingConfig = Field(default_factory=MlflowConfig)
     output_dir: str = "results"
-    cache: bool = True
     bootstrap_resamples: int = Field(2000, ge=100)
 
     @field_validator("strategies")
     @classmethod
     def _names(cls, v: dict) -> dict:
-        for name in v:
+        for name, cfg in v.items():
             if name == "baseline" or not name.replace("_", "").replace("-", "").isalnum():
                 raise ValueError(f"strategy name {name!r} must be alphanumeric (and not 'baseline')")
+            if cfg.kind == "baseline":
+                raise ValueError(f"strategy {name!r}: the baseline is configured with `baseline: true`")
         return v
 
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+
+class ResolvedExperiment(ExperimentConfig):
+    """An ``ExperimentConfig`` with every default applied (frozen)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    optimizer: BackendConfig
+
     def sha256(self) -> str:
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+        return config_sha256(self.model_dump(mode="json"))
+
+    def cell(self, suite: str, strategy: str, seed: int) -> ResolvedRun:
+        """The resolved run of one comparison cell (``strategy == "baseline"``: the seed prompt)."""
+        strat = BaselineConfig() if strategy == "baseline" else self.strategies[strategy]
+        return ResolvedRun(suite=suite, strategy=strat, seed=seed, budget=self.budget, task_model=self.task_model,
+                           optimizer=self.optimizer, evaluator=self.evaluator, cache=self.cache,
+                           split_limits=self.split_limits)
 
 
-def deep_merge(base: dict, overlay: dict) -> dict:
-    """``overlay`` onto ``base``: mappings merge key by key; anything else replaces (``null`` too)."""
-    out = copy.deepcopy(base)
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def _mapping(path: Path) -> dict:
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError(path, "an experiment config must be a mapping")
-    return data
+def resolve_experiment(config: ExperimentConfig, env: Mapping[str, str] | None = None) -> ResolvedExperiment:
+    env = os.environ if env is None else env
+    optimizer = config.optimizer or default_optimizer_config(env)
+    data = config.model_dump(mode="json")
+    data["optimizer"] = optimizer.model_dump(mode="json")
+    data["strategies"] = {k: v.for_optimizer(optimizer.kind).model_dump(mode="json")
+                          for k, v in config.strategies.items()}
+    data["suites"] = [resolve_suite_ref(s) for s in config.suites]
+    data["cache"] = resolve_cache(config.cache, config.out_dir / "cache.sqlite")
+    if data["tracking"]["kind"] == "mlflow":
+        data["tracking"]["uri"] = config.tracking.uri or default_tracking_uri(config.output_dir, env)
+        data["tracking"]["experiment"] = config.tracking.experiment or config.name
+    return ResolvedExperiment.model_validate(data)
 
 
 def load_raw(path: str | Path, overlays: list[str | Path] = ()) -> tuple[dict, str]:
-    raw = _mapping(Path(path))
+    raw = read_mapping(path, "an experiment config")
     sources = [str(path)]
     for overlay in overlays:
-        raw = deep_merge(raw, _mapping(Path(overlay)))
+        raw = deep_merge(raw, read_mapping(overlay, "an overlay"))
         sources.append(str(overlay))
     return raw, " + ".join(sources)
 
 
 def validate(raw: dict, source: str) -> ExperimentConfig:
-    try:
-        return ExperimentConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise pydantic_error_to_config_error(source, exc) from None
+    return validate_config(ExperimentConfig, raw, source)
 
 
 def load_experiment(path: str | Path, overlays: list[str | Path] = ()) -> ExperimentConfig:

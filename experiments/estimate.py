@@ -1,18 +1,17 @@
 """Before a comparison starts: an upper-bound estimate of LLM calls, tokens and USD."""
 from __future__ import annotations
 
+from evo.build import seed_genome_of
 from evo.llm.pricing import cost_usd, is_priced
-from evo.optimize_config import default_optimizer_cfg
+from evo.spec import limit_suite
 from evo.tasks.loader import load_suite
 
 OPTIMIZER_TOKENS = {"compact": (350, 80), "full": (1800, 350)}
 
 
 def estimate(config) -> dict:
-    from experiments.compare import limit_suite
-    from experiments.factory import seed_genome_of
-
-    opt_cfg = config.optimizer or default_optimizer_cfg()
+    """``config``: a resolved experiment (its optimizer is explicit)."""
+    opt_cfg = config.optimizer
     opt_in, opt_out = OPTIMIZER_TOKENS["compact" if opt_cfg.kind == "local" else "full"]
     b = config.budget
     per_run = b.max_calls or ((b.max_task_calls or 0) + (b.max_optimizer_calls or 0)) or 1000
@@ -34,7 +33,7 @@ def estimate(config) -> dict:
         totals["tokens"] += int(task_calls * task_tokens + optimizer_calls * (opt_in + opt_out))
         for model_cfg, calls, tin, tout in ((config.task_model, task_calls, task_tokens - genome.max_tokens, genome.max_tokens),
                                             (opt_cfg, optimizer_calls, opt_in, opt_out)):
-            model = getattr(model_cfg, "model", "")
+            model = model_cfg.model_dump().get("model", "")
             if model_cfg.kind in ("anthropic", "openai_compatible") and not is_priced(model):
                 totals["priced"] = False
             totals["usd"] += cost_usd(model, int(calls * tin), int(calls * tout)) if model else 0.0

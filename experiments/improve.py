@@ -14,12 +14,13 @@ import json
 from pathlib import Path
 
 from bandit.store import ArmStore
+from evo.api import optimize
+from evo.build import seed_genome_of
+from evo.errors import ConfigError
 from evo.genome import PromptGenome
-from evo.optimize_config import OptimizeConfig
-from evo.run_dir import RunDir, new_run_dir
+from evo.run_dir import new_run_dir
+from evo.spec import RunSpec
 from evo.tasks.suite import Example, TaskSuite, template_fields
-from experiments.factory import build_run, seed_genome_of
-from experiments.single_run import execute
 
 
 def logged_examples(suite: TaskSuite, logs: list[dict]) -> list[Example]:
@@ -38,11 +39,11 @@ def logged_examples(suite: TaskSuite, logs: list[dict]) -> list[Example]:
     return out
 
 
-def improve_once(suite: TaskSuite, store: ArmStore, config: OptimizeConfig, *, router, top: int = 2,
+def improve_once(suite: TaskSuite, store: ArmStore, spec: RunSpec, *, router, top: int = 2,
                  tracker=None, runs_root: Path = Path("results/improve"), backends: dict | None = None,
-                 min_logs_for_model: int = 20) -> dict:
-    if config.strategy.kind != "evolutionary":
-        raise ValueError("evo improve evolves the production arms: the strategy must be evolutionary")
+                 min_logs_for_model: int = 20, env=None) -> dict:
+    if spec.strategy.kind != "evolutionary":
+        raise ConfigError("strategy.kind", "evo improve evolves the production arms: the strategy must be evolutionary")
     arms = [a for a in store.arms() if a.active]
     production = [PromptGenome.from_json(a.genome) for a in arms if a.production]
     others = [PromptGenome.from_json(a.genome) for a in arms if not a.production]
@@ -50,23 +51,20 @@ def improve_once(suite: TaskSuite, store: ArmStore, config: OptimizeConfig, *, r
     logs = store.logs()
     extra = logged_examples(suite, logs)
     golden = suite.subset(list(suite.examples) + extra) if extra else suite
-    backends = backends or {}
-    parts = build_run(config, golden, seed_genome=seed_genome, task_backend=backends.get("task"),
-                      optimizer_backend=backends.get("optimizer"))
-    parts.strategy.extra_seeds = tuple(production[1:] + others)
-    run_dir = RunDir(new_run_dir(runs_root, suite.name, "improve"))
-    run_id = tracker.start_run(f"improve/{suite.name}", tags={"kind": "improve", "suite": suite.name}) if tracker else None
+    run_path = new_run_dir(runs_root, suite.name, "improve")
+    result = optimize(golden, spec, run_dir=run_path, backends=backends, tracker=tracker, seed_genome=seed_genome,
+                      extra_seeds=tuple(production[1:] + others), env=env)
+    run_id = json.loads((run_path / "config.json").read_text())["tracker_run_id"]
     status = "FAILED"
     try:
-        result, loop = execute(parts, run_dir, tracker=tracker, tracker_run_id=run_id)
-        candidates = [g for g in parts.strategy.final_candidates() if g.id not in {a.id for a in arms}]
+        candidates = [g for g in result.final_candidates if g.id not in {a.id for a in arms}]
         model_quality = None
         if len(logs) >= min_logs_for_model:
             from bandit.reward_model import train
 
             try:
                 model = train(logs)
-                model.save(run_dir.path / "reward_model.json")
+                model.save(run_path / "reward_model.json")
                 model_quality = model.quality
                 bar = max(model.predict_genome(g) for g in production) if production else float("-inf")
                 candidates = [g for g in candidates if model.predict_genome(g) >= bar]
@@ -76,18 +74,18 @@ def improve_once(suite: TaskSuite, store: ArmStore, config: OptimizeConfig, *, r
         if not production:
             router.add_arm(seed_genome.id, seed_genome.to_json(), label="production (seed prompt)", production=True)
         for g in candidates[:top]:
-            router.add_arm(g.id, g.to_json(), label=f"improve {run_dir.path.name}")
+            router.add_arm(g.id, g.to_json(), label=f"improve {run_path.name}")
             deployed.append(g.id)
-        report = {"run_dir": str(run_dir.path), "logged_examples": len(extra), "deployed": deployed,
+        report = {"run_dir": str(run_path), "logged_examples": len(extra), "deployed": deployed,
                   "reward_model": model_quality, "after": result.after, "before": result.before,
                   "stop_reason": result.stop_reason}
-        (run_dir.path / "improve.json").write_text(json.dumps(report, indent=2, default=str))
-        if tracker:
+        (run_path / "improve.json").write_text(json.dumps(report, indent=2, default=str))
+        if tracker and run_id:
             tracker.log_dict(run_id, report, "improve.json")
             tracker.log_metrics(run_id, {"deployed": len(deployed), "logged_examples": len(extra),
                                          "after_val_score": result.after["val"]["mean_score"]}, len(result.steps))
         status = "FINISHED"
         return report
     finally:
-        if tracker and run_id:
+        if tracker and run_id and status != "FINISHED":
             tracker.end_run(run_id, status)

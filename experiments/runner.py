@@ -1,19 +1,33 @@
-"""Run an experiment file end to end (used by ``evo compare`` and ``evo ablate``)."""
+"""Run an experiment end to end (``evo compare``, ``evo ablate`` per variant, ``evo.compare``):
+resolve once, write and log the resolved config, build the session (backends + evaluator pool), run
+the comparison, build the report, render it, log it to the parent tracker run."""
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+from typing import Mapping
 
+import yaml
 from rich.table import Table
 
+from evo.build import Session
+from evo.tracking import build_tracker, flat_params
 from experiments.compare import Comparison
-from experiments.config import load_experiment
+from experiments.config import ExperimentConfig, ResolvedExperiment, load_experiment, resolve_experiment
 from experiments.estimate import estimate
-from experiments.tracking import build_tracker
+from experiments.report import ComparisonReport, build_report, render_report
 
 
-def print_estimate(console, config) -> None:
-    est = estimate(config)
-    table = Table(title=f"estimate for '{config.name}' (upper bound)", title_justify="left")
+def git_sha() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def print_estimate(console, resolved: ResolvedExperiment) -> None:
+    est = estimate(resolved)
+    table = Table(title=f"estimate for '{resolved.name}' (upper bound)", title_justify="left")
     for col in ("runs", "task calls", "optimizer calls", "tokens", "USD"):
         table.add_column(col, justify="right")
     usd = f"${est['usd']:.2f}" + ("" if est["priced"] else " (some models unpriced)")
@@ -21,34 +35,49 @@ def print_estimate(console, config) -> None:
     console.print(table)
 
 
-def build_evaluator_factory(config, comparison):
-    if config.evaluator.kind != "ray":
-        return None
-    from evo.evaluation.ray_evaluator import RayEvaluatorPool
-
-    pool = RayEvaluatorPool(config.evaluator, config.task_model, cache_path=comparison.cache.path if comparison.cache else None)
-    comparison.closers = [pool.shutdown]
-    return pool.evaluator
+def write_resolved(resolved: ResolvedExperiment, path: Path) -> Path:
+    """The resolved config as YAML: ``evo compare <path>`` reproduces the experiment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = f"# resolved config of experiment '{resolved.name}' (sha256 {resolved.sha256()}): every default applied\n"
+    path.write_text(header + yaml.safe_dump(resolved.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+    return path
 
 
-def run_experiment_file(path: Path, overlays: list[Path], console, *, backends=None) -> dict:
-    config = load_experiment(path, overlays)
-    source = " + ".join(str(p) for p in [path, *overlays])
-    print_estimate(console, config)
-    tracker = build_tracker(config.tracking, config.output_dir, config.name)
-    comparison = Comparison(config, tracker, console=console, backends=backends, source=source)
-    comparison.evaluator_factory = build_evaluator_factory(config, comparison)
+def run_experiment(config: ExperimentConfig | str | Path, overlays: list = (), *, console=None,
+                   backends: dict | None = None, env: Mapping[str, str] | None = None, tracker=None,
+                   variant: str = "", source: str = "") -> ComparisonReport:
+    if not isinstance(config, ExperimentConfig):
+        source = source or " + ".join(str(p) for p in [config, *overlays])
+        config = load_experiment(config, overlays)
+    resolved = config if isinstance(config, ResolvedExperiment) else resolve_experiment(config, env)
+    out = resolved.out_dir
+    resolved_file = write_resolved(resolved, out / "resolved_config.yaml")
+    tracker = tracker or build_tracker(resolved.tracking, resolved.output_dir, resolved.name)
+    parent = tracker.start_run(resolved.name, tags={
+        "git_sha": git_sha(), "config_sha256": resolved.sha256(), "kind": "comparison", "config_source": source,
+        "variant": variant, "optimizer": resolved.optimizer.kind})
+    tracker.log_params(parent, flat_params(resolved.model_dump(mode="json")))
+    tracker.log_file(parent, resolved_file, "config")
+    status = "FAILED"
     try:
-        report = comparison.run()
+        with Session(resolved, backends=backends) as session:
+            cells = Comparison(resolved, session, tracker, parent, console=console, variant=variant).run()
+        report = build_report(cells, resolved.bootstrap_resamples)
+        report.dir, report.tracking = str(out), tracker.info()
+        for path in render_report(report, out):
+            tracker.log_file(parent, path, "plots" if path.suffix == ".png" else "report")
+        status = "FINISHED"
+        return report
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
     finally:
-        for close in getattr(comparison, "closers", []):
-            close()
-    report["tracking_uri"] = getattr(tracker, "uri", None)
-    return report
+        tracker.end_run(parent, status)
 
 
-def print_locations(console, report: dict) -> None:
-    console.print(f"results: {report['dir']}/summary.md, summary.csv, pairwise.csv · plots: {report['dir']}/plots/")
-    if report.get("tracking_uri"):
-        console.print(f"MLflow: .venv/bin/mlflow ui --backend-store-uri '{report['tracking_uri']}' --workers 1  "
+def print_locations(console, report: ComparisonReport) -> None:
+    console.print(f"results: {report.dir}/summary.md, summary.csv, pairwise.csv · plots: {report.dir}/plots/ · "
+                  f"resolved config: {report.dir}/resolved_config.yaml")
+    if report.tracking_uri:
+        console.print(f"MLflow: .venv/bin/mlflow ui --backend-store-uri '{report.tracking_uri}' --workers 1  "
                       "(then open http://127.0.0.1:5000)")

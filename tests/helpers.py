@@ -92,3 +92,17 @@ def write_add_suite(directory, n_train: int, n_val: int, n_test: int):
         "name: add\ndescription: Add two numbers; give the number only.\ninput_template: '{a} + {b}'\n"
         "examples_file: add.jsonl\nchecks: [{kind: numeric, strict: true}]\nseed_prompt: {instruction: Solve., max_tokens: 8}\n")
     return directory / "add.yaml"
+
+
+def build_parts(spec: dict, suite: TaskSuite, *, task, optimizer, seed_genome=None):
+    """The ``RunParts`` of a run of ``spec`` on ``suite`` with the given backends (no cache, one worker,
+    no environment): what ``evo.optimize`` builds, without a run directory."""
+    from evo.build import Session
+    from evo.resolve import resolve
+    from evo.spec import RunSpec
+
+    spec = {"cache": False, "evaluator": {"kind": "threads", "workers": 1}, "task_model": {"kind": "scripted"},
+            "optimizer": {"kind": "scripted"}, **spec}
+    resolved = resolve(RunSpec.model_validate(spec), suite=suite.name, env={})
+    session = Session(resolved, backends={"task": task, "optimizer": optimizer})
+    return session.parts(resolved, suite, seed_genome=seed_genome)

@@ -30,10 +30,12 @@ def parse_grid(items: list[str]) -> dict:
 
 
 def run(args) -> int:
+    from evo.cli.compare_cmd import summary_table
     from experiments.ablate import run_ablation
+    from experiments.runner import print_locations
 
     console = Console()
     report = run_ablation(args.base, args.overlays, console, grid=parse_grid(args.grid))
-    console.print((Path(report["dir"]) / "ablation.md").read_text())
-    console.print(f"table and plot: {report['dir']}/ablation.md, ablation.csv, ablation_progress.png")
+    console.print(summary_table(report.rows, "ablation · held-out test (p: Wilcoxon vs baseline)"))
+    print_locations(console, report)
     return 0

@@ -65,11 +65,11 @@ def register(sub) -> None:
 def policy_cfg(kind: str, discount: float):
     from pydantic import TypeAdapter, ValidationError
 
-    from bandit.policies import PolicyCfg
+    from bandit.policies import PolicyConfig
     from evo.errors import pydantic_error_to_config_error
 
     try:
-        return TypeAdapter(PolicyCfg).validate_python({"kind": kind, "discount": discount})
+        return TypeAdapter(PolicyConfig).validate_python({"kind": kind, "discount": discount})
     except ValidationError as exc:
         raise pydantic_error_to_config_error("--policy/--discount", exc) from None
 
@@ -160,7 +160,7 @@ def simulate(args) -> int:
     console.print(table)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     if not args.no_mlflow:
-        from experiments.tracking import MlflowTracker, default_tracking_uri
+        from evo.tracking import MlflowTracker, default_tracking_uri
 
         tracker = MlflowTracker(default_tracking_uri("results"), "bandit-simulate", Path("results") / "mlartifacts")
         run = tracker.start_run("simulate", tags={"arms": args.means, "horizon": args.horizon})

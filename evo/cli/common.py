@@ -10,20 +10,21 @@ from pydantic import ValidationError
 from evo.errors import ConfigError, pydantic_error_to_config_error
 from evo.genome import PromptGenome
 from evo.llm.cache import CachedBackend, ResponseCache
-from evo.llm.config import build_backend, parse_backend_config
+from evo.build import seed_genome_of
+from evo.llm.config import BACKENDS, build_backend, parse_backend_config
+from evo.resolve import DEFAULT_CACHE
+from evo.resolve import default_cache_path as resolve_default_cache
 from evo.tasks.loader import read_yaml
 from evo.tasks.suite import TaskSuite
 
-DEFAULT_CACHE = ".evo/cache.sqlite"
-
 
 def default_cache_path() -> Path:
-    return Path(os.environ.get("EVO_CACHE", DEFAULT_CACHE))
+    return resolve_default_cache(os.environ)
 
 
 def add_backend_args(p) -> None:
     g = p.add_argument_group("task model")
-    g.add_argument("--backend", choices=["local", "anthropic", "openai_compatible"], default="local",
+    g.add_argument("--backend", choices=[k for k in BACKENDS if k != "scripted"], default="local",
                    help="model backend (default: local, the embedded SmolLM2-135M-Instruct)")
     g.add_argument("--model", help="GGUF path for local; model name for anthropic/openai_compatible")
     g.add_argument("--base-url", help="server URL for anthropic (Messages API) or openai_compatible")
@@ -95,8 +96,6 @@ def load_genome_file(path: Path) -> PromptGenome:
 
 
 def genome_from_args(args, suite: TaskSuite) -> PromptGenome:
-    from experiments.factory import seed_genome_of
-
     genome = seed_genome_of(suite)
     if args.prompt is not None:
         genome = genome.replace(instruction=args.prompt)

@@ -21,9 +21,10 @@ def summary_table(rows: list[dict], title: str) -> Table:
     """Held-out results; the suite column is dropped (and named in the title) when there is one suite."""
     suites = list(dict.fromkeys(r["suite"] for r in rows))
     one = len(suites) == 1
+    with_variant = any("variant" in r for r in rows)
     table = Table(title=f"{title} · suite {suites[0]}" if one else title, title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
-    cols = ([] if one else [("suite", "left")]) + [
+    cols = ([("variant", "left")] if with_variant else []) + ([] if one else [("suite", "left")]) + [
         ("strategy", "left"), ("test", "right"), ("95% CI", "right"), ("train", "right"), ("val", "right"),
         ("calls t/o", "right"), ("p", "right")]
     for col, justify in cols:
@@ -32,15 +33,18 @@ def summary_table(rows: list[dict], title: str) -> Table:
         p = f"{r['wilcoxon_p_vs_baseline']:.3f}" if "wilcoxon_p_vs_baseline" in r else "-"
         cells = [r["strategy"], f"{r['test_score']:.3f}", f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}",
                  f"{r['train_after']:.0%}", f"{r['val_after']:.0%}", f"{r['task_calls']}/{r['optimizer_calls']}", p]
-        table.add_row(*(([] if one else [r["suite"]]) + cells))
+        table.add_row(*(([r["variant"]] if with_variant else []) + ([] if one else [r["suite"]]) + cells))
     return table
 
 
 def run(args) -> int:
-    from experiments.runner import print_locations, run_experiment_file
+    from experiments.config import load_experiment, resolve_experiment
+    from experiments.runner import print_estimate, print_locations, run_experiment
 
     console = Console()
-    report = run_experiment_file(args.config, args.overlay, console)
-    console.print(summary_table(report["rows"], "held-out test (p: Wilcoxon vs baseline)"))
+    resolved = resolve_experiment(load_experiment(args.config, args.overlay))
+    print_estimate(console, resolved)
+    report = run_experiment(resolved, console=console, source=" + ".join(str(p) for p in [args.config, *args.overlay]))
+    console.print(summary_table(report.rows, "held-out test (p: Wilcoxon vs baseline)"))
     print_locations(console, report)
     return 0

@@ -24,10 +24,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from bandit.policies import BetaTSCfg
+    from bandit.policies import BetaTSConfig
     from bandit.router import Router
     from bandit.store import ArmStore, default_store_url
-    from evo.optimize_config import load_optimize_config
+    from evo.spec import load_run_spec
     from evo.tasks.loader import load_suite
     from experiments.improve import improve_once
 
@@ -36,14 +36,14 @@ def run(args) -> int:
     overrides = {"budget": {"max_calls": args.max_calls}}
     if args.config is None:
         overrides["strategy"] = {"kind": "evolutionary", "population_size": 8, "keep": 4, "generations": 4}
-    config = load_optimize_config(args.config, overrides)
+    config = load_run_spec(args.config, overrides)
     store = ArmStore(args.store or default_store_url())
     tracker = None
     if not args.no_mlflow:
-        from experiments.tracking import MlflowTracker, default_tracking_uri
+        from evo.tracking import MlflowTracker, default_tracking_uri
 
         tracker = MlflowTracker(default_tracking_uri("results"), "improve", Path("results") / "mlartifacts")
-    report = improve_once(load_suite(args.suite), store, config, router=Router(store, BetaTSCfg()), top=args.top,
+    report = improve_once(load_suite(args.suite), store, config, router=Router(store, BetaTSConfig()), top=args.top,
                           tracker=tracker)
     console = Console()
     console.print(f"improve round: {report['logged_examples']} logged examples used · val "

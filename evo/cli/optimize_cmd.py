@@ -1,96 +1,81 @@
-"""``evo optimize SUITE --strategy iterative [--config F]``: optimize a prompt, show progress, summarize."""
+"""``evo optimize [SUITE] [--strategy K] [--config F]``: optimize a prompt, show progress, summarize."""
 from __future__ import annotations
 
+import argparse
+import os
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from evo.cli.common import default_cache_path
-from evo.llm.cache import ResponseCache
-from evo.optimize_config import load_optimize_config
-from evo.run_dir import RunDir, new_run_dir
-from experiments.progress import step_line
-from evo.tasks.loader import load_suite
+from evo.progress import step_line
+from evo.strategies.registry import STRATEGIES
 
 
 def register(sub) -> None:
     p = sub.add_parser("optimize", help="optimize a prompt on a suite",
-                       description="Optimize the suite's seed prompt; the held-out test split is scored once at the end.")
-    p.add_argument("suite", help="suite YAML file or built-in suite name")
-    p.add_argument("--strategy", choices=["iterative", "evolutionary", "hybrid"], help="strategy kind (overrides the config's)")
-    p.add_argument("--config", type=Path, help="YAML: strategy, budget, task_model, optimizer, seed, workers")
-    p.add_argument("--max-calls", type=int, help="LLM-call budget (task + optimizer)")
-    p.add_argument("--seed", type=int, help="run seed")
+                       description="Optimize the suite's seed prompt; the held-out test split is scored once at the end. "
+                                   "A run directory's config.json (its resolved config) given as --config reproduces it.")
+    p.add_argument("suite", nargs="?", help="suite YAML file or built-in suite name (default: the config's `suite`)")
+    p.add_argument("--strategy", choices=list(STRATEGIES), help="strategy kind (overrides the config's)")
+    p.add_argument("--config", type=Path,
+                   help="YAML/JSON run config: suite, strategy, budget, task_model, optimizer, evaluator, cache, "
+                        "split_limits, seed")
+    p.add_argument("--max-calls", type=int, help="LLM-call budget, task + optimizer (default 600)")
+    p.add_argument("--seed", type=int, help="run seed (default 0)")
     p.add_argument("--run-dir", type=Path, help="where to write the run record (default: results/runs/...)")
     p.add_argument("--no-cache", action="store_true", help="do not use the response cache")
-    p.add_argument("--cache", type=Path, help="response cache file")
-    p.add_argument("--mlflow", action="store_true",
+    p.add_argument("--cache", type=Path, help="response cache file (default: $EVO_CACHE or .evo/cache.sqlite)")
+    p.add_argument("--mlflow", action=argparse.BooleanOptionalAction, default=False,
                    help="log every step to MLflow (sqlite under results/ unless MLFLOW_TRACKING_URI is set)")
     p.set_defaults(func=run)
 
 
-def _overrides(args) -> dict:
+def overrides_from_args(args) -> dict:
     o: dict = {}
     if args.strategy:
         o["strategy"] = {"kind": args.strategy}
-    if args.max_calls:
+    if args.max_calls is not None:
         o["budget"] = {"max_calls": args.max_calls}
     if args.seed is not None:
         o["seed"] = args.seed
+    if args.no_cache:
+        o["cache"] = False
+    elif args.cache is not None:
+        o["cache"] = str(args.cache)
     return o
 
 
-def run_with_progress(console: Console, parts, run_dir: RunDir, tracker, run_id, resume: bool = False):
-    """Execute (or resume) a run, printing one line per step; close the tracker run at the end."""
-    from experiments.single_run import execute
-
-    status = "FAILED"
-    try:
-        with console.status("optimizing…"):
-            result, _ = execute(parts, run_dir, tracker=tracker, tracker_run_id=run_id, resume=resume,
-                                on_record=lambda r: console.print(step_line(r)))
-        status = "FINISHED"
-    finally:
-        parts.evaluator.close()
-        if tracker is not None and run_id:
-            tracker.end_run(run_id, status)
-    return result
-
-
 def run(args) -> int:
-    from experiments.factory import build_run
+    from evo.api import optimize, resolve_run
+    from evo.config_base import deep_merge, read_mapping, validate_config
+    from evo.run_dir import RunDir, new_run_dir
+    from evo.spec import RunSpec
 
-    suite = load_suite(args.suite)
-    config = load_optimize_config(args.config, _overrides(args))
-    cache = None if (args.no_cache or not config.cache) else ResponseCache(args.cache or default_cache_path())
-    parts = build_run(config, suite, cache=cache)
-    run_dir = RunDir(args.run_dir or new_run_dir(Path("results/runs"), suite.name, config.strategy.kind))
-    tracker, run_id, tracking = None, None, None
+    raw = read_mapping(args.config, "a run config") if args.config else {}
+    if "resolved" in raw and isinstance(raw["resolved"], dict):  # a run directory's config.json
+        raw = raw["resolved"]
+    spec = validate_config(RunSpec, deep_merge(raw, overrides_from_args(args)), args.config or "command line")
+    resolved, suite = resolve_run(args.suite, spec)
+    run_dir = RunDir(args.run_dir or new_run_dir(Path("results/runs"), suite.name, resolved.strategy.kind))
+    tracker = None
     if args.mlflow:
-        from experiments.tracking import MlflowTracker, default_tracking_uri
+        from evo.tracking import MlflowConfig, build_tracker
 
-        tracking = {"uri": default_tracking_uri("results"), "experiment": f"optimize-{suite.name}"}
-        tracker = MlflowTracker(tracking["uri"], tracking["experiment"], Path("results") / "mlartifacts")
-        run_id = tracker.start_run(run_dir.path.name, tags={"suite": suite.name, "strategy": config.strategy.kind})
-        tracker.log_params(run_id, {"config": config.model_dump_json()})
-    run_dir.write_config({"config": config.model_dump(mode="json"), "suite": suite.source,
-                          "seed_genome": parts.seed_genome.to_json(), "tracker_run_id": run_id, "tracking": tracking,
-                          "cache_path": str(cache.path) if cache else None})
+        tracker = build_tracker(MlflowConfig(experiment=f"optimize-{suite.name}"), "results", f"optimize-{suite.name}")
     console = Console()
     counts = suite.counts()
     console.print(f"[bold]evo optimize[/] · suite {suite.name} (train {counts['train']} / val {counts['val']} / "
-                  f"test {counts['test']}) · strategy {config.strategy.kind} · budget {config.budget.max_calls} calls · "
-                  f"run dir {run_dir.path}")
-    result = run_with_progress(console, parts, run_dir, tracker, run_id)
-    print_summary(console, result, cache, run_dir.path)
-    front = getattr(parts.strategy, "pareto_front", None)
-    if front and getattr(parts.strategy.config, "mode", "") == "pareto":
-        print_pareto(console, front())
+                  f"test {counts['test']}) · strategy {resolved.strategy.kind} · optimizer {resolved.optimizer.kind} · "
+                  f"budget {resolved.budget.max_calls} calls · run dir {run_dir.path}")
+    with console.status("optimizing…"):
+        result = optimize(suite, resolved, run_dir=run_dir.path, tracker=tracker,
+                          on_step=lambda r: console.print(step_line(r)), env=os.environ)
+    print_summary(console, result, run_dir.path)
     return 0
 
 
-def print_summary(console: Console, result, cache, path: Path) -> None:
+def print_summary(console: Console, result, path: Path) -> None:
     table = Table(title=f"{result.strategy}: before → after (pass rate)", title_justify="left")
     for col in ("split", "examples", "seed prompt", "best prompt"):
         table.add_column(col, justify="right" if col != "split" else "left")
@@ -99,19 +84,22 @@ def print_summary(console: Console, result, cache, path: Path) -> None:
         table.add_row(split + (" (held out)" if split == "test" else ""), str(a["n"]), f"{b['pass_rate']:.1%}",
                       f"[bold]{a['pass_rate']:.1%}")
     console.print(table)
-    usage = result.budget["usage"]
-    tokens = sum(u["input_tokens"] + u["output_tokens"] for u in usage.values())
-    usd = sum(u["usd"] for u in usage.values())
-    line = (f"steps {len(result.steps)} · LLM calls: task {usage['task']['calls']}, optimizer "
-            f"{usage['optimizer']['calls']} · tokens {tokens} · ${usd:.4f}")
-    if cache is not None:
-        line += f" · cache hit rate {cache.stats()['hit_rate']:.0%}"
+    calls, budget = result.calls, result.budget
+    total = sum(u["calls"] for u in budget["usage"].values())
+    cached = sum(u["cached_calls"] for u in budget["usage"].values())
+    line = (f"steps {len(result.steps)} · LLM calls: task {calls['task']}, optimizer {calls['optimizer']} · "
+            f"tokens {calls['tokens']} · ${calls['usd']:.4f}")
+    if total:
+        line += f" · cache hits {cached / total:.0%}"
     console.print(line)
     console.print(f"stopped: {result.stop_reason}")
     console.print(f"best prompt ({result.best_genome.id}): {result.best_genome.instruction!r}")
     if result.final_selection:
         picks = ", ".join(f"{c['id']} {c['val_score']:.3f}" for c in result.final_selection)
         console.print(f"final choice on val among: {picks}")
+    report = result.strategy_report
+    if report.get("mode") == "pareto" and report.get("pareto_front"):
+        print_pareto(console, report["pareto_front"])
     console.print(f"run record: {path}")
 
 

@@ -50,6 +50,10 @@ class Evaluator:
         self.workers = max(1, min(workers, cap) if cap else workers)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="evo-eval") if self.workers > 1 else None
 
+    def describe(self) -> dict:
+        """Where evaluation runs (logged with every run)."""
+        return {"kind": "threads", "workers": self.workers}
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)

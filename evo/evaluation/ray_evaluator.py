@@ -67,6 +67,7 @@ class RayEvaluatorPool:
                        .remote(cfg_dict, str(cache_path) if cache_path else None, cfg.threads_per_worker)
                        for _ in range(cfg.num_workers)]
         self._suite_refs: dict[int, object] = {}
+        self.actor_pids = ray.get([a.pid.remote() for a in self.actors])
 
     def suite_ref(self, suite):
         key = id(suite)
@@ -76,6 +77,15 @@ class RayEvaluatorPool:
 
     def evaluator(self, suite, seed: int = 0) -> "RayEvaluator":
         return RayEvaluator(self, suite, seed)
+
+    def close(self) -> None:
+        self.shutdown()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def shutdown(self) -> None:
         for actor in self.actors:
@@ -110,5 +120,9 @@ class RayEvaluator:
                 on_result(rec)
         return EvalBatch(genome.id, tuple(records), time.perf_counter() - start)
 
+    def describe(self) -> dict:
+        return {"kind": "ray", "address": self.pool.cfg.address, "actors": len(self.pool.actors),
+                "actor_pids": list(self.pool.actor_pids)}
+
     def close(self) -> None:
-        pass
+        """Nothing to release per run: the actors belong to the pool."""

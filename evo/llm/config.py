@@ -9,18 +9,15 @@ YAML example::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from dataclasses import dataclass
+from typing import Annotated, Callable, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-
-from evo.errors import ConfigError, pydantic_error_to_config_error
-
-
-class _Cfg(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from pydantic import Field, TypeAdapter
+from evo.config_base import StrictConfig, validate_config
 
 
-class LocalCfg(_Cfg):
+
+class LocalConfig(StrictConfig):
     kind: Literal["local"] = "local"
     model_path: str | None = None  # None: the embedded SmolLM2-135M-Instruct
     n_ctx: int = Field(2048, ge=256)
@@ -28,7 +25,7 @@ class LocalCfg(_Cfg):
     n_threads_batch: int | None = Field(None, ge=1)
 
 
-class AnthropicCfg(_Cfg):
+class AnthropicConfig(StrictConfig):
     kind: Literal["anthropic"]
     model: str = "claude-opus-4-5"
     api_key_env: str = "ANTHROPIC_API_KEY"
@@ -39,7 +36,7 @@ class AnthropicCfg(_Cfg):
     send_temperature: bool = False
 
 
-class OpenAICompatibleCfg(_Cfg):
+class OpenAICompatibleConfig(StrictConfig):
     kind: Literal["openai_compatible"]
     base_url: str
     model: str
@@ -48,43 +45,62 @@ class OpenAICompatibleCfg(_Cfg):
     timeout_s: float = Field(60.0, gt=0)
 
 
-class ScriptedCfg(_Cfg):
+class ScriptedConfig(StrictConfig):
     kind: Literal["scripted"]
     responses: dict[str, str] = {}
     default: str | None = ""
     latency_s: float = Field(0.0, ge=0)
 
 
-BackendCfg = Annotated[Union[LocalCfg, AnthropicCfg, OpenAICompatibleCfg, ScriptedCfg], Field(discriminator="kind")]
-_ADAPTER = TypeAdapter(BackendCfg)
+def _local(cfg):
+    from evo.llm.local import LocalBackend
+
+    return LocalBackend(cfg.model_path, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads, n_threads_batch=cfg.n_threads_batch)
+
+
+def _anthropic(cfg):
+    from evo.llm.anthropic_backend import AnthropicBackend
+
+    return AnthropicBackend(cfg.model, api_key_env=cfg.api_key_env, base_url=cfg.base_url,
+                            max_retries=cfg.max_retries, timeout_s=cfg.timeout_s,
+                            cache_system_prompt=cfg.cache_system_prompt, send_temperature=cfg.send_temperature)
+
+
+def _openai_compatible(cfg):
+    from evo.llm.openai_compat import OpenAICompatibleBackend
+
+    return OpenAICompatibleBackend(cfg.base_url, cfg.model, api_key_env=cfg.api_key_env, timeout_s=cfg.timeout_s,
+                                   max_retries=cfg.max_retries)
+
+
+def _scripted(cfg):
+    from evo.llm.scripted import ScriptedBackend
+
+    return ScriptedBackend(cfg.responses, default=cfg.default, latency_s=cfg.latency_s)
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    config: type[StrictConfig]
+    build: Callable
+
+
+# Adding a backend = its module + one line here (CLI choices and the config union derive from it).
+BACKENDS: dict[str, BackendEntry] = {
+    "local": BackendEntry(LocalConfig, _local),
+    "anthropic": BackendEntry(AnthropicConfig, _anthropic),
+    "openai_compatible": BackendEntry(OpenAICompatibleConfig, _openai_compatible),
+    "scripted": BackendEntry(ScriptedConfig, _scripted),
+}
+
+BackendConfig = Annotated[Union[tuple(e.config for e in BACKENDS.values())], Field(discriminator="kind")]
+_ADAPTER = TypeAdapter(BackendConfig)
 
 
 def parse_backend_config(data: dict, source: str | Path | None = None):
-    try:
-        return _ADAPTER.validate_python(data)
-    except ValidationError as exc:
-        raise pydantic_error_to_config_error(source, exc) from None
+    return validate_config(_ADAPTER, data, source)
 
 
 def build_backend(cfg):
     """An ``LLMBackend`` from a validated config. Heavy SDKs are imported only for their kind."""
-    if cfg.kind == "local":
-        from evo.llm.local import LocalBackend
-
-        return LocalBackend(cfg.model_path, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads,
-                            n_threads_batch=cfg.n_threads_batch)
-    if cfg.kind == "anthropic":
-        from evo.llm.anthropic_backend import AnthropicBackend
-
-        return AnthropicBackend(cfg.model, api_key_env=cfg.api_key_env, base_url=cfg.base_url,
-                                max_retries=cfg.max_retries, timeout_s=cfg.timeout_s,
-                                cache_system_prompt=cfg.cache_system_prompt,
-                                send_temperature=cfg.send_temperature)
-    if cfg.kind == "openai_compatible":
-        from evo.llm.openai_compat import OpenAICompatibleBackend
-
-        return OpenAICompatibleBackend(cfg.base_url, cfg.model, api_key_env=cfg.api_key_env,
-                                       timeout_s=cfg.timeout_s, max_retries=cfg.max_retries)
-    from evo.llm.scripted import ScriptedBackend
-
-    return ScriptedBackend(cfg.responses, default=cfg.default, latency_s=cfg.latency_s)
+    return BACKENDS[cfg.kind].build(cfg)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+import atexit
 import time
 from pathlib import Path
 
@@ -21,6 +22,15 @@ from evo.llm.base import LLMRequest, LLMResponse
 DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
 _MODELS: dict[tuple, object] = {}
 _MODELS_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free loaded models before interpreter shutdown tears down the modules llama.cpp's finalizer needs."""
+    with _MODELS_LOCK:
+        for model in _MODELS.values():
+            model.close()
+        _MODELS.clear()
 
 
 def default_model_path() -> Path:

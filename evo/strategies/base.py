@@ -13,7 +13,10 @@ Contract (the run loop in ``evo.run_loop`` is the only caller):
 - ``state_dict()`` is JSON-serializable (with ``schema_version``) and ``load_state_dict`` restores a
   strategy built with the same config so that it continues exactly as the original would have.
 - Strategies never mutate the genomes, suites or batches they are given.
-- ``step_record()`` describes the last completed step for logs (JSON-serializable).
+- ``step_record()`` describes the last completed step for logs (JSON-serializable); it is logged
+  under the strategy's own prefix, never as a metric shared across strategies.
+- ``report()`` is everything outside code may read about the search (iterations, generations,
+  population, Pareto front), JSON-serializable; nothing outside a strategy reads its attributes.
 """
 from __future__ import annotations
 
@@ -68,4 +71,8 @@ class Strategy(ABC):
         return [self.best()]
 
     def step_record(self) -> dict:
+        return {}
+
+    def report(self) -> dict:
+        """The strategy's own record of the search (JSON-serializable); ``{}`` when it keeps none."""
         return {}

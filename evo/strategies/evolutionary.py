@@ -18,7 +18,8 @@ import statistics
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
+from evo.config_base import StrictConfig
 
 from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
@@ -36,8 +37,7 @@ STATE_VERSION = 1
 TEXT_OPERATORS = tuple(STYLES) + ("edit", "demos")
 
 
-class EvolutionaryConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EvolutionaryConfig(StrictConfig):
     kind: Literal["evolutionary"] = "evolutionary"
     population_size: int = Field(12, ge=2)
     keep: int = Field(6, ge=1)
@@ -63,6 +63,19 @@ class EvolutionaryConfig(BaseModel):
     search_space: SearchSpace = Field(default_factory=SearchSpace)
     compact_prompts: bool = False
     extraction: Literal["strict", "lenient"] = "strict"
+
+    @model_validator(mode="after")
+    def _keep_below_population(self):
+        if self.keep >= self.population_size:
+            raise ValueError(f"keep ({self.keep}) must be smaller than population_size ({self.population_size})")
+        return self
+
+    def for_optimizer(self, optimizer_kind: str) -> "EvolutionaryConfig":
+        """With a local optimizer, unless the config sets them: compact operator prompts, quoted extraction."""
+        if optimizer_kind != "local":
+            return self
+        updates = {"compact_prompts": True, "extraction": "lenient"}
+        return self.model_copy(update={k: v for k, v in updates.items() if k not in self.model_fields_set})
 
 
 def measure_objectives(batches: list[EvalBatch]) -> dict:
@@ -90,8 +103,6 @@ class EvolutionaryStrategy(Strategy):
 
     def __init__(self, config: EvolutionaryConfig, suite: TaskSuite, seed_genome: PromptGenome,
                  optimizer: OptimizerLLM, seed: int = 0, extra_seeds: tuple[PromptGenome, ...] = ()):
-        if config.keep >= config.population_size:
-            raise ValueError("keep must be smaller than population_size")
         self.config = config
         self.suite = suite
         self.seed_genome = seed_genome
@@ -315,6 +326,12 @@ class EvolutionaryStrategy(Strategy):
 
     def step_record(self) -> dict:
         return dict(self._last_record)
+
+    def report(self) -> dict:
+        return {"mode": self.config.mode, "generations": list(self.logbook),
+                "population": [{"id": i.genome.id, "operator": i.genome.operator, "instruction": i.genome.instruction,
+                                "parents": list(i.genome.parents), **i.objectives} for i in self.population],
+                "pareto_front": self.pareto_front()}
 
     # ---- state ---------------------------------------------------------------------------------
     def _ind_json(self, ind: D.Individual) -> dict:

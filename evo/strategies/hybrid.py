@@ -4,7 +4,7 @@ The evolutionary phase ends when its own stop rules fire or when it has used ``e
 the run's task-call budget. The iterative phase starts from the evolutionary winner and inherits what
 evolution learned: lessons naming the operators that improved the best genome (e.g.
 ``+ crossover(llm:crossover) -> improved 0.40 -> 0.55``). Both phases share the budget and one run
-record (``records`` holds the generation log, then the refinement iterations).
+record (``report()`` holds the evolution report, then the refinement iterations).
 
 ``best_score`` is ``phase_index * 10 + the phase's own score`` so that the run loop sees progress
 across the hand-over (each phase's scores lie well within a span of 10).
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from evo.config_base import StrictConfig
 
 from evo.budget import Budget
 from evo.evaluation.records import EvalBatch
@@ -27,12 +28,15 @@ from evo.tasks.suite import TaskSuite
 STATE_VERSION = 1
 
 
-class HybridConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HybridConfig(StrictConfig):
     kind: Literal["hybrid"] = "hybrid"
     evolution_share: float = Field(0.5, gt=0, lt=1, description="share of the task-call budget for evolution")
     evolutionary: EvolutionaryConfig = Field(default_factory=lambda: EvolutionaryConfig(generations=4))
     iterative: IterativeConfig = Field(default_factory=IterativeConfig)
+
+    def for_optimizer(self, optimizer_kind: str) -> "HybridConfig":
+        return self.model_copy(update={"evolutionary": self.evolutionary.for_optimizer(optimizer_kind),
+                                       "iterative": self.iterative.for_optimizer(optimizer_kind)})
 
 
 class HybridStrategy(Strategy):
@@ -52,12 +56,9 @@ class HybridStrategy(Strategy):
     def phase(self) -> str:
         return "evolution" if self.refinement is None else "refinement"
 
-    @property
-    def records(self) -> list:
-        out = [{"phase": "evolution", **rec} for rec in self.evolution.logbook]
-        if self.refinement is not None:
-            out += [{"phase": "refinement", **rec} for rec in self.refinement.records]
-        return out
+    def report(self) -> dict:
+        return {"phase": self.phase, "handover_reason": self.handover_reason, "evolution": self.evolution.report(),
+                "refinement": self.refinement.report() if self.refinement is not None else None}
 
     def _evolution_budget_used(self) -> bool:
         limits = [v for v in (self.budget.config.max_task_calls, self.budget.config.max_calls) if v]

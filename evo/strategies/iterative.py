@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from evo.config_base import StrictConfig
 
 from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
@@ -38,8 +39,7 @@ from evo.meta_prompts import render
 STATE_VERSION = 1
 
 
-class IterativeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class IterativeConfig(StrictConfig):
     kind: Literal["iterative"] = "iterative"
     n_candidates: int = Field(3, ge=1, le=10)
     temperature: float = Field(0.7, ge=0, le=2)
@@ -54,6 +54,14 @@ class IterativeConfig(BaseModel):
     template: str = "iterative_v1"
     optimizer_max_tokens: int = Field(500, ge=16)
     extraction: Literal["strict", "lenient"] = "strict"
+
+    def for_optimizer(self, optimizer_kind: str) -> "IterativeConfig":
+        """The small embedded model cannot follow the full tagged meta-prompt: with a local optimizer,
+        unless the config sets them, use the compact template, short replies and quoted extraction."""
+        if optimizer_kind != "local":
+            return self
+        updates = {"extraction": "lenient", "template": "iterative_compact_v1", "optimizer_max_tokens": 80}
+        return self.model_copy(update={k: v for k, v in updates.items() if k not in self.model_fields_set})
 
 
 def _summary(batch: EvalBatch) -> dict:
@@ -345,6 +353,9 @@ class IterativeStrategy(Strategy):
 
     def step_record(self) -> dict:
         return dict(self._last_record)
+
+    def report(self) -> dict:
+        return {"phase": self.phase, "iterations": list(self.records)}
 
     # ---- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from evo.errors import ConfigError
 from evo.tasks.checks import ChoiceCheck, NormalizedCheck
-from evo.tasks.loader import SplitCfg, assign_splits
+from evo.tasks.loader import SplitConfig, assign_splits
 from evo.tasks.suite import Example, Task, TaskSuite
 
 SDIST = "bigbench==1.0.0"
@@ -62,7 +62,7 @@ def read_task_json(name: str, archive: Path) -> dict:
 
 
 def load_bigbench(name_or_path: str | Path, *, cache_dir: Path | None = None, max_examples: int | None = None,
-                  split: SplitCfg | None = None, downloader=None) -> TaskSuite:
+                  split: SplitConfig | None = None, downloader=None) -> TaskSuite:
     """A ``TaskSuite`` from a BIG-bench task name (downloaded on first use) or a ``task.json`` path."""
     path = Path(name_or_path)
     if path.suffix == ".json":
@@ -81,7 +81,7 @@ def load_bigbench(name_or_path: str | Path, *, cache_dir: Path | None = None, ma
 
 
 def task_json_to_suite(data: dict, source: str, *, max_examples: int | None = None,
-                       split: SplitCfg | None = None) -> TaskSuite:
+                       split: SplitConfig | None = None) -> TaskSuite:
     if not isinstance(data, dict) or "examples" not in data:
         raise ConfigError(source, "not a BIG-bench task: missing 'examples'")
     name = str(data.get("name") or Path(source).stem)
@@ -110,6 +110,6 @@ def task_json_to_suite(data: dict, source: str, *, max_examples: int | None = No
         examples.append(Example(f"{name}-{i}", name, inputs, str(expected), ""))
     check = ChoiceCheck() if multiple_choice else NormalizedCheck()
     task = Task(name, "{input}", (check,), 1.0, str(data.get("description", "")))
-    examples = assign_splits(examples, split or SplitCfg())
+    examples = assign_splits(examples, split or SplitConfig())
     seed_prompt = {"instruction": str(data.get("task_prefix", "")).strip(), "max_tokens": 32}
     return TaskSuite(name, (task,), tuple(examples), task.description, seed_prompt, source)

@@ -24,21 +24,21 @@ class _Base(BaseModel):
     weight: float = Field(1.0, gt=0)
 
 
-class ExactCfg(_Base):
+class ExactConfig(_Base):
     kind: Literal["exact"]
 
 
-class NormalizedCfg(_Base):
+class NormalizedConfig(_Base):
     kind: Literal["normalized"]
 
 
-class ContainsCfg(_Base):
+class ContainsConfig(_Base):
     kind: Literal["contains"]
     value: str | None = None
     case_sensitive: bool = False
 
 
-class RegexCfg(_Base):
+class RegexConfig(_Base):
     kind: Literal["regex"]
     pattern: str
     mode: Literal["search", "fullmatch"] = "search"
@@ -53,7 +53,7 @@ class RegexCfg(_Base):
         return v
 
 
-class NumericCfg(_Base):
+class NumericConfig(_Base):
     kind: Literal["numeric"]
     tolerance: float = Field(0.0, ge=0)
     rel_tolerance: float = Field(0.0, ge=0)
@@ -61,24 +61,24 @@ class NumericCfg(_Base):
     pick: Literal["first", "last"] = "last"
 
 
-class ChoiceCfg(_Base):
+class ChoiceConfig(_Base):
     kind: Literal["choice"]
     choices: list[str] = []
 
 
-class JsonCfg(_Base):
+class JsonConfig(_Base):
     kind: Literal["json"]
     fields: list[str] | None = None
     subset: bool = False
 
 
-class PythonCfg(_Base):
+class PythonConfig(_Base):
     kind: Literal["python"]
     ref: str
 
 
-CheckCfg = Annotated[
-    Union[ExactCfg, NormalizedCfg, ContainsCfg, RegexCfg, NumericCfg, ChoiceCfg, JsonCfg, PythonCfg],
+CheckConfig = Annotated[
+    Union[ExactConfig, NormalizedConfig, ContainsConfig, RegexConfig, NumericConfig, ChoiceConfig, JsonConfig, PythonConfig],
     Field(discriminator="kind"),
 ]
 

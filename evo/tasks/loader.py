@@ -21,27 +21,26 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
+from evo.config_base import StrictConfig
 
 from evo.errors import ConfigError, pydantic_error_to_config_error
 from evo.genome import stable_hash
-from evo.tasks.check_config import CheckCfg, build_check
+from evo.tasks.check_config import CheckConfig, build_check
 from evo.tasks.suite import SPLITS, Example, Task, TaskSuite, template_fields
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "suites"
 
 
-class ExampleCfg(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExampleConfig(StrictConfig):
     id: str | None = None
     input: dict[str, Any] | str
     expected: Any
     split: Literal["train", "val", "test"] | None = None
-    checks: list[CheckCfg] = []
+    checks: list[CheckConfig] = []
 
 
-class SplitCfg(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SplitConfig(StrictConfig):
     train: float = Field(0.4, ge=0, le=1)
     val: float = Field(0.3, ge=0, le=1)
     test: float = Field(0.3, ge=0, le=1)
@@ -55,13 +54,12 @@ class SplitCfg(BaseModel):
         return self
 
 
-class _TaskFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _TaskFields(StrictConfig):
     description: str = ""
     input_template: str = "{input}"
-    examples: list[ExampleCfg] | None = None
+    examples: list[ExampleConfig] | None = None
     examples_file: str | None = None
-    checks: list[CheckCfg] = Field(default_factory=list)
+    checks: list[CheckConfig] = Field(default_factory=list)
     pass_threshold: float = Field(1.0, gt=0, le=1)
 
     @model_validator(mode="after")
@@ -71,25 +69,24 @@ class _TaskFields(BaseModel):
         return self
 
 
-class TaskCfg(_TaskFields):
+class TaskConfig(_TaskFields):
     name: str
 
 
-class _SuiteCommon(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _SuiteCommon(StrictConfig):
     name: str
     description: str = ""
     seed_prompt: dict[str, Any] = Field(default_factory=dict)
-    split: SplitCfg = Field(default_factory=SplitCfg)
+    split: SplitConfig = Field(default_factory=SplitConfig)
 
 
-class MultiTaskSuiteCfg(_SuiteCommon):
-    tasks: list[TaskCfg] = Field(min_length=1)
+class MultiTaskSuiteConfig(_SuiteCommon):
+    tasks: list[TaskConfig] = Field(min_length=1)
 
 
-class SingleTaskSuiteCfg(_TaskFields, _SuiteCommon):
-    def as_task(self) -> TaskCfg:
-        return TaskCfg.model_validate(self.model_dump(include=set(TaskCfg.model_fields)))
+class SingleTaskSuiteConfig(_TaskFields, _SuiteCommon):
+    def as_task(self) -> TaskConfig:
+        return TaskConfig.model_validate(self.model_dump(include=set(TaskConfig.model_fields)))
 
 
 def builtin_suites() -> dict[str, Path]:
@@ -147,18 +144,18 @@ def load_suite(name_or_path: str | Path) -> TaskSuite:
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(path, "a suite file must be a mapping with at least 'name' and examples")
-    model = MultiTaskSuiteCfg if "tasks" in raw else SingleTaskSuiteCfg
+    model = MultiTaskSuiteConfig if "tasks" in raw else SingleTaskSuiteConfig
     try:
         cfg = model.model_validate(raw)
     except ValidationError as exc:
         raise pydantic_error_to_config_error(path, exc) from None
-    task_cfgs = cfg.tasks if isinstance(cfg, MultiTaskSuiteCfg) else [cfg.as_task()]
+    task_cfgs = cfg.tasks if isinstance(cfg, MultiTaskSuiteConfig) else [cfg.as_task()]
     names = [t.name for t in task_cfgs]
     if len(set(names)) != len(names):
         raise ConfigError(path, "task names must be unique", "tasks")
 
     tasks, examples = [], []
-    multi = isinstance(cfg, MultiTaskSuiteCfg)
+    multi = isinstance(cfg, MultiTaskSuiteConfig)
     for t_index, tcfg in enumerate(task_cfgs):
         prefix = f"tasks[{t_index}]." if multi else ""
         task = Task(
@@ -189,7 +186,7 @@ def _build_checks(cfgs, path: Path, field: str) -> list:
     return out
 
 
-def _load_examples(tcfg: TaskCfg, task: Task, path: Path, prefix: str) -> list[Example]:
+def _load_examples(tcfg: TaskConfig, task: Task, path: Path, prefix: str) -> list[Example]:
     if tcfg.examples is not None:
         entries = [(f"{prefix}examples[{i}]", path, ex) for i, ex in enumerate(tcfg.examples)]
     else:
@@ -199,7 +196,7 @@ def _load_examples(tcfg: TaskCfg, task: Task, path: Path, prefix: str) -> list[E
         entries = []
         for number, obj in read_jsonl(data_path):
             try:
-                entries.append((f"line {number}", data_path, ExampleCfg.model_validate(obj)))
+                entries.append((f"line {number}", data_path, ExampleConfig.model_validate(obj)))
             except ValidationError as exc:
                 err = pydantic_error_to_config_error(data_path, exc)
                 raise ConfigError(data_path, err.detail, f"line {number}: {err.field}" if err.field else f"line {number}") from None
@@ -224,7 +221,7 @@ def _load_examples(tcfg: TaskCfg, task: Task, path: Path, prefix: str) -> list[E
     return out
 
 
-def assign_splits(examples: list[Example], split: SplitCfg) -> list[Example]:
+def assign_splits(examples: list[Example], split: SplitConfig) -> list[Example]:
     """Examples without an explicit split get one by seeded ratios, per task (stratified)."""
     by_task: dict[str, list[int]] = {}
     for i, ex in enumerate(examples):

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 
 from bandit.deploy import deploy_run
-from bandit.policies import BetaTSCfg
+from bandit.policies import BetaTSConfig
 from bandit.reward_model import RewardModel, train
 from bandit.router import Router
 from bandit.store import ArmStore
 from evo.genome import PromptGenome
-from evo.optimize_config import OptimizeConfig
+from evo.spec import RunSpec
 from experiments.improve import improve_once, logged_examples
-from experiments.tracking import InMemoryTracker
+from evo.tracking import InMemoryTracker
 from tests.helpers import arithmetic_suite, keyword_task_model, pure_optimizer
 
 GOOD = PromptGenome(instruction="Give the number only.")
@@ -29,18 +29,18 @@ def fill_logs(router, n=300, seed=0):
 
 @pytest.fixture
 def router(tmp_path):
-    r = Router(ArmStore(f"sqlite:///{tmp_path}/b.sqlite"), BetaTSCfg(), seed=0, refresh_s=0.01)
+    r = Router(ArmStore(f"sqlite:///{tmp_path}/b.sqlite"), BetaTSConfig(), seed=0, refresh_s=0.01)
     r.add_arm(BAD.id, BAD.to_json(), production=True)
     r.add_arm(GOOD.id, GOOD.to_json())
     return r
 
 
 def test_reward_model_learns_from_logs_and_round_trips(router, tmp_path):
-    from bandit.policies import UniformCfg
+    from bandit.policies import UniformConfig
     with pytest.raises(ValueError, match="at least 20"):
         train(router.store.logs())
     # balanced traffic (uniform routing), so held-out data covers both arms
-    fill_logs(Router(router.store, UniformCfg(kind="uniform"), seed=1))
+    fill_logs(Router(router.store, UniformConfig(kind="uniform"), seed=1))
     model = train(router.store.logs())
     q = model.quality
     assert q["metric"] == "brier" and q["heldout"] < q["baseline"] and q["auc"] > 0.7
@@ -52,8 +52,8 @@ def test_reward_model_learns_from_logs_and_round_trips(router, tmp_path):
 
 
 def test_deploy_filters_with_reward_model(router, tmp_path):
-    from bandit.policies import UniformCfg
-    fill_logs(Router(router.store, UniformCfg(kind="uniform"), seed=1))
+    from bandit.policies import UniformConfig
+    fill_logs(Router(router.store, UniformConfig(kind="uniform"), seed=1))
     train(router.store.logs()).save(tmp_path / "m.json")
     run = tmp_path / "run"
     run.mkdir()
@@ -71,9 +71,10 @@ def test_improve_once_closes_the_loop(router, tmp_path):
     fill_logs(router, n=120)
     suite = arithmetic_suite()
     assert len(logged_examples(suite, router.store.logs())) > 0
-    config = OptimizeConfig.model_validate({
+    config = RunSpec.model_validate({
         "strategy": {"kind": "evolutionary", "population_size": 6, "keep": 3, "generations": 2, "target_score": None},
-        "budget": {"max_calls": 2000}, "task_model": {"kind": "scripted"}, "optimizer": {"kind": "scripted"}})
+        "budget": {"max_calls": 2000}, "task_model": {"kind": "scripted"}, "optimizer": {"kind": "scripted"},
+        "cache": False})
     tracker = InMemoryTracker()
     before = {a.id for a in router.store.arms()}
     report = improve_once(suite, router.store, config, router=router, top=2, tracker=tracker, runs_root=tmp_path,
@@ -82,4 +83,4 @@ def test_improve_once_closes_the_loop(router, tmp_path):
     new = {a.id for a in router.store.arms()} - before
     assert new == set(report["deployed"]) and 1 <= len(new) <= 2
     run = next(iter(tracker.runs.values()))
-    assert run["status"] == "FINISHED" and "quality_best" in run["metrics"] and "improve.json" in run["artifacts"]
+    assert run["status"] == "FINISHED" and "evolutionary/quality_best" in run["metrics"] and "improve.json" in run["artifacts"]

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bandit.policies import BetaTSCfg
+from bandit.policies import BetaTSConfig
 from bandit.router import ProductionArmRequired, Router
 from bandit.store import ArmStore, DuplicateReward, UnknownArm, UnknownDecision
 
@@ -16,7 +16,7 @@ def url(tmp_path):
 
 
 def make_router(url, seed=0):
-    router = Router(ArmStore(url), BetaTSCfg(), seed=seed, refresh_s=0.05)
+    router = Router(ArmStore(url), BetaTSConfig(), seed=seed, refresh_s=0.05)
     if not router.store.arms():
         router.add_arm("prod", {"instruction": "A"}, production=True)
         router.add_arm("cand", {"instruction": "B"})
@@ -51,7 +51,7 @@ def test_concurrent_thread_rewards_lose_no_update(url):
 
 
 def _reward_worker(url, decision_ids):
-    router = Router(ArmStore(url), BetaTSCfg(), seed=1)
+    router = Router(ArmStore(url), BetaTSConfig(), seed=1)
     for d in decision_ids:
         router.reward(d, 0.5)
 

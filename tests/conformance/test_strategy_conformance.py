@@ -5,10 +5,8 @@ import pytest
 
 from evo.errors import BackendError
 from evo.genome import PromptGenome, stable_hash
-from evo.optimize_config import OptimizeConfig
 from evo.run_loop import OptimizationRun
-from experiments.factory import build_run
-from tests.helpers import arithmetic_suite, keyword_task_model, pure_optimizer
+from tests.helpers import arithmetic_suite, build_parts, keyword_task_model, pure_optimizer
 
 STRATEGIES = {
     "iterative": {"kind": "iterative", "n_candidates": 2, "max_train_iterations": 3, "max_val_iterations": 2},
@@ -22,11 +20,9 @@ STRATEGIES = {
 
 def build(kind, budget_cfg=None, task_backend=None, seed=0):
     suite = arithmetic_suite()
-    config = OptimizeConfig.model_validate({
-        "strategy": STRATEGIES[kind], "budget": budget_cfg or {"max_calls": 400}, "seed": seed,
-        "task_model": {"kind": "scripted"}, "optimizer": {"kind": "scripted"}, "workers": 1})
-    parts = build_run(config, suite, seed_genome=PromptGenome(instruction="Solve.", max_tokens=8),
-                      task_backend=task_backend or keyword_task_model(), optimizer_backend=pure_optimizer())
+    parts = build_parts({"strategy": STRATEGIES[kind], "budget": budget_cfg or {"max_calls": 400}, "seed": seed},
+                        suite, seed_genome=PromptGenome(instruction="Solve.", max_tokens=8),
+                        task=task_backend or keyword_task_model(), optimizer=pure_optimizer())
     return parts, suite
 
 
@@ -35,7 +31,7 @@ def run_parts(parts):
 
 
 def trajectory(result):
-    return [(s["best_id"], round(s["best_score"], 9)) for s in result.steps]
+    return [(s["best_id"], round(s["detail"]["selection_score"], 9)) for s in result.steps]
 
 
 @pytest.fixture(params=list(STRATEGIES))

@@ -24,7 +24,7 @@ def test_optimize_iterative_writes_run_record(add_suite, tmp_path, capsys):
     steps = [json.loads(l) for l in (run_dir / "steps.jsonl").read_text().splitlines()]
     assert len(steps) == len(result["steps"]) >= 2
     assert json.loads((run_dir / "checkpoint.json").read_text())["steps_done"] == len(steps)
-    assert json.loads((run_dir / "strategy_records.json").read_text())[0]["accepted"] is True
+    assert json.loads((run_dir / "strategy_report.json").read_text())["iterations"][0]["accepted"] is True
     assert "before → after" in out and "held out" in out and "optimizer" in out
 
 

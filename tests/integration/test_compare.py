@@ -3,9 +3,10 @@ import csv
 import json
 
 import pytest
+import yaml
 from rich.console import Console
 
-from experiments.runner import run_experiment_file
+from experiments.runner import run_experiment
 from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite
 
 
@@ -37,8 +38,8 @@ bootstrap_resamples: 200
 def test_compare_end_to_end_with_mlflow(experiment, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret-should-never-be-logged")
     cfg, tmp = experiment
-    report = run_experiment_file(cfg, [], Console(file=open(tmp / "console.txt", "w")),
-                                 backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
+    report = run_experiment(cfg, [], console=Console(file=open(tmp / "console.txt", "w")),
+                            backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
     out = tmp / "results" / "e2e"
     rows = list(csv.DictReader(open(out / "summary.csv")))
     assert [r["strategy"] for r in rows] == ["baseline", "iterative", "evolutionary", "hybrid"]
@@ -50,7 +51,7 @@ def test_compare_end_to_end_with_mlflow(experiment, monkeypatch):
     assert "test score [95% CI]" in (out / "summary.md").read_text()
     for png in ("add_progress.png", "add_progress_val.png", "add_pareto.png", "add_winner_lineage.png"):
         assert (out / "plots" / png).stat().st_size > 1000
-    assert report["rows"] == json.loads((out / "summary.json").read_text())["rows"]
+    assert report.rows == json.loads((out / "summary.json").read_text())["rows"]
 
     from mlflow.tracking import MlflowClient
     client = MlflowClient(f"sqlite:///{tmp}/mlflow.db")
@@ -58,7 +59,7 @@ def test_compare_end_to_end_with_mlflow(experiment, monkeypatch):
     runs = client.search_runs([exp.experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    assert len(parents) == 1 and len(children) == 6
+    assert len(parents) == 1 and len(children) == 8  # baseline + 3 strategies, 2 seeds each
     parent = parents[0]
     assert parent.info.status == "FINISHED" and len(parent.data.tags["config_sha256"]) == 64
     assert "git_sha" in parent.data.tags
@@ -68,17 +69,22 @@ def test_compare_end_to_end_with_mlflow(experiment, monkeypatch):
         assert child.info.status == "FINISHED" and child.data.tags["mlflow.parentRunId"] == parent.info.run_id
         history = client.get_metric_history(child.info.run_id, "task_calls")
         steps = [m.step for m in history]
-        assert steps == sorted(set(steps)) == list(range(len(steps))) and len(steps) >= 1
-        assert "cache_hit_rate" in child.data.metrics and "final/after/test_score" in child.data.metrics
-        assert "best_val_score" in child.data.metrics and "best_train_score" in child.data.metrics
+        assert steps == sorted(set(steps)) == list(range(len(steps)))
+        assert len(steps) >= 1 or child.data.tags["strategy"] == "baseline"  # the baseline takes no step
+        assert "test_score" in child.data.metrics and "total_task_calls" in child.data.metrics
         names = {a.path for a in client.list_artifacts(child.info.run_id)}
-        assert {"best_genome.json", "lineage.json", "populations.json", "feedback_reports.json"} <= names
+        assert {"best_genome.json", "lineage.json", "strategy_report.json"} <= names
+        if child.data.tags["strategy"] != "baseline":
+            assert "cache_hit_rate" in child.data.metrics
+            assert "best_val_score" in child.data.metrics and "best_train_score" in child.data.metrics
+        assert not any(k.endswith("selection_score") and "/" not in k for k in child.data.metrics)
     evo_child = next(c for c in children if c.data.tags["strategy"] == "evolutionary")
-    assert "quality_mean" in evo_child.data.metrics and "diversity" in evo_child.data.metrics
+    assert "evolutionary/quality_mean" in evo_child.data.metrics and "evolutionary/diversity" in evo_child.data.metrics
+    assert evo_child.data.params["strategy.kind"] == "evolutionary" and evo_child.data.params["optimizer.kind"] == "scripted"
     # API keys never reach params, tags or artifacts
     blob = json.dumps([r.data.to_dictionary() for r in runs])
     for child in children:
-        for name in ("best_genome.json", "feedback_reports.json"):
+        for name in ("best_genome.json", "strategy_report.json"):
             blob += open(client.download_artifacts(child.info.run_id, name, str(tmp))).read()
     assert "sk-ant-secret" not in blob
 
@@ -128,9 +134,10 @@ bootstrap_resamples: 200
     report = run_ablation(cfg, [overlay], Console(file=open(tmp / "c.txt", "w")),
                           grid={"strategies.evolutionary.crossover_prob": [0.0]},
                           backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
-    variants = {r["variant"] for r in report["rows"]}
+    variants = {r["variant"] for r in report.rows}
     assert variants == {"one_candidate", "crossover_prob_0.0"}
     out = tmp / "results" / "e2e-ablation"
-    assert (out / "ablation.md").exists() and (out / "ablation_progress.png").stat().st_size > 1000
-    resolved = json.loads((out / "one_candidate.config.json").read_text())
+    assert "| variant | suite | strategy |" in (out / "summary.md").read_text()
+    assert (out / "plots" / "add_progress.png").stat().st_size > 1000
+    resolved = yaml.safe_load((out / "one_candidate.config.yaml").read_text())
     assert resolved["strategies"]["iterative"]["n_candidates"] == 1

@@ -4,8 +4,8 @@ import pytest
 from evo.errors import ConfigError
 from evo.evaluation.evaluator import Evaluator
 from evo.genome import PromptGenome
-from evo.llm.config import ScriptedCfg
-from experiments.config import RayEvaluatorCfg
+from evo.llm.config import ScriptedConfig
+from evo.evaluation.pool import RayEvaluatorConfig
 from tests.helpers import arithmetic_suite
 
 ray = pytest.importorskip("ray")
@@ -21,7 +21,7 @@ def cluster():
 def scripted_cfg():
     # answers the bare sum for "a + b" lines it knows, raises (-> error record) for the rest
     responses = {f"{a} + {b}": str(a + b) for a in range(1, 8) for b in range(1, 5)}
-    return ScriptedCfg(kind="scripted", responses=responses, default=None)
+    return ScriptedConfig(kind="scripted", responses=responses, default=None)
 
 
 def test_ray_that_cannot_start_is_a_clear_error():
@@ -29,14 +29,14 @@ def test_ray_that_cannot_start_is_a_clear_error():
     if ray.is_initialized():
         pytest.skip("needs no running Ray in this process")
     with pytest.raises(ConfigError, match="evaluator.address: Ray could not start at 'auto'"):
-        RayEvaluatorPool(RayEvaluatorCfg(kind="ray", address="auto"), scripted_cfg())
+        RayEvaluatorPool(RayEvaluatorConfig(kind="ray", address="auto"), scripted_cfg())
 
 
 def test_ray_evaluator_matches_threads_in_order(cluster, tmp_path):
     from evo.evaluation.ray_evaluator import RayEvaluatorPool
     from evo.llm.config import build_backend
     suite = arithmetic_suite(n_train=15, n_val=5, n_test=5)
-    pool = RayEvaluatorPool(RayEvaluatorCfg(kind="ray", num_workers=2, threads_per_worker=2), scripted_cfg(),
+    pool = RayEvaluatorPool(RayEvaluatorConfig(kind="ray", num_workers=2, threads_per_worker=2), scripted_cfg(),
                             cache_path=tmp_path / "c.sqlite")
     try:
         assert len({ray.get(a.pid.remote()) for a in pool.actors}) == 2  # separate worker processes

@@ -8,12 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
-from evo.cli.resume_cmd import load_run_parts
-from evo.run_dir import RunDir
-from experiments.single_run import execute
-from experiments.tracking import MlflowTracker
+import evo
+from evo.tracking import MlflowTracker
 from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,30 +18,16 @@ DRIVER = '''
 import json, sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from evo.llm.cache import ResponseCache
-from evo.optimize_config import OptimizeConfig
-from evo.run_dir import RunDir
-from evo.tasks.loader import load_suite
-from experiments.factory import build_run, cached
-from experiments.single_run import execute
-from experiments.tracking import MlflowTracker
+import evo
+from evo.tracking import MlflowTracker
 from tests.helpers import keyword_task_model, pure_optimizer
 
 tmp, run_path, latency = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
-config = OptimizeConfig.model_validate(json.loads((tmp / "opt.json").read_text()))
-suite = load_suite(tmp / "add.yaml")
-cache = ResponseCache(run_path.parent / (run_path.name + ".cache.sqlite"), flush_every=1)
-parts = build_run(config, suite, cache=cache, task_backend=cached(keyword_task_model(latency_s=latency), cache),
-                  optimizer_backend=cached(pure_optimizer(), cache))
-tracking = {{"uri": "sqlite:///" + str(tmp / "mlflow.db"), "experiment": "resume-test"}}
-tracker = MlflowTracker(tracking["uri"], tracking["experiment"])
-run_id = tracker.start_run(run_path.name)
-run_dir = RunDir(run_path)
-run_dir.write_config({{"config": config.model_dump(mode="json"), "suite": str(tmp / "add.yaml"),
-                      "seed_genome": parts.seed_genome.to_json(), "tracker_run_id": run_id,
-                      "tracking": tracking, "cache_path": str(cache.path)}})
-execute(parts, run_dir, tracker=tracker, tracker_run_id=run_id)
-tracker.end_run(run_id)
+spec = json.loads((tmp / "opt.json").read_text())
+spec["cache"] = str(run_path.parent / (run_path.name + ".cache.sqlite"))
+tracker = MlflowTracker("sqlite:///" + str(tmp / "mlflow.db"), "resume-test")
+evo.optimize(str(tmp / "add.yaml"), spec, run_dir=run_path, tracker=tracker, env={{}},
+             backends={{"task": keyword_task_model(latency_s=latency), "optimizer": pure_optimizer()}})
 '''
 
 
@@ -54,7 +37,7 @@ def write_inputs(tmp: Path) -> None:
         "strategy": {"kind": "evolutionary", "population_size": 6, "keep": 3, "generations": 8, "target_score": None,
                      "patience": 8, "min_diversity": 1},
         "budget": {"max_calls": 5000}, "task_model": {"kind": "scripted"}, "optimizer": {"kind": "scripted"},
-        "seed": 3, "workers": 1}))
+        "seed": 3, "evaluator": {"kind": "threads", "workers": 1}}))
     (tmp / "driver.py").write_text(DRIVER.format(root=str(ROOT)))
 
 
@@ -85,12 +68,11 @@ def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
     assert killed_at < len(ref["steps"])
 
     # the same model behaviour as before the kill (latency is a measured objective, so it must match too)
-    parts, meta, _ = load_run_parts(tmp_path / "victim", backends={"task": keyword_task_model(latency_s=0.004),
-                                                                    "optimizer": pure_optimizer()})
+    result = evo.resume(tmp_path / "victim", backends={"task": keyword_task_model(latency_s=0.004),
+                                                       "optimizer": pure_optimizer()})
+    meta = json.loads((tmp_path / "victim" / "config.json").read_text())
     tracker = MlflowTracker(meta["tracking"]["uri"], meta["tracking"]["experiment"])
-    result, _ = execute(parts, RunDir(tmp_path / "victim"), tracker=tracker, tracker_run_id=meta["tracker_run_id"],
-                        resume=True)
-    tracker.end_run(meta["tracker_run_id"])
+    assert tracker.client.get_run(meta["tracker_run_id"]).info.status == "FINISHED"
 
     assert result.best_genome.id == ref["best_genome"]["id"]
     assert result.after == ref["after"]
@@ -107,8 +89,14 @@ def test_resume_cli_refuses_finished_and_empty_runs(tmp_path, capsys):
     from evo.cli.main import main
     (tmp_path / "done").mkdir()
     (tmp_path / "done" / "result.json").write_text("{}")
+    (tmp_path / "done" / "config.json").write_text("{}")
     assert main(["resume", str(tmp_path / "done")]) == 2
     assert "already finished" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     assert main(["resume", str(tmp_path / "empty")]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+    (tmp_path / "empty" / "config.json").write_text("{}")
+    assert main(["resume", str(tmp_path / "empty")]) == 2
     assert "no checkpoint yet" in capsys.readouterr().err
+    assert main(["resume", str(tmp_path / "missing")]) == 2
+    assert "missing: no such run directory" in capsys.readouterr().err

@@ -207,7 +207,8 @@ def test_validation_restarts_from_seed_when_train_winner_does_not_generalize():
                                  suite, seed, optimizer)
     result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, seed).run()
     assert strategy.records[0]["accepted"]  # the overfit prompt won on train (100% vs odd-only)
-    baseline = next(s for s in result.steps if s.get("event") == "baseline" and s["phase"] == "validation")
+    baseline = next(s["detail"] for s in result.steps
+                    if s["detail"].get("event") == "baseline" and s["detail"]["phase"] == "validation")
     assert baseline["restarted_from_seed"] is True
     assert result.best_genome.instruction == "Give the number only, odd only."
     assert result.after["val"]["pass_rate"] > 0

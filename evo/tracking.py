@@ -12,8 +12,13 @@ import json
 import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Annotated, Callable, Literal, Protocol, Union
+
+from pydantic import Field
+
+from evo.config_base import StrictConfig
 
 
 class Tracker(Protocol):
@@ -25,6 +30,7 @@ class Tracker(Protocol):
     def log_file(self, run_id: str, path: Path, artifact_dir: str | None = None) -> None: ...
     def last_step(self, run_id: str, key: str) -> int: ...
     def end_run(self, run_id: str, status: str = "FINISHED") -> None: ...
+    def info(self) -> dict | None: ...
 
 
 def numeric_metrics(record: dict, prefix: str = "") -> dict:
@@ -43,6 +49,9 @@ class InMemoryTracker:
 
     def __init__(self):
         self.runs: dict[str, dict] = {}
+
+    def info(self) -> dict | None:
+        return None
 
     def start_run(self, name, parent_id=None, tags=None):
         run_id = f"run{len(self.runs)}"
@@ -75,11 +84,12 @@ class InMemoryTracker:
         self.runs[run_id]["status"] = status
 
 
-def default_tracking_uri(output_dir: str | Path) -> str:
-    """``$MLFLOW_TRACKING_URI`` or an absolute sqlite URI under ``output_dir`` (four slashes)."""
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    if env:
-        return env
+def default_tracking_uri(output_dir: str | Path, env=None) -> str:
+    """``$MLFLOW_TRACKING_URI`` (from ``env``, default ``os.environ``) or an absolute sqlite URI under
+    ``output_dir`` (four slashes)."""
+    uri = (os.environ if env is None else env).get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
     path = (Path(output_dir) / "mlflow.db").resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
@@ -103,6 +113,11 @@ class MlflowTracker:
             self.experiment_id = self.client.create_experiment(experiment, artifact_location=location)
         else:
             self.experiment_id = exp.experiment_id
+        self.experiment = experiment
+
+    def info(self) -> dict | None:
+        """Enough to reopen this tracker (``evo resume``)."""
+        return {"uri": self.uri, "experiment": self.experiment}
 
     def start_run(self, name, parent_id=None, tags=None):
         tags = {k: str(v) for k, v in (tags or {}).items()}
@@ -138,8 +153,48 @@ class MlflowTracker:
         self.client.set_terminated(run_id, status)
 
 
-def build_tracker(cfg, output_dir: str | Path, default_name: str):
-    if cfg.kind == "none":
-        return InMemoryTracker()
+def flat_params(data: dict, prefix: str = "") -> dict:
+    """A nested config as flat ``a.b.c -> value`` params (lists and scalars as text)."""
+    out = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(flat_params(value, name + "."))
+        else:
+            out[name] = json.dumps(value) if isinstance(value, (list, tuple, dict)) else value
+    return out
+
+
+class MlflowConfig(StrictConfig):
+    kind: Literal["mlflow"] = "mlflow"
+    uri: str | None = Field(None, description="tracking URI; default $MLFLOW_TRACKING_URI or sqlite under output_dir")
+    experiment: str | None = Field(None, description="MLflow experiment name; default: the config's name")
+
+
+class NoTrackingConfig(StrictConfig):
+    kind: Literal["none"]
+
+
+def _mlflow(cfg, output_dir, default_name):
     uri = cfg.uri or default_tracking_uri(output_dir)
     return MlflowTracker(uri, cfg.experiment or default_name, Path(output_dir) / "mlartifacts")
+
+
+@dataclass(frozen=True)
+class TrackerEntry:
+    config: type[StrictConfig]
+    build: Callable
+
+
+# Adding a tracker = its class + one line here.
+TRACKERS: dict[str, TrackerEntry] = {
+    "mlflow": TrackerEntry(MlflowConfig, _mlflow),
+    "none": TrackerEntry(NoTrackingConfig, lambda cfg, output_dir, default_name: InMemoryTracker()),
+}
+
+TrackingConfig = Annotated[Union[tuple(e.config for e in TRACKERS.values())], Field(discriminator="kind")]
+
+
+def build_tracker(cfg, output_dir: str | Path, default_name: str):
+    """The tracker for ``cfg``; its ``info()`` (URI and experiment, or None) is recorded in run dirs."""
+    return TRACKERS[cfg.kind].build(cfg, output_dir, default_name)

@@ -1,0 +1,110 @@
+"""Evaluator pools: the one place an evaluator (threads or Ray) is built from its config.
+
+Contract:
+- ``Evaluator`` (protocol): ``evaluate(genome, examples, *, samples, on_result) -> EvalBatch`` with
+  records in input order and per-example failures as records; ``describe()`` says where evaluation
+  runs (logged with every run); ``close()`` releases what it holds.
+- ``EvaluatorPool`` (protocol): built once per invocation (one loaded model, one Ray cluster);
+  ``evaluator(suite, seed)`` hands out evaluators for one run; ``close()`` closes every evaluator it
+  handed out and then the pool itself. Use it as a context manager.
+- ``build_evaluator_pool(cfg, task_model, task_backend, cache_path)`` is the only constructor used by
+  commands and the Python API: ``EVALUATORS`` maps each ``kind`` to its config class and builder.
+  Adding an evaluator = its module + one line in ``EVALUATORS``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Callable, Literal, Protocol, Union, runtime_checkable
+
+from pydantic import Field
+
+from evo.config_base import StrictConfig
+from evo.evaluation.evaluator import Evaluator as ThreadEvaluator
+from evo.evaluation.records import EvalBatch
+from evo.genome import PromptGenome
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    suite: object
+    workers: int
+
+    def evaluate(self, genome: PromptGenome, examples=None, *, samples: int = 1, on_result=None) -> EvalBatch: ...
+
+    def describe(self) -> dict: ...
+
+    def close(self) -> None: ...
+
+
+class EvaluatorPool(Protocol):
+    def evaluator(self, suite, seed: int = 0) -> Evaluator: ...
+
+    def close(self) -> None: ...
+
+
+class ThreadsEvaluatorConfig(StrictConfig):
+    kind: Literal["threads"] = "threads"
+    workers: int = Field(4, ge=1, description="calls in flight (capped by the backend's own limit)")
+
+
+class RayEvaluatorConfig(StrictConfig):
+    kind: Literal["ray"]
+    address: str = Field("local", description="local | auto | ray://host:port")
+    num_workers: int = Field(2, ge=1, description="evaluation actors")
+    threads_per_worker: int = Field(1, ge=1, description="calls in flight per actor (and llama.cpp threads)")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs for a local cluster (default: all)")
+
+
+class ThreadEvaluatorPool:
+    """Thread-pool evaluators over one (cached) task backend."""
+
+    def __init__(self, cfg: ThreadsEvaluatorConfig, task_backend):
+        self.cfg = cfg
+        self.task_backend = task_backend
+        self._handed_out: list[ThreadEvaluator] = []
+
+    def evaluator(self, suite, seed: int = 0) -> ThreadEvaluator:
+        evaluator = ThreadEvaluator(self.task_backend, suite, workers=self.cfg.workers, seed=seed)
+        self._handed_out.append(evaluator)
+        return evaluator
+
+    def close(self) -> None:
+        for evaluator in self._handed_out:
+            evaluator.close()
+        self._handed_out = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _threads(cfg, task_model, task_backend, cache_path):
+    return ThreadEvaluatorPool(cfg, task_backend)
+
+
+def _ray(cfg, task_model, task_backend, cache_path):
+    from evo.evaluation.ray_evaluator import RayEvaluatorPool  # the only module importing ray
+
+    return RayEvaluatorPool(cfg, task_model, cache_path=cache_path)
+
+
+@dataclass(frozen=True)
+class EvaluatorEntry:
+    config: type[StrictConfig]
+    build: Callable
+
+
+EVALUATORS: dict[str, EvaluatorEntry] = {
+    "threads": EvaluatorEntry(ThreadsEvaluatorConfig, _threads),
+    "ray": EvaluatorEntry(RayEvaluatorConfig, _ray),
+}
+
+EvaluatorConfig = Annotated[Union[tuple(e.config for e in EVALUATORS.values())], Field(discriminator="kind")]
+
+
+def build_evaluator_pool(cfg, *, task_model, task_backend, cache_path=None):
+    """The pool for ``cfg``: threads over ``task_backend``, or Ray actors that each build ``task_model``
+    behind the SQLite cache at ``cache_path``."""
+    return EVALUATORS[cfg.kind].build(cfg, task_model, task_backend, cache_path)

@@ -1,0 +1,155 @@
+"""Execute one optimization run into a run directory, fresh or resumed, and track it.
+
+``execute(parts, run_dir, ...)``: per step, in this order: append to ``steps.jsonl``, write
+``checkpoint.json`` atomically, log the step's metrics to the tracker. On resume, ``steps.jsonl`` is cut
+back to the checkpoint, the strategy, budget and charged-evaluation keys are restored, and steps the
+tracker is missing are logged once: a run killed at any point ends, with responses from the cache,
+exactly as an uninterrupted one, without duplicated tracker steps.
+
+``run_resolved(resolved, suite, session, run_dir, ...)``: the one path by which ``evo optimize``,
+``evo compare`` (every strategy x seed cell and the baseline), ``evo resume``, ``evo improve`` and the
+Python API run: it writes ``config.json`` (the resolved config exactly as run), opens the tracker run
+with the resolved config as flat params and its sha256 as a tag, executes, logs final metrics and
+artifacts, and ends the tracker run FINISHED, or KILLED/FAILED when interrupted.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from evo.build import RunParts, Session
+from evo.errors import ConfigError
+from evo.genome import PromptGenome
+from evo.run_dir import RunDir
+from evo.run_loop import OptimizationRun, RunResult
+from evo.tracking import flat_params, numeric_metrics
+
+SHARED_FINAL_METRICS = ("train", "val", "test")
+
+
+def step_metrics(record: dict) -> dict:
+    """The tracker metrics of a step record: the comparable fields under their own names, the
+    strategy's own fields under ``<strategy>/``."""
+    metrics = numeric_metrics({k: v for k, v in record.items() if k not in ("step", "detail")})
+    metrics.update(numeric_metrics(record.get("detail") or {}, prefix=f"{record['strategy']}/"))
+    return metrics
+
+
+def final_metrics(result: RunResult) -> dict:
+    """Summary metrics shared by every strategy (and the baseline): scores of the chosen genome and of
+    the seed on each split, calls, tokens, USD, wall time."""
+    out = {f"{split}_score": result.after[split]["mean_score"] for split in SHARED_FINAL_METRICS}
+    out.update({f"{split}_pass_rate": result.after[split]["pass_rate"] for split in SHARED_FINAL_METRICS})
+    out.update({f"seed_{split}_score": result.before[split]["mean_score"] for split in SHARED_FINAL_METRICS})
+    calls = result.calls
+    out.update(total_task_calls=calls["task"], total_optimizer_calls=calls["optimizer"], total_tokens=calls["tokens"],
+               total_usd=calls["usd"], total_wall_s=result.budget["wall_s"])
+    return out
+
+
+def read_steps(run_dir: RunDir) -> list[dict]:
+    path = run_dir.path / "steps.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def restore(parts: RunParts, run_dir: RunDir) -> tuple[set, list]:
+    """Load the checkpoint into ``parts``; return (charged keys, steps done). Cuts ``steps.jsonl``."""
+    checkpoint = run_dir.read_json("checkpoint.json")
+    try:
+        parts.strategy.load_state_dict(checkpoint["strategy"])
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(run_dir.path / "checkpoint.json", f"strategy state cannot be restored: {exc}") from None
+    parts.budget.load_state(checkpoint["budget"])
+    steps = read_steps(run_dir)[: checkpoint["steps_done"]]
+    (run_dir.path / "steps.jsonl").write_text("".join(json.dumps(s, default=str) + "\n" for s in steps), encoding="utf-8")
+    return {tuple(k) for k in checkpoint["charged_keys"]}, steps
+
+
+def execute(parts: RunParts, run_dir: RunDir, *, tracker=None, tracker_run_id: str | None = None,
+            resume: bool = False, on_record: Callable[[dict], None] | None = None) -> RunResult:
+    charged, steps = set(), []
+    if resume and (run_dir.path / "checkpoint.json").exists():
+        charged, steps = restore(parts, run_dir)
+        if tracker is not None and tracker_run_id:
+            last = tracker.last_step(tracker_run_id, "task_calls")
+            for rec in steps:
+                if rec["step"] > last:
+                    tracker.log_metrics(tracker_run_id, step_metrics(rec), rec["step"])
+
+    def on_step(record: dict) -> None:
+        run_dir.append_step(record)
+        run_dir.write_checkpoint(parts.strategy, parts.budget, loop.charged_keys, record["step"] + 1)
+        if tracker is not None and tracker_run_id:
+            tracker.log_metrics(tracker_run_id, step_metrics(record), record["step"])
+        if on_record:
+            on_record(record)
+
+    loop = OptimizationRun(parts.strategy, parts.evaluator, parts.budget, parts.seed_genome, on_step=on_step,
+                           charged_keys=charged, steps=steps)
+    result = loop.run()
+    run_dir.write_result(result)
+    return result
+
+
+def run_resolved(resolved, suite, session: Session, run_dir: RunDir, *, tracker=None, run_name: str = "",
+                 parent_run_id: str | None = None, tags: dict | None = None, seed_genome: PromptGenome | None = None,
+                 extra_seeds: tuple = (), on_record: Callable[[dict], None] | None = None,
+                 resume: bool = False) -> RunResult:
+    """Run ``resolved`` on ``suite`` (already limited) into ``run_dir``; see the module docstring.
+    On resume, the tracker run recorded in ``config.json`` is continued."""
+    parts = session.parts(resolved, suite, seed_genome=seed_genome, extra_seeds=extra_seeds)
+    if resume:
+        meta = run_dir.read_json("config.json")
+        run_id = meta.get("tracker_run_id") if tracker is not None else None
+    else:
+        run_id = None
+        if tracker is not None:
+            run_id = tracker.start_run(run_name or run_dir.path.name, parent_id=parent_run_id, tags={
+                **(tags or {}), "strategy_kind": resolved.strategy.kind, "config_sha256": resolved.sha256(),
+                "optimizer": f"{resolved.optimizer.kind}:{model_name_of(resolved.optimizer)}"})
+            tracker.log_params(run_id, flat_params(resolved.model_dump(mode="json")))
+            tracker.log_dict(run_id, resolved.model_dump(mode="json"), "config/resolved_config.json")
+        run_dir.write_config({"resolved": resolved.model_dump(mode="json"), "config_sha256": resolved.sha256(),
+                              "seed_genome": parts.seed_genome.to_json(),
+                              "extra_seeds": [g.to_json() for g in extra_seeds], "tracker_run_id": run_id,
+                              "tracking": tracker.info() if tracker is not None else None})
+    status = "FAILED"
+    try:
+        result = execute(parts, run_dir, tracker=tracker, tracker_run_id=run_id, resume=resume, on_record=on_record)
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        parts.evaluator.close()
+        if tracker is not None and run_id and status != "FINISHED":
+            tracker.end_run(run_id, status)
+    if tracker is not None and run_id:
+        tracker.log_metrics(run_id, final_metrics(result), 0)
+        tracker.log_dict(run_id, result.best_genome.to_json(), "best_genome.json")
+        tracker.log_dict(run_id, result.strategy_report, "strategy_report.json")
+        tracker.log_dict(run_id, result.lineage, "lineage.json")
+        tracker.set_tags(run_id, {"stop_reason": result.stop_reason, "best_genome_id": result.best_genome.id})
+        tracker.end_run(run_id, "FINISHED")
+    return result
+
+
+def model_name_of(backend_cfg) -> str:
+    """The model a backend config names (a GGUF path or model name; '' for the embedded model)."""
+    data = backend_cfg.model_dump()
+    return str(data.get("model") or data.get("model_path") or "embedded")
+
+
+def load_resolved(run_dir: Path):
+    """(resolved run, config.json metadata) of a run directory; one-line errors for anything unusable."""
+    from evo.resolve import ResolvedRun
+    from evo.config_base import validate_config
+
+    rd = RunDir.existing(run_dir)
+    meta = rd.read_json("config.json")
+    if "resolved" not in meta:
+        raise ConfigError(rd.path / "config.json", "no resolved config (written by an older version?)", "resolved")
+    return validate_config(ResolvedRun, meta["resolved"], rd.path / "config.json"), meta

@@ -1,0 +1,51 @@
+"""The strategy registry: ``kind`` -> config class and builder.
+
+Adding a strategy = its own module + one line in ``STRATEGIES``; the config union (``StrategyConfig``),
+the CLI's ``--strategy`` choices and the factory all derive from it. A builder receives the strategy's
+resolved config and a ``StrategyContext`` (suite, seed genome, optimizer, budget, seed, extra seeds).
+Every config class has ``for_optimizer(kind)``: the defaults that depend on the optimizer model,
+applied once by ``evo.resolve`` before anything is logged or run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Callable, Union
+
+from pydantic import Field
+
+from evo.strategies.baseline import BaselineConfig, BaselineStrategy
+from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
+from evo.strategies.hybrid import HybridConfig, HybridStrategy
+from evo.strategies.iterative import IterativeConfig, IterativeStrategy
+
+
+@dataclass(frozen=True)
+class StrategyContext:
+    suite: object
+    seed_genome: object
+    optimizer: object
+    budget: object
+    seed: int = 0
+    extra_seeds: tuple = ()  # genomes placed in a first population as they are (e.g. production arms)
+
+
+@dataclass(frozen=True)
+class StrategyEntry:
+    config: type
+    build: Callable[[object, StrategyContext], object]
+
+
+STRATEGIES: dict[str, StrategyEntry] = {
+    "iterative": StrategyEntry(IterativeConfig, lambda c, x: IterativeStrategy(c, x.suite, x.seed_genome, x.optimizer)),
+    "evolutionary": StrategyEntry(EvolutionaryConfig, lambda c, x: EvolutionaryStrategy(
+        c, x.suite, x.seed_genome, x.optimizer, x.seed, extra_seeds=x.extra_seeds)),
+    "hybrid": StrategyEntry(HybridConfig, lambda c, x: HybridStrategy(
+        c, x.suite, x.seed_genome, x.optimizer, x.budget, x.seed)),
+    "baseline": StrategyEntry(BaselineConfig, lambda c, x: BaselineStrategy(c, x.seed_genome)),
+}
+
+StrategyConfig = Annotated[Union[tuple(e.config for e in STRATEGIES.values())], Field(discriminator="kind")]
+
+
+def build_strategy(config, context: StrategyContext):
+    return STRATEGIES[config.kind].build(config, context)
