@@ -67,9 +67,18 @@ class RunSpec(RunSettings):
     seed: int = 0
 
 
+def read_run_config(path: str | Path) -> dict:
+    """The raw run config in a YAML/JSON file; a run directory's ``config.json`` gives its resolved config."""
+    raw = read_mapping(path, "a run config")
+    if isinstance(raw.get("resolved"), dict) and "schema_version" in raw:
+        return raw["resolved"]
+    return raw
+
+
 def load_run_spec(path: str | Path | None, overrides: dict | None = None) -> RunSpec:
-    """A ``RunSpec`` from a YAML/JSON file (or none) with ``overrides`` deep-merged on top."""
-    raw = read_mapping(path, "a run config") if path is not None else {}
+    """A ``RunSpec`` from a YAML/JSON file (or none; a run directory's ``config.json`` works too) with
+    ``overrides`` deep-merged on top."""
+    raw = read_run_config(path) if path is not None else {}
     raw = deep_merge(raw, overrides or {})
     source = str(path) if path is not None else "command line"
     return validate_config(RunSpec, raw, source)

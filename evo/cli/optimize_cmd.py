@@ -48,14 +48,10 @@ def overrides_from_args(args) -> dict:
 
 def run(args) -> int:
     from evo.api import optimize, resolve_run
-    from evo.config_base import deep_merge, read_mapping, validate_config
     from evo.run_dir import RunDir, new_run_dir
-    from evo.spec import RunSpec
+    from evo.spec import load_run_spec
 
-    raw = read_mapping(args.config, "a run config") if args.config else {}
-    if "resolved" in raw and isinstance(raw["resolved"], dict):  # a run directory's config.json
-        raw = raw["resolved"]
-    spec = validate_config(RunSpec, deep_merge(raw, overrides_from_args(args)), args.config or "command line")
+    spec = load_run_spec(args.config, overrides_from_args(args))
     resolved, suite = resolve_run(args.suite, spec)
     run_dir = RunDir(args.run_dir or new_run_dir(Path("results/runs"), suite.name, resolved.strategy.kind))
     tracker = None
