@@ -25,6 +25,7 @@ from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
 from evo.operators.edits import edit_instruction, phrase_bank
+from evo.operators.guard import ProposalGuard
 from evo.operators.hyper import SearchSpace, crossover_hyper, mutate_hyper, resample_demos
 from evo.operators.llm_ops import STYLES, LLMOperators
 from evo.optimizer_llm import OptimizerLLM
@@ -112,7 +113,8 @@ class EvolutionaryStrategy(Strategy):
         bank = phrase_bank(suite.description)
         self.bank = bank
         self.ops = LLMOperators(optimizer, task_description=suite.description or suite.name, bank=bank,
-                                compact=config.compact_prompts, lenient=config.extraction == "lenient")
+                                compact=config.compact_prompts, lenient=config.extraction == "lenient",
+                                guard=ProposalGuard(suite, seed_instruction=seed_genome.instruction, allowed=bank))
         self.fitness_cls = (D.ScalarFitness if config.mode == "scalar" else D.pareto_fitness_class(config.objectives))
         self.population: list[D.Individual] = []
         self.pending: list[D.Individual] = []

@@ -17,8 +17,9 @@ Phases:
    aggregate patterns, never verbatim.
 3. The held-out test is scored by the run loop after the strategy finishes; it never reaches here.
 
-Unusable proposals (no tags, empty, truncated, unchanged, duplicate, backend error) are rejected with
-a recorded reason and the run goes on.
+Unusable proposals (no tags, empty, truncated, unchanged, duplicate, backend error, a copy of the
+feedback or meta-prompt, a held-out answer: see ``evo.operators.guard``) are rejected with a recorded
+reason and the run goes on.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from evo.config_base import StrictConfig
 from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome, stable_hash
+from evo.operators.guard import ProposalGuard
 from evo.optimizer_llm import OptimizerLLM, extract_instruction, extract_tagged
 from evo.strategies.base import EvalRequest, Strategy
 from evo.strategies.memory import OptimizationMemory
@@ -91,6 +93,7 @@ class IterativeStrategy(Strategy):
         self.val_feedback = ""
         self.broken_cases: list[dict] = []
         self.memory = OptimizationMemory(window=config.memory_window)
+        self.guard = ProposalGuard(suite, seed_instruction=seed_genome.instruction)
         self.tried: set[str] = {stable_hash(seed_genome.instruction.strip())}
         self.pending: list[dict] = []
         self.pending_kind = ""
@@ -195,12 +198,15 @@ class IterativeStrategy(Strategy):
                 cand["change"] = (extract_tagged(p.text, "change")[0] or "")[:200]
                 cand["targets"] = (extract_tagged(p.text, "target")[0] or "")[:120]
                 key = stable_hash(text.strip()) if text else None
+                leak = self.guard.check(text, shown=f"{system}\n{user}", current=self.current.instruction) if text else None
                 if text is None:
                     cand["rejected"] = how
                 elif text.strip() == self.current.instruction.strip():
                     cand["rejected"] = "unchanged"
                 elif key in seen or key in self.tried:
                     cand["rejected"] = "duplicate"
+                elif leak:
+                    cand["rejected"] = leak
                 else:
                     seen.add(key)
                     cand["genome"] = self.current.replace(instruction=text, parents=(self.current.id,),

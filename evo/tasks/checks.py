@@ -11,6 +11,7 @@ import json
 import math
 import re
 import string
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -28,7 +29,12 @@ _REFUSAL = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?\.\d+")
-_PUNCT_TABLE = str.maketrans("", "", string.punctuation)
+_PUNCT = string.punctuation
+# the Unicode minus and dashes a model may print for a negative sign
+_DASHES = str.maketrans({"\u2212": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\ufe63": "-",
+                         "\uff0d": "-"})
+_NUMBER_START = re.compile(r"[-+]?\.?\d")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +53,33 @@ class CheckResult:
         }
 
 
+def canonical_chars(text: str) -> str:
+    """NFKC form with the Unicode minus and dashes as ``-`` (so "−3" reads as "-3")."""
+    return unicodedata.normalize("NFKC", str(text)).translate(_DASHES)
+
+
+def _strip_token(token: str) -> str:
+    """Drop a token's surrounding punctuation, but keep a sign or decimal point that starts a number."""
+    token = token.rstrip(_PUNCT)
+    i = 0
+    while i < len(token) and token[i] in _PUNCT and not _NUMBER_START.match(token, i):
+        i += 1
+    return token[i:]
+
+
 def normalize_text(text: str) -> str:
-    """Lower-case, drop punctuation, collapse whitespace."""
-    return " ".join(str(text).lower().translate(_PUNCT_TABLE).split())
+    """Lower-case, drop the punctuation around each word, collapse whitespace, drop thousands separators.
+
+    What changes meaning is kept: signs ("-9" stays "-9"), decimal points ("3.5"), inner punctuation
+    and the order of digits; "−9" (Unicode minus) reads as "-9"."""
+    text = _THOUSANDS.sub("", canonical_chars(text).lower())
+    return " ".join(t for t in (_strip_token(tok) for tok in text.split()) if t)
 
 
 def parse_number(text: str, pick: str = "first") -> float | None:
-    """The first (or last) number in ``text`` (commas as thousands separators allowed), or None."""
-    matches = _NUMBER.findall(str(text))
+    """The first (or last) number in ``text`` (commas as thousands separators allowed; the Unicode
+    minus is a minus), or None."""
+    matches = _NUMBER.findall(canonical_chars(text))
     if not matches:
         return None
     try:
@@ -131,8 +156,26 @@ class NormalizedCheck(Check):
         return _fail("wrong_answer", output, expected, f"expected {str(expected)!r} (normalized)")
 
 
+def contains_value(hay: str, needle: str) -> bool:
+    """``needle`` occurs in ``hay``; a needle that starts or ends with a digit must not be part of a
+    longer number there ("1" is not in "10", "3" is not in "-3" or "3.5")."""
+    if not needle:
+        return True
+    start = 0
+    while (i := hay.find(needle, start)) >= 0:
+        start = i + 1
+        before, after = hay[:i], hay[i + len(needle):]
+        if needle[0].isdigit() and (re.search(r"[\d.]$", before) or re.search(r"(?:^|\s)[-+]$", before)):
+            continue
+        if needle[-1].isdigit() and re.match(r"\d|[.,]\d", after):
+            continue
+        return True
+    return False
+
+
 class ContainsCheck(Check):
-    """The output contains ``value`` (or the expected output when ``value`` is not set)."""
+    """The output contains ``value`` (or the expected output when ``value`` is not set); a value that
+    starts or ends with a digit must not be part of a longer number (``contains_value``)."""
 
     kind = "contains"
 
@@ -142,9 +185,11 @@ class ContainsCheck(Check):
         self.case_sensitive = case_sensitive
 
     def _run(self, output, expected, inputs):
-        needle = str(self.value if self.value is not None else expected)
-        hay = output if self.case_sensitive else output.lower()
-        if (needle if self.case_sensitive else needle.lower()) in hay:
+        needle = canonical_chars(self.value if self.value is not None else expected)
+        hay = canonical_chars(output)
+        if not self.case_sensitive:
+            needle, hay = needle.lower(), hay.lower()
+        if contains_value(hay, needle):
             return 1.0, "", None
         return 0.0, f"output does not contain {needle!r}", None
 
@@ -186,7 +231,7 @@ class NumericCheck(Check):
         want = expected if isinstance(expected, (int, float)) else parse_number(str(expected))
         if want is None:
             raise ValueError(f"expected value {expected!r} is not a number")
-        text = output.strip()
+        text = canonical_chars(output).strip()
         got = parse_number(text, self.pick)
         if got is None:
             return _fail("format_violation", output, expected, "no number in output")

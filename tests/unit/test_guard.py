@@ -1,0 +1,70 @@
+"""Optimizer proposals that copy the optimizer's own input, or leak held-out answers, are never evaluated."""
+import re
+
+import numpy as np
+
+from evo.budget import Budget, BudgetConfig
+from evo.evaluation.evaluator import Evaluator
+from evo.genome import PromptGenome
+from evo.llm.scripted import ScriptedBackend
+from evo.operators.guard import ProposalGuard
+from evo.operators.llm_ops import LLMOperators
+from evo.optimizer_llm import OptimizerLLM
+from evo.run_loop import OptimizationRun
+from evo.strategies.iterative import IterativeConfig, IterativeStrategy
+from evo.tasks.checks import NumericCheck
+from evo.tasks.suite import Example, Task, TaskSuite
+from tests.helpers import arithmetic_suite, keyword_task_model, tagged
+
+
+def echo_feedback_optimizer():
+    """Replies with the root-cause sentence of the feedback it was shown: a copy, not a prompt."""
+    def respond(request):
+        text = request.system + "\n" + request.messages[-1][1]
+        cause = re.search(r"likely cause: (.*?);", text) or re.search(r"Most failures are \w+ \(\d+\): (.*?);", text)
+        return tagged(cause.group(1).capitalize() + ".") if cause else tagged("Give the number only.")
+    return ScriptedBackend(respond, name="echo-feedback")
+
+
+def test_iterative_rejects_a_proposal_that_copies_its_feedback():
+    suite = arithmetic_suite()
+    budget = Budget(BudgetConfig(max_calls=2000))
+    seed = PromptGenome(instruction="Solve.", max_tokens=8)
+    strategy = IterativeStrategy(IterativeConfig(n_candidates=2, max_train_iterations=2, max_val_iterations=0),
+                                 suite, seed, OptimizerLLM(echo_feedback_optimizer(), budget))
+    result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, seed).run()
+    candidates = [c for it in result.strategy_report["iterations"] for c in it["candidates"]]
+    copied = [c for c in candidates if c["rejected"] and c["rejected"].startswith("copies the optimizer's input")]
+    assert copied, candidates
+    assert all(c["train"] is None for c in copied)  # never evaluated
+    assert result.best_genome.instruction == "Solve."  # the feedback sentence did not become the prompt
+
+
+def test_evolutionary_operators_fall_back_instead_of_using_a_copy():
+    suite = arithmetic_suite()
+    budget = Budget(BudgetConfig(max_calls=100))
+    guard = ProposalGuard(suite, seed_instruction="Solve.")
+    ops = LLMOperators(OptimizerLLM(echo_feedback_optimizer(), budget), task_description=suite.description,
+                       bank=("Be brief.",), compact=False, lenient=True, guard=guard)
+    feedback = "3/10 passed\n  format_violation (7):\n    likely cause: the output does not have the required format; fix: x"
+    text, how = ops.mutate("Solve.", "feedback", np.random.default_rng(0), 1, feedback, "")
+    assert how.startswith("fallback(copy):") and "required format" not in text
+
+
+def leak_suite() -> TaskSuite:
+    task = Task("capital", "{country}", (NumericCheck(),))
+    rows = [("France", "Paris", "train"), ("Italy", "Rome", "train"), ("Kenya", "Nairobi", "val"),
+            ("Peru", "Lima", "test"), ("Spain", "Madrid", "test")]
+    return TaskSuite("caps", (task,), tuple(Example(f"e{i}", "capital", {"country": c}, a, s)
+                                            for i, (c, a, s) in enumerate(rows)), "Name the capital city.")
+
+
+def test_held_out_answers_and_copies_are_named():
+    guard = ProposalGuard(leak_suite(), seed_instruction="Name the capital.")
+    assert guard.check("Name the capital. For Kenya it is Nairobi.", shown="") == \
+        "contains a held-out answer verbatim ('nairobi')"
+    assert guard.check("Answer Paris or Rome style: one word.", shown="") is None  # training answers are fine
+    shown = "Feedback: 2/3 passed. likely cause: the model declined the task; fix: state plainly what to output"
+    assert guard.check("The model declined the task.", shown=shown).startswith("copies")
+    assert guard.check("State plainly what to output: the city name only.", shown=shown) is None  # a fix, used
+    assert guard.check("Name the capital city in one word.", shown=shown + " Task: Name the capital city.") is None
