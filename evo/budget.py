@@ -98,6 +98,14 @@ class Budget:
             limits.append(c.max_calls - self.total_calls)
         return max(0, min(limits)) if limits else None
 
+    def affords(self, task_calls: int, optimizer_calls: int = 0) -> bool:
+        """Whether ``task_calls`` more task-model calls and ``optimizer_calls`` more optimizer calls fit
+        every call limit (task, optimizer, total). Token, USD and time limits are checked between steps."""
+        c, task, opt = self.config, self.usage["task"], self.usage["optimizer"]
+        return ((c.max_task_calls is None or task.calls + task_calls <= c.max_task_calls)
+                and (c.max_optimizer_calls is None or opt.calls + optimizer_calls <= c.max_optimizer_calls)
+                and (c.max_calls is None or self.total_calls + task_calls + optimizer_calls <= c.max_calls))
+
     def exhausted(self) -> str | None:
         c, task, opt = self.config, self.usage["task"], self.usage["optimizer"]
         checks = [

@@ -159,12 +159,15 @@ class OptimizationRun:
     def run(self) -> RunResult:
         stop_reason = None
         while stop_reason is None:
-            stop_reason = self.budget.exhausted() or self.strategy.stop_reason
+            stop_reason = self.budget.exhausted() or self._strategy_stop()
             if stop_reason:
                 break
             before = self.budget.snapshot()
             prev_best = self.strategy.best_score()
             requests = self.strategy.ask()
+            if not requests and self.strategy.finished:  # it stopped while asking (e.g. nothing affordable)
+                stop_reason = self.strategy.stop_reason
+                break
             remaining = self.budget.remaining_task_calls()
             cost = self._step_cost(requests)
             if remaining is not None and cost > remaining:
@@ -195,6 +198,15 @@ class OptimizationRun:
         log.info("stopping: %s", stop_reason)
         return self.finish(stop_reason)
 
+    def _strategy_stop(self) -> str | None:
+        """The strategy's stop reason, unless budget is left and the strategy extends its search."""
+        reason = self.strategy.stop_reason
+        remaining = self.budget.remaining_task_calls()
+        if reason and remaining and self.strategy.extend():
+            log.info("%s stopped (%s) with %d calls left: extended", self.strategy.name, reason, remaining)
+            return None
+        return reason
+
     def choose_final(self, candidates: list[PromptGenome]) -> tuple[PromptGenome, list]:
         """The strategy's final candidates compared on val; the best mean score wins. These calls are
         reported in ``final_selection``, not charged to the optimization budget (like the final
@@ -213,7 +225,8 @@ class OptimizationRun:
             finals[label] = {s: self.evaluate(genome, s, charge=False) for s in SPLITS}
         summary = {label: {s: {"pass_rate": b.pass_rate, "mean_score": b.mean_score, "n": b.n}
                            for s, b in batches.items()} for label, batches in finals.items()}
-        budget = {**self.budget.to_json(), "monitor_val_calls": self.monitor_calls}
+        budget = {**self.budget.to_json(), "monitor_val_calls": self.monitor_calls,
+                  "calls_left": self.budget.remaining_task_calls()}
         return RunResult(self.strategy.name, self.seed_genome, best, summary["before"], summary["after"],
                          self.steps, budget, stop_reason, finals, selection, lineage=self.lineage(best),
                          points=self.evaluated_points(), strategy_report=self.strategy.report(),

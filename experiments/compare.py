@@ -64,5 +64,6 @@ class Comparison:
         calls = result.calls
         self.say(f"  {name} seed {seed}: test {result.before['test']['pass_rate']:.1%} → "
                  f"{result.after['test']['pass_rate']:.1%} · calls task {calls['task']} / optimizer "
-                 f"{calls['optimizer']} · {result.stop_reason}")
+                 f"{calls['optimizer']} · {result.stop_reason}"
+                 + (f" · {result.budget['calls_left']} calls left" if result.budget.get("calls_left") is not None else ""))
         return Cell(suite.name, name, seed, result, self.variant)

@@ -88,7 +88,8 @@ def print_summary(console: Console, result, path: Path) -> None:
     if total:
         line += f" · cache hits {cached / total:.0%}"
     console.print(line)
-    console.print(f"stopped: {result.stop_reason}")
+    left = budget.get("calls_left")
+    console.print(f"stopped: {result.stop_reason}" + (f" · budget left: {left} calls" if left is not None else ""))
     console.print(f"best prompt ({result.best_genome.id}): {result.best_genome.instruction!r}")
     if result.final_selection:
         picks = ", ".join(f"{c['id']} {c['val_score']:.3f}" for c in result.final_selection)

@@ -13,6 +13,9 @@ Contract (the run loop in ``evo.run_loop`` is the only caller):
 - ``state_dict()`` is JSON-serializable (with ``schema_version``) and ``load_state_dict`` restores a
   strategy built with the same config so that it continues exactly as the original would have.
 - Strategies never mutate the genomes, suites or batches they are given.
+- ``extend()`` is asked by the run loop when the strategy stopped on its own caps while the call budget
+  has calls left: return True (after clearing ``stop_reason``) to go on searching, False to stop.
+  Strategies never extend past a stop the user made final (``extend_to_budget: false``).
 - ``step_record()`` describes the last completed step for logs (JSON-serializable); it is logged
   under the strategy's own prefix, never as a metric shared across strategies.
 - ``report()`` is everything outside code may read about the search (iterations, generations,
@@ -69,6 +72,10 @@ class Strategy(ABC):
 
     def final_candidates(self) -> list[PromptGenome]:
         return [self.best()]
+
+    def extend(self) -> bool:
+        """Go on after stopping on the strategy's own caps (see the contract); default: no."""
+        return False
 
     def step_record(self) -> dict:
         return {}

@@ -34,7 +34,7 @@ from evo.strategies import deap_support as D
 from evo.strategies.base import EvalRequest, Strategy
 from evo.tasks.suite import TaskSuite
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 TEXT_OPERATORS = tuple(STYLES) + ("edit", "demos")
 
 
@@ -64,6 +64,8 @@ class EvolutionaryConfig(StrictConfig):
     search_space: SearchSpace = Field(default_factory=SearchSpace)
     compact_prompts: bool = False
     extraction: Literal["strict", "lenient"] = "strict"
+    extend_to_budget: bool = Field(True, description="with budget left after `generations` (or a stall), go on: "
+                                                     "more generations, fresh variants after a stall; false: stop there")
 
     @model_validator(mode="after")
     def _keep_below_population(self):
@@ -126,6 +128,10 @@ class EvolutionaryStrategy(Strategy):
         self.generation = 0
         self.stall = 0
         self.best_so_far = float("-inf")
+        self.max_generations = config.generations
+        self.fresh = False
+        self.extensions: list[dict] = []
+        self.budget = optimizer.budget
         self.sample_counter = 0
         self._last_record: dict = {}
 
@@ -134,7 +140,28 @@ class EvolutionaryStrategy(Strategy):
         if self.finished:
             return []
         self.pending = self._initial_population() if not self.population else self._offspring()
+        if not self.pending:
+            self.stop_reason = "the budget left cannot pay for one more genome's evaluation"
+            return []
         return [req for ind in self.pending for req in self._requests(ind.genome)]
+
+    def _affordable(self, k: int) -> bool:
+        """Whether a (k+1)-th genome of this generation can still be paid for: its evaluation and those
+        of the k before it, plus up to two optimizer calls to make it."""
+        cost = len(self.train_ids) * self.config.robustness_samples * (2 if self.config.perturbation else 1)
+        return self.budget.affords(cost * (k + 1), 2)
+
+    def extend(self) -> bool:
+        reason = self.stop_reason or ""
+        if not self.config.extend_to_budget or reason.startswith("target quality") or "budget" in reason:
+            return False
+        if reason.endswith("generations done"):
+            self.max_generations += self.config.generations
+        else:  # a stall or a diversity collapse: inject fresh variants of the best
+            self.stall, self.fresh = 0, True
+        self.extensions.append({"generation": self.generation, "stopped": reason})
+        self.stop_reason = None
+        return True
 
     def _requests(self, genome: PromptGenome) -> list[EvalRequest]:
         reqs = [EvalRequest(genome, "train", self.config.robustness_samples)]
@@ -143,6 +170,8 @@ class EvolutionaryStrategy(Strategy):
         return reqs
 
     def tell(self, results: list[EvalBatch]) -> None:
+        if not self.pending:
+            return
         per = 2 if self.config.perturbation else 1
         for i, ind in enumerate(self.pending):
             batches = results[i * per:(i + 1) * per]
@@ -223,7 +252,10 @@ class EvolutionaryStrategy(Strategy):
                 out.append(D.Individual(genome, self.fitness_cls, how="seed"))
         styles = list(STYLES)
         attempts = 0
-        while len(out) < self.config.population_size and attempts < self.config.population_size * 5:
+        if not self._affordable(0):
+            return []
+        while len(out) < self.config.population_size and attempts < self.config.population_size * 5 \
+                and self._affordable(len(out)):
             attempts += 1
             i = len(out) - 1
             if self.config.llm_operators and i < self.config.init_llm_variants:
@@ -250,8 +282,19 @@ class EvolutionaryStrategy(Strategy):
         key = self._parent_key()
         children: list[D.Individual] = []
         attempts = 0
-        while len(children) < n and attempts < n * 6:
+        fresh, self.fresh = (n + 1) // 2 if self.fresh else 0, False
+        while len(children) < n and attempts < n * 6 and self._affordable(len(children)):
             attempts += 1
+            if len(children) < fresh:  # after a stall: a fresh variant of the best, text and settings
+                best = max(self.population, key=key)
+                genome, how = self._text_operator(best.genome, self._pick_operator())
+                genome = mutate_hyper(genome, self.rng, self.config.search_space, self.train_ids)
+                operator = f"fresh:{how}+hyper"
+                genome = genome.replace(parents=(best.genome.id,), operator=operator)
+                if genome.id not in self.seen:
+                    self.seen.add(genome.id)
+                    children.append(D.Individual(genome, self.fitness_cls, how=operator))
+                continue
             p1, p2 = D.tournament(self.population, 2, self.config.tournament_size, self.rng, key)
             parents = (p1.genome.id,)
             genome, hows = p1.genome, []
@@ -319,8 +362,8 @@ class EvolutionaryStrategy(Strategy):
         best_quality = max(i.objectives["quality"] for i in self.population)
         if self.config.target_score is not None and best_quality >= self.config.target_score - 1e-12:
             self.stop_reason = f"target quality {self.config.target_score:g} reached"
-        elif self.generation >= self.config.generations:
-            self.stop_reason = f"{self.config.generations} generations done"
+        elif self.generation >= self.max_generations:
+            self.stop_reason = f"{self.max_generations} generations done"
         elif self.stall >= self.config.patience:
             self.stop_reason = f"no improvement for {self.config.patience} generations"
         elif self.generation > 1 and len({i.genome.instruction for i in self.population}) < self.config.min_diversity:
@@ -330,7 +373,7 @@ class EvolutionaryStrategy(Strategy):
         return dict(self._last_record)
 
     def report(self) -> dict:
-        return {"mode": self.config.mode, "generations": list(self.logbook),
+        return {"mode": self.config.mode, "extensions": list(self.extensions), "generations": list(self.logbook),
                 "population": [{"id": i.genome.id, "operator": i.genome.operator, "instruction": i.genome.instruction,
                                 "parents": list(i.genome.parents), **i.objectives} for i in self.population],
                 "pareto_front": self.pareto_front()}
@@ -352,6 +395,7 @@ class EvolutionaryStrategy(Strategy):
             "hof": [self._ind_json(i) for i in self.hof], "front": [self._ind_json(i) for i in self.front],
             "seen": sorted(self.seen), "feedback": self.feedback, "logbook": list(self.logbook),
             "generation": self.generation, "stall": self.stall, "best_so_far": self.best_so_far,
+            "max_generations": self.max_generations, "fresh": self.fresh, "extensions": self.extensions,
             "sample_counter": self.sample_counter, "rng": generator_state(self.rng), "stop_reason": self.stop_reason,
         }
 
@@ -370,5 +414,7 @@ class EvolutionaryStrategy(Strategy):
             self.logbook.record(**rec)
         self.generation, self.stall = state["generation"], state["stall"]
         self.best_so_far, self.sample_counter = state["best_so_far"], state["sample_counter"]
+        self.max_generations, self.fresh = state["max_generations"], state["fresh"]
+        self.extensions = list(state["extensions"])
         self.rng = restore_generator(state["rng"])
         self.stop_reason = state["stop_reason"]

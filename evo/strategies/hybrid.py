@@ -106,6 +106,13 @@ class HybridStrategy(Strategy):
     def best(self) -> PromptGenome:
         return self.evolution.best() if self.refinement is None else self.refinement.best()
 
+    def extend(self) -> bool:
+        """Budget left after refinement ended on its caps: another refinement round."""
+        if self.refinement is not None and self.refinement.extend():
+            self.stop_reason = None
+            return True
+        return False
+
     def best_score(self) -> float:
         if self.refinement is None:
             return self.evolution.best_score()

@@ -38,7 +38,7 @@ from evo.strategies.memory import OptimizationMemory
 from evo.tasks.suite import TaskSuite
 from evo.meta_prompts import render
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 class IterativeConfig(StrictConfig):
@@ -56,6 +56,8 @@ class IterativeConfig(StrictConfig):
     template: str = "iterative_v1"
     optimizer_max_tokens: int = Field(500, ge=16)
     extraction: Literal["strict", "lenient"] = "strict"
+    extend_to_budget: bool = Field(True, description="when the phases end with budget left, start another round "
+                                                     "(train then validation) from the best; false: the caps are final")
 
     def for_optimizer(self, optimizer_kind: str) -> "IterativeConfig":
         """The small embedded model cannot follow the full tagged meta-prompt: with a local optimizer,
@@ -81,7 +83,10 @@ class IterativeStrategy(Strategy):
         self.optimizer = optimizer
         self.current = seed_genome
         self.seed_genome = seed_genome
-        self.seed_train_state: dict | None = None
+        self.anchor = seed_genome  # what validation falls back to: the seed, then each round's starting best
+        self.anchor_train_state: dict | None = None
+        self.rounds = 1
+        self.extensions: list[dict] = []
         self.phase = "init"
         self.iteration = 0
         self.phase_iterations = 0
@@ -119,36 +124,65 @@ class IterativeStrategy(Strategy):
         if self.phase == "validation" and self.cur_val is None:
             self.pending_kind = "baseline_val"
             reqs = [EvalRequest(self.current, "val")]
-            if self.current.id != self.seed_genome.id:
-                reqs.append(EvalRequest(self.seed_genome, "val"))  # guard against a train-overfit winner
+            if self.current.id != self.anchor.id:
+                reqs.append(EvalRequest(self.anchor, "val"))  # guard against a train-overfit winner
             return reqs
+        n = self._affordable_candidates()
+        if n == 0:
+            self.stop_reason = "the budget left cannot pay for one more candidate"
+            return []
         self.pending_kind = "candidates"
-        self.pending = self._propose()
+        self.pending = self._propose(n)
         splits = ("train",) if self.phase == "train" else ("train", "val")
         return [EvalRequest(c["genome"], s) for c in self.pending if c["genome"] for s in splits]
+
+    def _affordable_candidates(self) -> int:
+        """How many candidates the budget left can still pay for (each: one optimizer call plus its
+        evaluations), at most ``n_candidates``."""
+        counts = self.suite.counts()
+        per = counts["train"] + (counts["val"] if self.phase == "validation" else 0)
+        budget = self.optimizer.budget
+        return max((k for k in range(self.config.n_candidates + 1) if budget.affords(k * per, k)), default=0)
+
+    def extend(self) -> bool:
+        """Another round (train phase, then validation) from the current best, with fresh optimizer
+        samples, when the phases ended on their iteration caps or a plateau; not after 100% on
+        validation, not when validation is disabled or the budget ran out, not with ``extend_to_budget: false``."""
+        reason = self.stop_reason or ""
+        if (not self.config.extend_to_budget or self.config.max_val_iterations == 0 or reason.startswith("100%")
+                or "budget" in reason):
+            return False
+        self.extensions.append({"after_iteration": self.iteration, "stopped": reason, "round": self.rounds + 1})
+        self.rounds += 1
+        self.anchor = self.current
+        self.anchor_train_state = self._train_state()
+        self.stop_reason, self.phase, self.phase_iterations, self.stall = None, "train", 0, 0
+        self.cur_val = None  # the next validation phase re-measures its starting point
+        return True
 
     def tell(self, results: list[EvalBatch]) -> None:
         kind, self.pending_kind = self.pending_kind, ""
         if kind == "baseline_train":
             self._set_current_train(results[0])
-            self.seed_train_state = self._train_state()
+            self.anchor_train_state = self._train_state()
             self.phase = "train"
             self._last_record = {"phase": "train", "event": "baseline", "train_score": self.cur_train["score"]}
-            if self._phase_done():
+            if self._phase_done() is not None:
                 self._enter_validation()
             return
         if kind == "baseline_val":
             chosen = results[0]
             if len(results) > 1 and results[1].mean_score > results[0].mean_score + 1e-12:
-                # the seed generalizes better than the train-phase winner: continue from the seed
-                self.current = self.seed_genome
-                self._restore_train_state(self.seed_train_state)
+                # the anchor (the seed, or the round's starting best) generalizes better than the
+                # train-phase winner: continue from the anchor
+                self.current = self.anchor
+                self._restore_train_state(self.anchor_train_state)
                 chosen = results[1]
             self._set_current_val(chosen)
             self._last_record = {"phase": "validation", "event": "baseline", "val_score": self.cur_val["score"],
                                  "restarted_from_seed": chosen is not results[0]}
-            if self._phase_done():
-                self.stop_reason, self.phase = self._done_reason, "done"
+            if (done := self._phase_done()) is not None:
+                self.stop_reason, self.phase = done, "done"
             return
         if self.phase == "train":
             self._tell_train(results)
@@ -180,12 +214,12 @@ class IterativeStrategy(Strategy):
             feedback_short=self.feedback_short,
         )
 
-    def _propose(self) -> list[dict]:
+    def _propose(self, n: int) -> list[dict]:
         self.iteration += 1
         self.phase_iterations += 1
         system, user = self._meta_prompt()
         proposals = self.optimizer.generate(
-            system, user, n=self.config.n_candidates, temperature=self.config.temperature,
+            system, user, n=n, temperature=self.config.temperature,
             max_tokens=self.config.optimizer_max_tokens, sample_offset=self.iteration * 16)
         candidates, seen = [], set()
         for p in proposals:
@@ -244,7 +278,7 @@ class IterativeStrategy(Strategy):
         improved = accepted and after > before + 1e-12
         self.stall = 0 if improved else self.stall + 1
         self._remember(best, before, after, accepted)
-        if self._phase_done():
+        if self._phase_done() is not None:
             self._enter_validation()
 
     def _tell_validation(self, results: list[EvalBatch]) -> None:
@@ -279,9 +313,8 @@ class IterativeStrategy(Strategy):
         improved = accepted and after > before + 1e-12
         self.stall = 0 if improved else self.stall + 1
         self._remember(best or (valid[0] if valid else None), before, after, accepted)
-        if self._phase_done():
-            self.stop_reason = self._done_reason
-            self.phase = "done"
+        if (done := self._phase_done()) is not None:
+            self.stop_reason, self.phase = done, "done"
 
     # ---- bookkeeping ------------------------------------------------------------------------
     def _set_current_train(self, batch: EvalBatch) -> None:
@@ -312,20 +345,19 @@ class IterativeStrategy(Strategy):
         self.cur_val = _summary(batch)
         self.val_feedback = build_feedback(batch).to_text(include_diffs=False)
 
-    def _phase_done(self) -> bool:
+    def _phase_done(self) -> str | None:
+        """Why the current phase is over, or None."""
         if self.phase == "train":
             limit, rate = self.config.max_train_iterations, self.cur_train["pass_rate"]
         else:
             limit, rate = self.config.max_val_iterations, self.cur_val["pass_rate"] if self.cur_val else 0.0
         if rate >= 1.0 - 1e-12:
-            self._done_reason = f"100% on {self.phase}"
-        elif self.phase_iterations >= limit:
-            self._done_reason = f"{self.phase}: {limit} iterations done"
-        elif self.stall >= self.config.plateau:
-            self._done_reason = f"{self.phase}: plateau ({self.stall} iterations without improvement)"
-        else:
-            return False
-        return True
+            return f"100% on {self.phase}"
+        if self.phase_iterations >= limit:
+            return f"{self.phase}: {limit} iterations done"
+        if self.stall >= self.config.plateau:
+            return f"{self.phase}: plateau ({self.stall} iterations without improvement)"
+        return None
 
     def _enter_validation(self) -> None:
         self.phase = "validation"
@@ -361,7 +393,8 @@ class IterativeStrategy(Strategy):
         return dict(self._last_record)
 
     def report(self) -> dict:
-        return {"phase": self.phase, "iterations": list(self.records)}
+        return {"phase": self.phase, "rounds": self.rounds, "extensions": list(self.extensions),
+                "iterations": list(self.records)}
 
     # ---- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -370,7 +403,8 @@ class IterativeStrategy(Strategy):
             "current": self.current.to_json(), "phase": self.phase, "iteration": self.iteration,
             "phase_iterations": self.phase_iterations, "stall": self.stall, "cur_train": self.cur_train,
             "cur_val": self.cur_val, "train_feedback": self.train_feedback, "val_feedback": self.val_feedback,
-            "feedback_short": self.feedback_short, "seed_train_state": self.seed_train_state,
+            "feedback_short": self.feedback_short, "anchor": self.anchor.to_json(),
+            "anchor_train_state": self.anchor_train_state, "rounds": self.rounds, "extensions": self.extensions,
             "broken_cases": self.broken_cases, "memory": self.memory.state_dict(), "tried": sorted(self.tried),
             "records": self.records, "stop_reason": self.stop_reason,
         }
@@ -380,7 +414,9 @@ class IterativeStrategy(Strategy):
             raise ValueError("state is not an iterative-strategy state of a supported version")
         self.current = PromptGenome.from_json(state["current"])
         for key in ("phase", "iteration", "phase_iterations", "stall", "cur_train", "cur_val", "train_feedback",
-                    "feedback_short", "val_feedback", "broken_cases", "records", "stop_reason", "seed_train_state"):
+                    "feedback_short", "val_feedback", "broken_cases", "records", "stop_reason", "anchor_train_state",
+                    "rounds", "extensions"):
             setattr(self, key, state[key])
+        self.anchor = PromptGenome.from_json(state["anchor"])
         self.memory = OptimizationMemory.from_state(state["memory"])
         self.tried = set(state["tried"])

@@ -93,7 +93,7 @@ def test_target_stop_and_patience_stop():
     run, strategy = make(target_score=0.5)
     assert "target quality" in run.run().stop_reason
     run, strategy = make(optimizer_backend=scripted_optimizer([""]), llm_operators=True, patience=1,
-                         generations=20, target_score=None, operator_weights={"simplify": 1.0})
+                         generations=20, target_score=None, operator_weights={"simplify": 1.0}, extend_to_budget=False)
     assert "no improvement" in run.run().stop_reason or "diversity" in strategy.stop_reason
 
 
