@@ -75,6 +75,10 @@ def build_report(cells: list[Cell], resamples: int = 2000) -> ComparisonReport:
             row = {**key, "suite": suite, "strategy": name, "seeds": len(runs), "test_n": scores.shape[1],
                    "test_score": round(mean, 4), "ci95_low": round(lo, 4), "ci95_high": round(hi, 4),
                    "test_pass_rate": round(float(passed.mean()), 4),
+                   # passes whose answer only repeats a few-shot demo's answer (not evidence of skill)
+                   "test_passed_copied_demo": round(float(np.mean([sum(r.passed and r.copied_demo
+                                                                       for r in c.result.test_records)
+                                                                   for c in runs])), 2),
                    "train_before": round(float(np.mean([c.result.before["train"]["pass_rate"] for c in runs])), 4),
                    "train_after": round(float(np.mean([c.result.after["train"]["pass_rate"] for c in runs])), 4),
                    "val_after": round(float(np.mean([c.result.after["val"]["pass_rate"] for c in runs])), 4),

@@ -27,6 +27,8 @@ def print_eval_report(console: Console, title: str, batch: EvalBatch, feedback: 
             f"p95 {batch.latency_p95_s * 1000:.0f} ms · cost ${batch.cost_usd:.4f} · wall {batch.wall_s:.1f} s")
     if cache_stats is not None:
         line += f" · cache hits {batch.n_cached}/{batch.n}"
+    if batch.n_copied_demo:
+        line += f" · [yellow]{batch.n_copied_demo} answers repeat a demo's answer[/]"
     console.print(line)
     if feedback.categories:
         cats = Table(title="Failure categories", title_justify="left")

@@ -3,6 +3,8 @@
 Contract:
 - ``evaluate`` returns records in the order of the examples given (and, with ``samples > 1``,
   sample-major within each example).
+- An answer identical to the answer of a few-shot demo shown with it is flagged ``copied_demo``; if
+  it failed, its category is ``copied_demo`` (the model repeated the demo instead of solving the input).
 - It never raises for a single example: a backend error, a render error or a broken check becomes
   a record with ``error`` set, score 0 and category ``error``.
 - Parallelism: ``workers`` threads, capped by the backend's ``max_concurrency`` (the local model is
@@ -18,9 +20,9 @@ from typing import Callable, Iterable, Sequence
 
 from evo.errors import BackendError
 from evo.evaluation.records import EvalBatch, ExampleRecord
-from evo.evaluation.render import extract_answer, render_request
+from evo.evaluation.render import demo_examples, extract_answer, render_request
 from evo.genome import PromptGenome
-from evo.tasks.checks import CheckResult
+from evo.tasks.checks import CheckResult, normalize_text
 from evo.tasks.suite import Example, TaskSuite
 
 OnResult = Callable[[ExampleRecord], None]
@@ -85,10 +87,13 @@ class Evaluator:
         answer = extract_answer(response.text, genome.chain_of_thought)
         results = tuple(check(answer, example.expected, example.inputs) for check in task.checks_for(example))
         score, passed, category = score_checks(results, task.pass_threshold)
+        copied = copies_a_demo(answer, demo_examples(genome, example, self.suite))
+        if copied and not passed:
+            category = "copied_demo"
         return ExampleRecord(
             example.id, example.task, example.split, input_text, example.expected, response.text, answer,
             score, passed, results, category, response.latency_s, response.input_tokens,
-            response.output_tokens, response.cost_usd, response.cached, None, sample_index,
+            response.output_tokens, response.cost_usd, response.cached, None, sample_index, copied,
         )
 
     def evaluate(self, genome: PromptGenome, examples: Iterable[Example] | None = None, *,
@@ -115,6 +120,12 @@ class Evaluator:
         if flush:
             flush()
         return EvalBatch(genome.id, tuple(records), time.perf_counter() - start)
+
+
+def copies_a_demo(answer: str, demos: Sequence[Example]) -> bool:
+    """The answer (normalized, non-empty) is identical to one of the shown demos' answers."""
+    text = normalize_text(answer)
+    return bool(text) and any(text == normalize_text(str(d.expected)) for d in demos)
 
 
 def _error_record(example: Example, input_text: str, message: str, sample_index: int) -> ExampleRecord:

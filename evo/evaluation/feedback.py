@@ -26,6 +26,8 @@ ROOT_CAUSES = {
                          "specify the exact output format and give an example of it"),
     "wrong_answer": ("the output has the right shape but the wrong content",
                      "clarify the task's rule or method; add a worked example of a hard case"),
+    "copied_demo": ("the model repeats a few-shot demo's answer instead of answering the input",
+                    "use several varied demos (or none) and say the demos only show the format"),
     "error": ("the call or a check failed (backend error, timeout, broken assertion)",
               "check backend availability; shorten the prompt if it exceeds the context"),
 }
@@ -60,10 +62,13 @@ class Feedback:
     diffs: tuple[Diff, ...]
     categories: tuple[CategoryReport, ...]
     per_task: dict = field(default_factory=dict)
+    passed_copied_demo: int = 0
 
     @property
     def headline(self) -> str:
-        return f"{self.n_passed}/{self.n} passed"
+        copied = (f" ({self.passed_copied_demo} of them only repeat a demo's answer)"
+                  if self.passed_copied_demo else "")
+        return f"{self.n_passed}/{self.n} passed{copied}"
 
     def to_text(self, include_diffs: bool = True) -> str:
         lines = [f"Results: {self.headline} ({self.n_passed / self.n:.0%})." if self.n else "Results: no examples."]
@@ -88,7 +93,7 @@ class Feedback:
             "n": self.n, "n_passed": self.n_passed,
             "diffs": [d.__dict__ for d in self.diffs],
             "categories": [c.__dict__ for c in self.categories],
-            "per_task": self.per_task,
+            "per_task": self.per_task, "passed_copied_demo": self.passed_copied_demo,
         }
 
 
@@ -164,4 +169,5 @@ def build_feedback(batch: EvalBatch, max_diffs: int = 8) -> Feedback:
                 r = q.pop(0)
                 msg = r.error or "; ".join(c.message for c in r.checks if not c.passed and c.message)
                 diffs.append(Diff(r.example_id, r.task, r.input_text, r.expected, r.answer, r.category, msg))
-    return Feedback(batch.n, batch.n_passed, tuple(diffs), categories, batch.per_task())
+    return Feedback(batch.n, batch.n_passed, tuple(diffs), categories, batch.per_task(),
+                    sum(1 for r in batch.records if r.copied_demo and r.passed))

@@ -32,6 +32,7 @@ class ExampleRecord:
     cached: bool = False
     error: str | None = None
     sample_index: int = 0
+    copied_demo: bool = False  # the answer is identical to a few-shot demo's answer (a pass may be a coincidence)
 
     def to_json(self) -> dict:
         return {
@@ -41,7 +42,7 @@ class ExampleRecord:
             "checks": [c.to_json() for c in self.checks], "category": self.category,
             "latency_s": self.latency_s, "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens, "cost_usd": self.cost_usd, "cached": self.cached,
-            "error": self.error, "sample_index": self.sample_index,
+            "error": self.error, "sample_index": self.sample_index, "copied_demo": self.copied_demo,
         }
 
 
@@ -85,6 +86,11 @@ class EvalBatch:
         return sum(1 for r in self.records if r.error)
 
     @property
+    def n_copied_demo(self) -> int:
+        """Outputs identical to a demo's answer (failed or, by coincidence, passed)."""
+        return sum(1 for r in self.records if r.copied_demo)
+
+    @property
     def n_cached(self) -> int:
         return sum(1 for r in self.records if r.cached)
 
@@ -123,6 +129,8 @@ class EvalBatch:
         return {
             "genome_id": self.genome_id, "n": self.n, "passed": self.n_passed,
             "pass_rate": self.pass_rate, "mean_score": self.mean_score, "errors": self.n_errors,
+            "copied_demo": self.n_copied_demo,
+            "passed_copied_demo": sum(1 for r in self.records if r.copied_demo and r.passed),
             "cached": self.n_cached, "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens, "cost_usd": self.cost_usd,
             "latency_mean_s": self.latency_mean_s, "latency_p95_s": self.latency_p95_s,

@@ -21,6 +21,7 @@ CATEGORIES = (
     "verbosity",
     "format_violation",
     "wrong_answer",
+    "copied_demo",
     "error",
 )
 

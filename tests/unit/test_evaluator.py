@@ -126,3 +126,25 @@ def test_feedback_groups_and_describes_failures(add_suite):
     assert len(fb.diffs) == 3 and len({d.category for d in fb.diffs}) == 3
     text = fb.to_text()
     assert "2/6 passed" in text and "verbosity: 2" in text and "expected: '3'" in text
+
+
+def test_outputs_repeating_a_demo_are_flagged_copied_demo(add_suite):
+    """A model that answers every input with its demo's answer: failures are `copied_demo`, and a pass
+    that only repeats the demo (its expected answer happens to equal the demo's) is flagged too."""
+    suite = load_suite(add_suite)
+    demo = suite.example("ex5")  # 6 + 2 = 8; ex6 (7 + 1) also expects 8
+    genome = PromptGenome(instruction="Add.", few_shot_k=1, demo_ids=(demo.id,))
+    parrot = ScriptedBackend(lambda r: r.messages[1][1] if len(r.messages) > 1 else "")
+    batch = Evaluator(parrot, suite, workers=1).evaluate(genome, suite.examples)
+    by_id = {r.example_id: r for r in batch.records}
+    assert not by_id["ex5"].copied_demo  # never shown itself as a demo
+    for ex in suite.examples:
+        if ex.id != "ex5":
+            rec = by_id[ex.id]
+            assert rec.copied_demo and rec.answer == "8"
+            assert rec.category == (None if ex.expected == "8" else "copied_demo")
+    assert by_id["ex6"].passed and by_id["ex6"].copied_demo
+    assert batch.summary()["passed_copied_demo"] == 1
+    feedback = build_feedback(batch)
+    assert "(1 of them only repeat a demo's answer)" in feedback.headline
+    assert feedback.categories[0].name == "copied_demo" and "repeats a few-shot demo" in feedback.categories[0].root_cause
