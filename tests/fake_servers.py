@@ -10,8 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class ScriptedHTTPServer:
-    """``script`` entries: ``("ok", text)``, ``("status", code)`` or ``("sleep", seconds, text)``.
-    When the script runs out, the server answers ``("ok", default_text)``."""
+    """``script`` entries: ``("ok", text)``, ``("status", code)``, ``("sleep", seconds, text)``,
+    ``("content", value)`` (the message content as given: a number, a list of parts, ...) or
+    ``("garbage", bytes)`` (a 200 whose body is not JSON). When the script runs out, the server answers
+    ``("ok", default_text)``."""
 
     def __init__(self, flavor: str, default_text: str = "ok"):
         self.flavor = flavor
@@ -34,6 +36,12 @@ class ScriptedHTTPServer:
                 if step[0] == "sleep":
                     time.sleep(step[1])
                     step = ("ok", step[2])
+                if step[0] == "garbage":
+                    self._send_raw(200, step[1])
+                    return
+                if step[0] == "content":
+                    self._send(200, outer._reply(body, "", raw_content=step[1]))
+                    return
                 if step[0] == "status":
                     payload = {"type": "error", "error": {"type": "api_error", "message": f"scripted {step[1]}"}}
                     self._send(step[1], payload, {"retry-after-ms": "5", "retry-after": "0"})
@@ -41,7 +49,9 @@ class ScriptedHTTPServer:
                 self._send(200, outer._reply(body, step[1]))
 
             def _send(self, code, payload, headers=None):
-                data = json.dumps(payload).encode()
+                self._send_raw(code, json.dumps(payload).encode(), headers)
+
+            def _send_raw(self, code, data: bytes, headers=None):
                 try:
                     self.send_response(code)
                     self.send_header("content-type", "application/json")
@@ -57,20 +67,23 @@ class ScriptedHTTPServer:
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def _reply(self, body: dict, text: str) -> dict:
+    def _reply(self, body: dict, text: str, raw_content=None) -> dict:
         if self.flavor == "anthropic":
             system = body.get("system")
             cached = isinstance(system, list) and any("cache_control" in b for b in system)
             return {
                 "id": f"msg_{len(self.requests)}", "type": "message", "role": "assistant",
-                "model": body.get("model"), "content": [{"type": "text", "text": text}],
+                "model": body.get("model"),
+                "content": [{"type": "text", "text": text}] if raw_content is None else raw_content,
                 "stop_reason": "end_turn", "stop_sequence": None,
                 "usage": {"input_tokens": 10, "output_tokens": 2,
                           "cache_creation_input_tokens": 1000 if cached and len(self.requests) == 1 else 0,
                           "cache_read_input_tokens": 1000 if cached and len(self.requests) > 1 else 0},
             }
         return {"id": "c1", "object": "chat.completion", "model": body.get("model"),
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "choices": [{"index": 0, "message": {"role": "assistant",
+                                                     "content": text if raw_content is None else raw_content},
+                             "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}}
 
     @property

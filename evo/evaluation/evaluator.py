@@ -84,6 +84,9 @@ class Evaluator:
             return _error_record(example, input_text, str(exc), sample_index)
         except Exception as exc:  # a backend bug must not end the run either
             return _error_record(example, input_text, f"{type(exc).__name__}: {exc}", sample_index)
+        if not isinstance(response.text, str):
+            return _error_record(example, input_text, f"malformed response: text is {type(response.text).__name__}",
+                                 sample_index)
         answer = extract_answer(response.text, genome.chain_of_thought)
         results = tuple(check(answer, example.expected, example.inputs) for check in task.checks_for(example))
         score, passed, category = score_checks(results, task.pass_threshold)

@@ -3,7 +3,8 @@
 Contract:
 - Safe across threads (one connection per thread) and processes (SQLite WAL + busy timeout).
 - Keys are ``LLMRequest.key(backend.fingerprint)``: the same request to the same model hits.
-- Only successful responses are stored. Writes are buffered and flushed every ``flush_every`` puts,
+- Only successful, well-formed responses (text is a string) are stored; a malformed one raises
+  ``BackendError`` and is never written. Writes are buffered and flushed every ``flush_every`` puts,
   on ``flush()``, and at interpreter exit; pending writes are visible to ``get`` immediately.
 - A cached response keeps the latency and usage of the original call and has ``cached=True``.
 """
@@ -17,6 +18,7 @@ import time
 import weakref
 from pathlib import Path
 
+from evo.errors import BackendError
 from evo.llm.base import LLMRequest, LLMResponse
 from evo.sqlite_util import enable_wal
 
@@ -117,6 +119,8 @@ class CachedBackend:
         if hit is not None:
             return hit
         response = self.inner.complete(request)
+        if not isinstance(response.text, str):  # never cache (or return) a malformed response
+            raise BackendError(f"malformed response: text is {type(response.text).__name__}, not a string")
         self.cache.put(key, self.fingerprint, response)
         return response
 

@@ -69,10 +69,24 @@ class OpenAICompatibleBackend:
         try:
             data = resp.json()
             choice = data["choices"][0]
-            text = choice["message"].get("content") or ""
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise BackendError(f"{self.base_url}: malformed response ({type(exc).__name__})") from None
-        usage = data.get("usage") or {}
-        return LLMResponse(text=text, input_tokens=usage.get("prompt_tokens", 0),
-                           output_tokens=usage.get("completion_tokens", 0), latency_s=latency,
-                           stop_reason=choice.get("finish_reason") or "stop")
+            text = message_text(choice["message"].get("content"))
+            usage = data.get("usage") or {}
+            input_tokens, output_tokens = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise BackendError(f"{self.base_url}: malformed response ({type(exc).__name__}: {exc})") from None
+        return LLMResponse(text=text, input_tokens=input_tokens, output_tokens=output_tokens, latency_s=latency,
+                           stop_reason=str(choice.get("finish_reason") or "stop"))
+
+
+def message_text(content) -> str:
+    """The text of a chat message's ``content``: a string, ``None`` (no text), or a list of parts whose
+    ``text`` parts are joined. Anything else (a number, an object) is malformed: ``TypeError``."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(p, dict) for p in content):
+        texts = [p.get("text") for p in content if p.get("type", "text") == "text"]
+        if all(isinstance(t, str) for t in texts):
+            return "".join(texts)
+    raise TypeError(f"message content is {type(content).__name__}, not text")

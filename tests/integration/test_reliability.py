@@ -1,0 +1,63 @@
+"""Regression tests for the reliability defects: interrupted runs, resume, budgets, determinism, failures."""
+import json
+
+import pytest
+
+import evo
+from evo.build import Session
+from evo.execute import load_resolved
+from evo.tracking import InMemoryTracker
+from tests.helpers import keyword_task_model, pure_optimizer
+
+SPEC = {"strategy": {"kind": "evolutionary", "population_size": 4, "keep": 2, "generations": 4, "target_score": None},
+        "budget": {"max_calls": 200}, "task_model": {"kind": "scripted"},
+        "evaluator": {"kind": "threads", "workers": 1}}
+
+
+def interrupt_after(step: int):
+    def on_step(record):
+        if record["step"] == step:
+            raise KeyboardInterrupt
+    return on_step
+
+
+def test_ctrl_c_leaves_a_checkpoint_and_resume_uses_the_recorded_cache_and_models(add_suite, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    cache = tmp_path / "fresh.sqlite"  # does not exist yet: the normal case on a new machine
+    tracker = InMemoryTracker()
+    with pytest.raises(KeyboardInterrupt):
+        evo.optimize(add_suite, {**SPEC, "cache": str(cache)}, run_dir=tmp_path / "run", tracker=tracker,
+                     backends={"task": keyword_task_model(), "optimizer": pure_optimizer()},
+                     on_step=interrupt_after(1))
+    assert json.loads((tmp_path / "run" / "checkpoint.json").read_text())["steps_done"] == 2
+    assert next(iter(tracker.runs.values()))["status"] == "KILLED"
+    resolved, _ = load_resolved(tmp_path / "run")
+    assert resolved.cache == str(cache) and resolved.optimizer.kind == "local"
+
+    # a key set since the start must not switch the optimizer to Claude
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-set-later")
+    with Session(resolved, backends={"task": keyword_task_model()}) as session:
+        assert type(session.optimizer_backend.inner).__name__ == "LocalBackend"
+    from evo.llm.cache import ResponseCache
+    assert len(ResponseCache(cache)) > 0  # written before the interrupt
+    result = evo.resume(tmp_path / "run", backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
+    seed_train = result.final_batches["before"]["train"]  # evaluated before the interrupt, again after it
+    assert seed_train.n_cached == seed_train.n
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["resolved"]["optimizer"]["kind"] == "local"
+
+
+def test_resume_with_a_recorded_claude_optimizer_and_no_key_is_a_one_line_error(add_suite, tmp_path, monkeypatch,
+                                                                               capsys):
+    from evo.cli.main import main
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-at-start")
+    with pytest.raises(KeyboardInterrupt):
+        evo.optimize(add_suite, {**SPEC, "cache": False}, run_dir=tmp_path / "run",
+                     backends={"task": keyword_task_model(), "optimizer": pure_optimizer()},
+                     on_step=interrupt_after(0))
+    assert load_resolved(tmp_path / "run")[0].optimizer.kind == "anthropic"
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    assert main(["resume", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "ANTHROPIC_API_KEY: no Anthropic API key" in err
