@@ -18,7 +18,7 @@ import statistics
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from evo.config_base import StrictConfig
 
 from evo.evaluation.feedback import build_feedback
@@ -52,8 +52,11 @@ class EvolutionaryConfig(StrictConfig):
     tournament_size: int = Field(3, ge=1)
     mode: Literal["scalar", "pareto"] = "scalar"
     objectives: tuple[str, ...] = D.OBJECTIVES
+    # Scalar fitness. Latency is measured wall time and varies from run to run, so by default it does not
+    # weigh in (genomes of equal quality are ordered by tokens, a deterministic proxy for latency and
+    # cost); it is an objective in `pareto` mode, or give it a weight here.
     weights: dict[str, float] = Field(default_factory=lambda: {
-        "quality": 1.0, "latency_ms": -0.001, "tokens": -0.0005, "robustness": 0.0})
+        "quality": 1.0, "latency_ms": 0.0, "tokens": -0.0005, "robustness": 0.0})
     robustness_samples: int = Field(1, ge=1, le=10)
     perturbation: bool = False
     target_score: float | None = Field(1.0, ge=0, le=1, description="stop when quality reaches it; null: never")
@@ -66,6 +69,34 @@ class EvolutionaryConfig(StrictConfig):
     extraction: Literal["strict", "lenient"] = "strict"
     extend_to_budget: bool = Field(True, description="with budget left after `generations` (or a stall), go on: "
                                                      "more generations, fresh variants after a stall; false: stop there")
+
+    @field_validator("operator_weights")
+    @classmethod
+    def _known_operators(cls, v: dict) -> dict:
+        unknown = sorted(set(v) - set(TEXT_OPERATORS))
+        if unknown:
+            raise ValueError(f"unknown operator(s) {unknown}; expected some of {list(TEXT_OPERATORS)}")
+        if v and not any(w > 0 for w in v.values()):
+            raise ValueError("at least one operator needs a positive weight")
+        if any(w < 0 for w in v.values()):
+            raise ValueError("operator weights must not be negative")
+        return v
+
+    @field_validator("weights")
+    @classmethod
+    def _known_weights(cls, v: dict) -> dict:
+        unknown = sorted(set(v) - set(D.OBJECTIVES))
+        if unknown:
+            raise ValueError(f"unknown objective(s) {unknown}; expected some of {list(D.OBJECTIVES)}")
+        return v
+
+    @field_validator("objectives")
+    @classmethod
+    def _known_objectives(cls, v: tuple) -> tuple:
+        unknown = sorted(set(v) - set(D.OBJECTIVES))
+        if unknown or not v:
+            raise ValueError(f"unknown objective(s) {unknown}; expected some of {list(D.OBJECTIVES)}")
+        return v
 
     @model_validator(mode="after")
     def _keep_below_population(self):

@@ -61,3 +61,34 @@ def test_resume_with_a_recorded_claude_optimizer_and_no_key_is_a_one_line_error(
     assert main(["resume", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "ANTHROPIC_API_KEY: no Anthropic API key" in err
+
+
+class JitteryLatency:
+    """Wraps a backend; every response reports a random latency (noise no seed controls), as a real
+    model's wall time would."""
+
+    def __init__(self, inner):
+        import random
+        self.inner, self.fingerprint, self.max_concurrency = inner, inner.fingerprint, None
+        self._random = random.Random()  # deliberately unseeded
+
+    def complete(self, request):
+        import dataclasses
+        return dataclasses.replace(self.inner.complete(request), latency_s=self._random.uniform(0.01, 0.5))
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_same_seed_same_summary_despite_latency_noise(tmp_path, cache):
+    from rich.console import Console
+    from experiments.runner import run_experiment
+    from tests.integration.test_orchestration import quickstart_like
+    cfg = quickstart_like(tmp_path, extra=f"cache: {str(cache).lower()}\ntracking: {{kind: none}}\n")
+    text = cfg.read_text().replace("tracking: {kind: mlflow", "# tracking: {kind: mlflow")
+    cfg.write_text(text)
+    console = Console(file=open(tmp_path / "c.txt", "w"))
+    reports = [run_experiment(cfg, console=console, env={},
+                              backends={"task": JitteryLatency(keyword_task_model()), "optimizer": pure_optimizer()})
+               for _ in range(2)]
+    assert reports[0].rows == reports[1].rows
+    steps = [[(c.strategy, [s["best_id"] for s in c.result.steps]) for c in r.cells] for r in reports]
+    assert steps[0] == steps[1]
