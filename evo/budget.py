@@ -2,6 +2,7 @@
 
 Counting is *logical*: a cached response counts like a fresh one, so a run's trajectory does not
 depend on what the cache happened to hold (a resumed run ends where an uninterrupted one would).
+The call limits are hard: every call is checked with ``affords`` before it is made.
 Thread-safe. ``exhausted()`` returns the first limit reached as a human-readable reason, or None.
 """
 from __future__ import annotations
@@ -13,7 +14,10 @@ from dataclasses import dataclass, field
 from pydantic import Field
 from evo.config_base import StrictConfig
 
-ROLES = ("task", "optimizer")
+# task: the strategy's evaluations; optimizer: prompt-writing calls; monitor: val scores of the current
+# best, measured for the progress curves only (never shown to the strategy). All three are real calls:
+# each counts against ``max_calls``; task and monitor calls against ``max_task_calls``.
+ROLES = ("task", "optimizer", "monitor")
 
 
 class BudgetConfig(StrictConfig):
@@ -35,6 +39,7 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     usd: float = 0.0
+    errors: int = 0  # calls that failed (backend errors, malformed responses)
 
     @property
     def tokens(self) -> int:
@@ -42,7 +47,7 @@ class Usage:
 
     def to_json(self) -> dict:
         return {"calls": self.calls, "cached_calls": self.cached_calls, "input_tokens": self.input_tokens,
-                "output_tokens": self.output_tokens, "usd": self.usd}
+                "output_tokens": self.output_tokens, "usd": self.usd, "errors": self.errors}
 
 
 @dataclass
@@ -59,19 +64,20 @@ class Budget:
         self._start = time.monotonic()
 
     def charge(self, role: str, *, calls: int = 1, cached: int = 0, input_tokens: int = 0,
-               output_tokens: int = 0, usd: float = 0.0) -> None:
+               output_tokens: int = 0, usd: float = 0.0, errors: int = 0) -> None:
         with self._lock:
             u = self.usage[role]
             u.calls += calls
+            u.errors += errors
             u.cached_calls += cached
             u.input_tokens += input_tokens
             u.output_tokens += output_tokens
             u.usd += usd
 
-    def charge_batch(self, batch) -> None:
-        """Charge the task model for every record of an ``EvalBatch`` (errors included)."""
-        self.charge("task", calls=batch.n, cached=batch.n_cached, input_tokens=batch.input_tokens,
-                    output_tokens=batch.output_tokens, usd=batch.cost_usd)
+    def charge_batch(self, batch, role: str = "task") -> None:
+        """Charge ``role`` for every record of an ``EvalBatch`` (errors included, and counted)."""
+        self.charge(role, calls=batch.n, cached=batch.n_cached, input_tokens=batch.input_tokens,
+                    output_tokens=batch.output_tokens, usd=batch.cost_usd, errors=batch.n_errors)
 
     @property
     def total_calls(self) -> int:
@@ -93,24 +99,25 @@ class Budget:
         c = self.config
         limits = []
         if c.max_task_calls is not None:
-            limits.append(c.max_task_calls - self.usage["task"].calls)
+            limits.append(c.max_task_calls - self.usage["task"].calls - self.usage["monitor"].calls)
         if c.max_calls is not None:
             limits.append(c.max_calls - self.total_calls)
         return max(0, min(limits)) if limits else None
 
-    def affords(self, task_calls: int, optimizer_calls: int = 0) -> bool:
-        """Whether ``task_calls`` more task-model calls and ``optimizer_calls`` more optimizer calls fit
-        every call limit (task, optimizer, total). Token, USD and time limits are checked between steps."""
-        c, task, opt = self.config, self.usage["task"], self.usage["optimizer"]
-        return ((c.max_task_calls is None or task.calls + task_calls <= c.max_task_calls)
-                and (c.max_optimizer_calls is None or opt.calls + optimizer_calls <= c.max_optimizer_calls)
-                and (c.max_calls is None or self.total_calls + task_calls + optimizer_calls <= c.max_calls))
+    def affords(self, task_calls: int = 0, optimizer_calls: int = 0, monitor_calls: int = 0) -> bool:
+        """Whether that many more calls of each role fit every call limit (task, optimizer, total).
+        Token, USD and time limits are checked between steps."""
+        c, u = self.config, self.usage
+        task_model = u["task"].calls + u["monitor"].calls + task_calls + monitor_calls
+        return ((c.max_task_calls is None or task_model <= c.max_task_calls)
+                and (c.max_optimizer_calls is None or u["optimizer"].calls + optimizer_calls <= c.max_optimizer_calls)
+                and (c.max_calls is None or self.total_calls + task_calls + optimizer_calls + monitor_calls <= c.max_calls))
 
     def exhausted(self) -> str | None:
         c, task, opt = self.config, self.usage["task"], self.usage["optimizer"]
         checks = [
             (c.max_calls, self.total_calls, "LLM call budget ({limit}) used"),
-            (c.max_task_calls, task.calls, "task-model call budget ({limit}) used"),
+            (c.max_task_calls, task.calls + self.usage["monitor"].calls, "task-model call budget ({limit}) used"),
             (c.max_optimizer_calls, opt.calls, "optimizer call budget ({limit}) used"),
             (c.max_tokens, task.tokens + opt.tokens, "token budget ({limit}) used"),
             (c.max_usd, task.usd + opt.usd, "USD budget ({limit}) used"),
@@ -132,8 +139,8 @@ class Budget:
     def load_state(self, data: dict) -> None:
         """Restore usage and counters in place (objects holding this budget keep seeing it)."""
         self.config = BudgetConfig(**data["config"])
-        for role, u in data["usage"].items():
-            self.usage[role] = Usage(**u)
+        for role in ROLES:
+            self.usage[role] = Usage(**data["usage"].get(role, {}))
         self.steps = data["steps"]
         self.steps_without_improvement = data["steps_without_improvement"]
         self.idle_steps = data["idle_steps"]

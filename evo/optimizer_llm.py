@@ -4,7 +4,8 @@ Contract:
 - ``generate(system, user, n, temperature)`` returns ``n`` raw completions (``Proposal``), each from
   a distinct ``sample_index`` so samples differ at temperature > 0 yet replay from the cache.
   Backend failures become proposals with ``error`` set; nothing raises.
-- Every call is charged to the budget's ``optimizer`` role.
+- Every call is checked against the budget before it is made (a call the budget cannot pay for is not
+  made: its proposal carries the error) and charged to the ``optimizer`` role; failures are counted.
 - ``extract_tagged(text, tag)`` pulls the content of ``<tag>...</tag>``; a missing closing tag with
   ``stop_reason == "length"`` is reported as truncated.
 """
@@ -63,17 +64,20 @@ class OptimizerLLM:
         """``n`` completions with sample indices ``sample_offset .. sample_offset + n - 1``."""
         out = []
         for i in range(sample_offset, sample_offset + n):
+            if not self.budget.affords(optimizer_calls=1):
+                out.append(Proposal("", "error", "optimizer call not made: the call budget is used up"))
+                continue
             request = LLMRequest(messages=(("user", user),), system=system, model=self.model,
                                  temperature=temperature, max_tokens=max_tokens or self.max_tokens,
                                  seed=self.seed, sample_index=i)
             try:
                 resp = self.backend.complete(request)
             except BackendError as exc:
-                self.budget.charge("optimizer")
+                self.budget.charge("optimizer", errors=1)
                 out.append(Proposal("", "error", str(exc)))
                 continue
             except Exception as exc:
-                self.budget.charge("optimizer")
+                self.budget.charge("optimizer", errors=1)
                 out.append(Proposal("", "error", f"{type(exc).__name__}: {exc}"))
                 continue
             self.budget.charge("optimizer", cached=int(resp.cached), input_tokens=resp.input_tokens,

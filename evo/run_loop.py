@@ -64,6 +64,8 @@ class RunResult:
         """Task and optimizer calls, tokens and USD charged to the optimization budget."""
         usage = self.budget["usage"]
         return {"task": usage["task"]["calls"], "optimizer": usage["optimizer"]["calls"],
+                "monitor": usage["monitor"]["calls"], "task_errors": usage["task"]["errors"],
+                "optimizer_errors": usage["optimizer"]["errors"],
                 "tokens": sum(u["input_tokens"] + u["output_tokens"] for u in usage.values()),
                 "usd": sum(u["usd"] for u in usage.values())}
 
@@ -120,13 +122,19 @@ class OptimizationRun:
 
     def val_score(self, genome: PromptGenome) -> float | None:
         """Mean val score of ``genome`` for monitoring (MLflow curves): reuses a val evaluation the strategy
-        asked for, else evaluates it here, uncharged and never shown to the strategy; those calls are
-        counted in ``monitor_calls``. Only done when the best genome changes (memoized per genome)."""
+        asked for, else evaluates it here, never shown to the strategy and charged to the budget's
+        ``monitor`` role (skipped, None, when the budget cannot pay for it). Only done when the best
+        genome changes (memoized per genome)."""
         if not self.monitor_val:
             return None
         key = (genome.id, "val", 1)
-        if key not in self.memo:
-            self.monitor_calls += self.suite.counts()["val"]
+        if key not in self.charged_keys:  # not paid for yet (by the strategy or earlier monitoring)
+            n = self.suite.counts()["val"]
+            if not self.budget.affords(monitor_calls=n):
+                return None
+            self.monitor_calls += n
+            self.budget.charge_batch(self.evaluate(genome, "val", charge=False), role="monitor")
+            self.charged_keys.add(key)  # a later request by the strategy costs nothing more
         return self.evaluate(genome, "val", charge=False).mean_score
 
     def evaluated_points(self) -> list[dict]:
@@ -184,6 +192,9 @@ class OptimizationRun:
                 "best_id": self.strategy.best().id, "improved": improved, "evaluations": len(requests),
                 "task_calls": self.budget.usage["task"].calls,
                 "optimizer_calls": self.budget.usage["optimizer"].calls,
+                "monitor_calls": self.budget.usage["monitor"].calls,
+                "task_errors": self.budget.usage["task"].errors,
+                "optimizer_errors": self.budget.usage["optimizer"].errors,
                 "tokens": sum(u.tokens for u in self.budget.usage.values()),
                 "usd": sum(u.usd for u in self.budget.usage.values()),
                 "cache_hits": cache_hits, "cache_hit_rate": cache_hits / calls if calls else 0.0,

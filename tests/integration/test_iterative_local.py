@@ -15,7 +15,8 @@ def test_iterative_on_embedded_model(tmp_path):
     keep = {s: [e for e in full.split(s)][:n] for s, n in (("train", 8), ("val", 6), ("test", 6))}
     suite = full.subset([e for s in ("train", "val", "test") for e in keep[s]])
     resolved = resolve(RunSpec.model_validate({
-        "strategy": {"kind": "iterative", "n_candidates": 2, "max_train_iterations": 1, "max_val_iterations": 1},
+        "strategy": {"kind": "iterative", "n_candidates": 2, "max_train_iterations": 1, "max_val_iterations": 1,
+                     "extend_to_budget": False},
         "budget": {"max_calls": 200}, "task_model": {"kind": "local"}, "optimizer": {"kind": "local"},
         "cache": False}), suite="arithmetic", env={})
     assert resolved.strategy.template == "iterative_compact_v1"  # resolved before the run, and logged as such

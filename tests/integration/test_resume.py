@@ -35,7 +35,7 @@ def write_inputs(tmp: Path) -> None:
     write_add_suite(tmp, 10, 6, 8)
     (tmp / "opt.json").write_text(json.dumps({
         "strategy": {"kind": "evolutionary", "population_size": 6, "keep": 3, "generations": 8, "target_score": None,
-                     "patience": 8, "min_diversity": 1},
+                     "patience": 8, "min_diversity": 1, "extend_to_budget": False},
         "budget": {"max_calls": 5000}, "task_model": {"kind": "scripted"}, "optimizer": {"kind": "scripted"},
         "seed": 3, "evaluator": {"kind": "threads", "workers": 1}}))
     (tmp / "driver.py").write_text(DRIVER.format(root=str(ROOT)))

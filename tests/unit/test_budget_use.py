@@ -24,7 +24,7 @@ def run(strategy: dict, max_calls: int = 300):
 def test_small_caps_do_not_leave_the_budget_unused(kind):
     result = run(SMALL_CAPS[kind])
     usage = result.budget["usage"]
-    used = usage["task"]["calls"] + usage["optimizer"]["calls"]
+    used = sum(u["calls"] for u in usage.values())  # task, optimizer and monitoring calls
     assert used >= 0.95 * 300, (used, result.stop_reason)
     assert used <= 300  # and never more
     assert "budget" in result.stop_reason and result.budget["calls_left"] == 300 - used
@@ -42,3 +42,21 @@ def test_extensions_are_reported():
     report = result.strategy_report
     assert report["rounds"] > 1 and report["extensions"][0]["stopped"].startswith("validation")
     assert run(SMALL_CAPS["evolutionary"]).strategy_report["extensions"][0]["stopped"] == "1 generations done"
+
+
+@pytest.mark.parametrize("kind", list(SMALL_CAPS))
+def test_the_call_budget_is_a_hard_cap(kind):
+    """A budget smaller than one generation 0: no call beyond it, of any role (it used to spend 60
+    optimizer calls building generation 0 under --max-calls 40)."""
+    strategy = dict(SMALL_CAPS[kind])
+    if kind == "evolutionary":
+        strategy.update(population_size=12, keep=6, init_llm_variants=12)
+    for max_calls in (5, 12, 40):
+        result = run(strategy, max_calls=max_calls)
+        assert sum(u["calls"] for u in result.budget["usage"].values()) <= max_calls, (max_calls, result.budget)
+
+
+def test_max_calls_zero_is_an_error(add_suite, capsys):
+    from evo.cli.main import main
+    assert main(["optimize", str(add_suite), "--max-calls", "0"]) == 2
+    assert "budget.max_calls: Input should be greater than or equal to 1" in capsys.readouterr().err
