@@ -44,7 +44,8 @@ def final_metrics(result: RunResult) -> dict:
     out.update({f"seed_{split}_score": result.before[split]["mean_score"] for split in SHARED_FINAL_METRICS})
     calls = result.calls
     out.update(total_task_calls=calls["task"], total_optimizer_calls=calls["optimizer"], total_tokens=calls["tokens"],
-               total_usd=calls["usd"], total_wall_s=result.budget["wall_s"])
+               total_usd=calls["usd"], total_wall_s=result.budget["wall_s"], total_monitor_calls=calls["monitor"],
+               failed_task_calls=result.budget["failed_task_calls"], failed_optimizer_calls=calls["optimizer_errors"])
     return out
 
 

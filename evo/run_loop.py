@@ -69,6 +69,23 @@ class RunResult:
                 "tokens": sum(u["input_tokens"] + u["output_tokens"] for u in usage.values()),
                 "usd": sum(u["usd"] for u in usage.values())}
 
+    @property
+    def first_error(self) -> str | None:
+        for batches in self.final_batches.values():
+            for batch in batches.values():
+                for r in batch.records:
+                    if r.error:
+                        return r.error
+        return None
+
+    @property
+    def every_call_failed(self) -> bool:
+        """No task-model call of the run succeeded: every optimization call (if any) and every final
+        scoring call failed (e.g. an unreachable server)."""
+        usage = self.budget["usage"]["task"]
+        finals = [r for batches in self.final_batches.values() for b in batches.values() for r in b.records]
+        return bool(finals) and all(r.error for r in finals) and usage["errors"] == usage["calls"]
+
     def to_json(self) -> dict:
         return {
             "strategy": self.strategy, "seed_genome": self.seed_genome.to_json(),
@@ -95,6 +112,7 @@ class OptimizationRun:
         self.steps: list = list(steps or [])
         self.monitor_val = monitor_val
         self.monitor_calls = 0
+        self.failed_calls = 0  # task-model calls that failed, optimization and final scoring alike
 
     def evaluate(self, genome: PromptGenome, split: str, samples: int = 1, charge: bool = True) -> EvalBatch:
         key = (genome.id, split, samples)
@@ -105,6 +123,7 @@ class OptimizationRun:
             else:
                 examples = self.suite.split(split)
             batch = self.evaluator.evaluate(genome, examples, samples=samples)
+            self.failed_calls += batch.n_errors  # counted where calls are made: a reused batch is no new call
             batch.meta["split"] = split
             self.memo[key] = batch
             self.genomes.setdefault(genome.id, genome)
@@ -236,7 +255,7 @@ class OptimizationRun:
             finals[label] = {s: self.evaluate(genome, s, charge=False) for s in SPLITS}
         summary = {label: {s: {"pass_rate": b.pass_rate, "mean_score": b.mean_score, "n": b.n}
                            for s, b in batches.items()} for label, batches in finals.items()}
-        budget = {**self.budget.to_json(), "monitor_val_calls": self.monitor_calls,
+        budget = {**self.budget.to_json(), "monitor_val_calls": self.monitor_calls, "failed_task_calls": self.failed_calls,
                   "calls_left": self.budget.remaining_task_calls()}
         return RunResult(self.strategy.name, self.seed_genome, best, summary["before"], summary["after"],
                          self.steps, budget, stop_reason, finals, selection, lineage=self.lineage(best),

@@ -83,7 +83,10 @@ def build_report(cells: list[Cell], resamples: int = 2000) -> ComparisonReport:
                    "train_after": round(float(np.mean([c.result.after["train"]["pass_rate"] for c in runs])), 4),
                    "val_after": round(float(np.mean([c.result.after["val"]["pass_rate"] for c in runs])), 4),
                    "task_calls": int(np.mean([c.result.calls["task"] for c in runs])),
-                   "optimizer_calls": int(np.mean([c.result.calls["optimizer"] for c in runs]))}
+                   "optimizer_calls": int(np.mean([c.result.calls["optimizer"] for c in runs])),
+                   # calls that failed after the backends' retries, summed over seeds
+                   "failed_task_calls": int(np.sum([c.result.budget["failed_task_calls"] for c in runs])),
+                   "failed_optimizer_calls": int(np.sum([c.result.calls["optimizer_errors"] for c in runs]))}
             if base is not None and name != "baseline":
                 row["wilcoxon_p_vs_baseline"] = round(wilcoxon_p(scores.mean(0), base[0].mean(0)), 4)
                 row["mcnemar_p_vs_baseline"] = round(mcnemar_p(passed[0], base[1][0]), 4)

@@ -98,3 +98,90 @@ class ScriptedHTTPServer:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+class FaultyAdderServer:
+    """An OpenAI-compatible stand-in that answers "a + b" prompts with the sum, except that a share
+    ``rate`` of requests (drawn from a seeded generator, in arrival order) fail: 429, 500, 529, a reply
+    slower than the client's timeout, a non-JSON body, or non-string content. ``log`` keeps
+    (prompt, outcome) per request, outcome ``"ok"`` or the fault's name."""
+
+    FAULTS = ("429", "500", "529", "timeout", "garbage", "number_content")
+    RETRYABLE = {"429", "500", "529", "timeout"}
+
+    def __init__(self, rate: float = 0.2, seed: int = 0, slow_s: float = 0.5):
+        import random
+        self.rate, self.slow_s = rate, slow_s
+        self.random = random.Random(seed)
+        self.log: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+                prompt = body["messages"][-1]["content"]
+                with outer.lock:
+                    fault = outer.FAULTS[outer.random.randrange(len(outer.FAULTS))] \
+                        if outer.random.random() < outer.rate else "ok"
+                    outer.log.append((json.dumps(body["messages"]), fault))
+                if fault in ("429", "500", "529"):
+                    return self._send(int(fault), b'{"error": "scripted"}', {"retry-after": "0"})
+                if fault == "timeout":
+                    time.sleep(outer.slow_s)
+                if fault == "garbage":
+                    return self._send(200, b"<html>502 upstream</html>")
+                a, _, b = prompt.splitlines()[-1].partition(" + ")
+                content = 12345 if fault == "number_content" else str(int(a) + int(b))
+                payload = {"choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                           "usage": {"prompt_tokens": 5, "completion_tokens": 1}}
+                self._send(200, json.dumps(payload).encode())
+
+            def _send(self, code, data: bytes, headers=None):
+                try:
+                    self.send_response(code)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def unrecovered(self, max_retries: int, start: int = 0) -> int:
+        """Logical calls (from log entry ``start`` on) whose every attempt failed: attempts of one prompt
+        are grouped in order; a group ends on success, on a fault no client retries (malformed
+        replies), or after ``max_retries + 1`` attempts. Valid with one request in flight at a time."""
+        open_attempts: dict[str, int] = {}
+        failed = 0
+        for prompt, outcome in self.log[start:]:
+            n = open_attempts.get(prompt, 0) + 1
+            if outcome == "ok":
+                open_attempts.pop(prompt, None)
+            elif outcome not in self.RETRYABLE or n == max_retries + 1:
+                failed += 1
+                open_attempts.pop(prompt, None)
+            else:
+                open_attempts[prompt] = n
+        return failed
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()

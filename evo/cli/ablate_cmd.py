@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from rich.console import Console
+from evo.cli.console import make_console
 
 from evo.errors import ConfigError
 
@@ -30,12 +30,12 @@ def parse_grid(items: list[str]) -> dict:
 
 
 def run(args) -> int:
-    from evo.cli.compare_cmd import summary_table
+    from evo.cli.compare_cmd import errors_exit, summary_table
     from experiments.ablate import run_ablation
     from experiments.runner import print_locations
 
-    console = Console()
+    console = make_console()
     report = run_ablation(args.base, args.overlays, console, grid=parse_grid(args.grid))
     console.print(summary_table(report.rows, "ablation · held-out test (p: Wilcoxon vs baseline)"))
     print_locations(console, report)
-    return 0
+    return errors_exit(console, report)

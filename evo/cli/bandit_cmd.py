@@ -5,7 +5,7 @@ import json
 import os
 from pathlib import Path
 
-from rich.console import Console
+from evo.cli.console import make_console
 from rich.table import Table
 
 from evo.errors import ConfigError
@@ -91,7 +91,7 @@ def serve(args) -> int:
 
     router = open_router(args, args.seed)
     token = os.environ.get(args.admin_token_env)
-    Console(stderr=True).print(f"evo bandit router on http://{args.host}:{args.port} (docs: /docs) · store "
+    make_console(stderr=True).print(f"evo bandit router on http://{args.host}:{args.port} (docs: /docs) · store "
                                f"{router.store.url} · policy {args.policy} · admin endpoints "
                                f"{'on' if token else 'off (set ' + args.admin_token_env + ')'}")
     run_server(router, args.host, args.port, token)
@@ -104,7 +104,7 @@ def deploy(args) -> int:
     router = open_router(args)
     added = deploy_run(router, args.run_dir, top=args.top, pareto=args.pareto,
                        reward_model_path=args.filter_with_reward_model)
-    console = Console()
+    console = make_console()
     for arm_id, label in added:
         console.print(f"deployed {arm_id} ({label})")
     print_status(console, router)
@@ -123,7 +123,7 @@ def print_status(console, router) -> None:
 
 
 def status(args) -> int:
-    print_status(Console(), open_router(args))
+    print_status(make_console(), open_router(args))
     return 0
 
 
@@ -156,7 +156,7 @@ def simulate(args) -> int:
         final = m[:, -1]
         summary[k] = {"mean": float(final.mean()), "sd": float(final.std())}
         table.add_row(k, f"{final.mean():.1f}", f"{final.std():.1f}")
-    console = Console()
+    console = make_console()
     console.print(table)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     if not args.no_mlflow:
@@ -187,7 +187,7 @@ def train_reward_model(args) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
     q = model.quality
-    Console().print(f"reward model ({model.kind}) on {q['n_train']} logs, held out {q['n_test']}: {q['metric']} "
+    make_console().print(f"reward model ({model.kind}) on {q['n_train']} logs, held out {q['n_test']}: {q['metric']} "
                     f"{q['heldout']:.4f} vs constant baseline {q['baseline']:.4f}"
                     + (f", AUC {q['auc']:.3f}" if "auc" in q else "") + f" · saved {args.out}")
     return 0

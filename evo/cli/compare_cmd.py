@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from evo.cli.console import make_console
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 
@@ -41,10 +41,25 @@ def run(args) -> int:
     from experiments.config import load_experiment, resolve_experiment
     from experiments.runner import print_estimate, print_locations, run_experiment
 
-    console = Console()
+    console = make_console()
     resolved = resolve_experiment(load_experiment(args.config, args.overlay))
     print_estimate(console, resolved)
     report = run_experiment(resolved, console=console, source=" + ".join(str(p) for p in [args.config, *args.overlay]))
     console.print(summary_table(report.rows, "held-out test (p: Wilcoxon vs baseline)"))
     print_locations(console, report)
+    return errors_exit(console, report)
+
+
+def errors_exit(console, report) -> int:
+    """Say how many calls failed; exit 1 when every call of some run failed (an unreachable server)."""
+    failed = [r for r in report.rows if r["failed_task_calls"] or r["failed_optimizer_calls"]]
+    for r in failed:
+        console.print(f"[red]failed calls[/] {r.get('variant', '') + '/' if r.get('variant') else ''}{r['suite']}/"
+                      f"{r['strategy']}: task model {r['failed_task_calls']}, optimizer {r['failed_optimizer_calls']} "
+                      "(after the backends' retries; scored as failed examples)")
+    dead = [c for c in report.cells if c.result.every_call_failed]
+    if dead:
+        console.print(f"[red]evo: every task-model call failed in {len(dead)} run(s); first error: "
+                      f"{dead[0].result.first_error}")
+        return 1
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from rich.console import Console
+from evo.cli.console import make_console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from evo.cli.common import add_backend_args, add_genome_args, backend_from_args, genome_from_args
@@ -44,7 +44,7 @@ def run(args) -> int:
     if not examples:
         raise ConfigError(suite.source, f"no examples in split {args.split!r}")
     backend = backend_from_args(args)
-    console = Console(stderr=args.json)
+    console = make_console(stderr=args.json)
     with Evaluator(backend, suite, workers=args.workers, seed=args.seed) as evaluator:
         if console.is_terminal and not args.json and len(examples) > 1:
             with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

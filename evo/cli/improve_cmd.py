@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
+from evo.cli.console import make_console
 
 from evo.errors import ConfigError
 
@@ -45,7 +45,7 @@ def run(args) -> int:
         tracker = MlflowTracker(default_tracking_uri("results"), "improve", Path("results") / "mlartifacts")
     report = improve_once(load_suite(args.suite), store, config, router=Router(store, BetaTSConfig()), top=args.top,
                           tracker=tracker)
-    console = Console()
+    console = make_console()
     console.print(f"improve round: {report['logged_examples']} logged examples used · val "
                   f"{report['before']['val']['pass_rate']:.1%} → {report['after']['val']['pass_rate']:.1%} · "
                   f"reward model: {report['reward_model']} · deployed: {report['deployed'] or 'nothing'}")

@@ -5,6 +5,7 @@ import argparse
 import os
 from pathlib import Path
 
+from evo.cli.console import make_console
 from rich.console import Console
 from rich.table import Table
 
@@ -59,7 +60,7 @@ def run(args) -> int:
         from evo.tracking import MlflowConfig, build_tracker
 
         tracker = build_tracker(MlflowConfig(experiment=f"optimize-{suite.name}"), "results", f"optimize-{suite.name}")
-    console = Console()
+    console = make_console()
     counts = suite.counts()
     console.print(f"[bold]evo optimize[/] · suite {suite.name} (train {counts['train']} / val {counts['val']} / "
                   f"test {counts['test']}) · strategy {resolved.strategy.kind} · optimizer {resolved.optimizer.kind} · "
@@ -68,6 +69,15 @@ def run(args) -> int:
         result = optimize(suite, resolved, run_dir=run_dir.path, tracker=tracker,
                           on_step=lambda r: console.print(step_line(r)), env=os.environ)
     print_summary(console, result, run_dir.path)
+    return exit_if_every_call_failed(result)
+
+
+def exit_if_every_call_failed(result) -> int:
+    """An unreachable or broken task model must not look like a finished run: a one-line error."""
+    if result.every_call_failed:
+        from evo.errors import BackendError
+
+        raise BackendError(f"every task-model call of the run failed; first error: {result.first_error}")
     return 0
 
 
@@ -87,6 +97,9 @@ def print_summary(console: Console, result, path: Path) -> None:
             f"tokens {calls['tokens']} · ${calls['usd']:.4f}")
     if total:
         line += f" · cache hits {cached / total:.0%}"
+    if budget["failed_task_calls"] or calls["optimizer_errors"]:
+        line += (f" · [red]failed calls: task model {budget['failed_task_calls']}, optimizer "
+                 f"{calls['optimizer_errors']}[/] (scored as failed examples)")
     console.print(line)
     left = budget.get("calls_left")
     console.print(f"stopped: {result.stop_reason}" + (f" · budget left: {left} calls" if left is not None else ""))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
+from evo.cli.console import make_console
 
 
 def register(sub) -> None:
@@ -17,15 +17,15 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from evo.api import resume
-    from evo.cli.optimize_cmd import print_summary
+    from evo.cli.optimize_cmd import exit_if_every_call_failed, print_summary
     from evo.progress import step_line
     from evo.run_dir import RunDir
 
-    console = Console()
+    console = make_console()
     rd = RunDir.existing(args.run_dir)
     if (rd.path / "checkpoint.json").exists():
         done = rd.read_json("checkpoint.json").get("steps_done", 0)
         console.print(f"[bold]evo resume[/] · {rd.path} · continuing after step {done - 1}")
     result = resume(rd.path, on_step=lambda r: console.print(step_line(r)))
     print_summary(console, result, rd.path)
-    return 0
+    return exit_if_every_call_failed(result)

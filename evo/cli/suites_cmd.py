@@ -1,7 +1,7 @@
 """``evo suites``: list the built-in suites with their tasks and split sizes."""
 from __future__ import annotations
 
-from rich.console import Console
+from evo.cli.console import make_console
 from rich.table import Table
 
 from evo.tasks.loader import builtin_suites, load_suite
@@ -21,5 +21,5 @@ def run(args) -> int:
         c = suite.counts()
         table.add_row(name, ", ".join(t.name for t in suite.tasks), str(c["train"]), str(c["val"]),
                       str(c["test"]), suite.description)
-    Console().print(table)
+    make_console().print(table)
     return 0

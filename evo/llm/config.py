@@ -43,6 +43,7 @@ class OpenAICompatibleConfig(StrictConfig):
     api_key_env: str | None = None
     max_retries: int = Field(2, ge=0)
     timeout_s: float = Field(60.0, gt=0)
+    backoff_s: float = Field(0.5, ge=0, description="first retry delay (doubles each retry) unless retry-after says")
 
 
 class ScriptedConfig(StrictConfig):
@@ -70,7 +71,7 @@ def _openai_compatible(cfg):
     from evo.llm.openai_compat import OpenAICompatibleBackend
 
     return OpenAICompatibleBackend(cfg.base_url, cfg.model, api_key_env=cfg.api_key_env, timeout_s=cfg.timeout_s,
-                                   max_retries=cfg.max_retries)
+                                   max_retries=cfg.max_retries, backoff_s=cfg.backoff_s)
 
 
 def _scripted(cfg):

@@ -92,3 +92,63 @@ def test_same_seed_same_summary_despite_latency_noise(tmp_path, cache):
     assert reports[0].rows == reports[1].rows
     steps = [[(c.strategy, [s["best_id"] for s in c.result.steps]) for c in r.cells] for r in reports]
     assert steps[0] == steps[1]
+
+
+def test_compare_survives_20pct_faults_and_counts_exactly_what_was_lost(tmp_path):
+    """20% of the task model's requests fail (429/500/529, timeouts, garbage, non-string content): the
+    comparison finishes, its failed-call counts equal the faults the retries did not recover, and a
+    rerun on the same cache asks the server only for what failed."""
+    from rich.console import Console
+    from experiments.runner import run_experiment
+    from tests.fake_servers import FaultyAdderServer
+    from tests.helpers import write_add_suite
+    suite = write_add_suite(tmp_path, 6, 4, 5)
+    with FaultyAdderServer(rate=0.2, seed=7, slow_s=0.4) as server:
+        cfg = tmp_path / "faulty.yaml"
+        cfg.write_text(f"""
+name: faulty
+suites: ['{suite}']
+task_model: {{kind: openai_compatible, base_url: '{server.url}', model: adder, timeout_s: 0.2, max_retries: 2,
+             backoff_s: 0.01}}
+optimizer: {{kind: scripted, default: '<prompt>Give the number only.</prompt>'}}
+strategies:
+  evolutionary: {{kind: evolutionary, population_size: 3, keep: 1, generations: 2, target_score: null,
+                 extend_to_budget: false}}
+  iterative: {{kind: iterative, n_candidates: 1, max_train_iterations: 1, max_val_iterations: 1,
+              extend_to_budget: false}}
+budget: {{max_calls: 80}}
+evaluator: {{kind: threads, workers: 1}}
+tracking: {{kind: none}}
+output_dir: '{tmp_path}/results'
+bootstrap_resamples: 100
+""")
+        console = Console(file=open(tmp_path / "c.txt", "w"))
+        first = run_experiment(cfg, console=console, env={})
+        injected = sum(1 for _, outcome in server.log if outcome != "ok")
+        lost = server.unrecovered(max_retries=2)
+        counted = sum(r["failed_task_calls"] for r in first.rows)
+        assert injected > 10 and 0 < lost < injected  # retries recovered some faults, not all
+        assert counted == lost, (counted, lost, injected)
+        answered = {p for p, outcome in server.log if outcome == "ok"}
+
+        n_before = len(server.log)
+        again = run_experiment(cfg, console=console, env={})
+        rerun_prompts = {p for p, _ in server.log[n_before:]}
+        assert rerun_prompts and not rerun_prompts & answered  # every earlier success came from the cache
+        assert sum(r["failed_task_calls"] for r in again.rows) == server.unrecovered(2, start=n_before)
+
+
+def test_an_unreachable_server_does_not_exit_0(add_suite, tmp_path, capsys):
+    import socket
+    from evo.cli.main import main
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"task_model: {{kind: openai_compatible, base_url: 'http://127.0.0.1:{port}', model: m, "
+                   "max_retries: 0}\noptimizer: {kind: scripted}\nstrategy: {kind: iterative, n_candidates: 1}\n"
+                   "budget: {max_calls: 30}\ncache: false\n")
+    code = main(["optimize", str(add_suite), "--config", str(cfg), "--run-dir", str(tmp_path / "run")])
+    captured = capsys.readouterr()
+    assert code == 2 and "every task-model call of the run failed; first error:" in captured.err
+    assert "connection failed" in captured.err and "failed calls: task model" in captured.out
