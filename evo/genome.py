@@ -57,7 +57,11 @@ class PromptGenome(BaseModel):
     @field_validator("demo_ids", "parents", mode="before")
     @classmethod
     def _tuple(cls, v):
-        return tuple(v) if v is not None else ()
+        if v is None:
+            return ()
+        if not isinstance(v, (list, tuple)):  # "abc" must not become ('a', 'b', 'c'), nor 5 a TypeError
+            raise ValueError(f"must be a list of example ids, not {type(v).__name__} {v!r}")
+        return tuple(v)
 
     def content(self) -> dict[str, Any]:
         """The fields that determine what is sent to a model (everything but lineage)."""

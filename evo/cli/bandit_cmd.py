@@ -1,6 +1,8 @@
 """``evo bandit serve|deploy|status|simulate``: run the router, promote winners, inspect, simulate."""
 from __future__ import annotations
 
+from evo.cli.argtypes import port, positive_int
+
 import json
 import os
 from pathlib import Path
@@ -25,7 +27,7 @@ def register(sub) -> None:
     s = bsub.add_parser("serve", help="serve POST /route, POST /reward, GET /arms, admin POST/DELETE /arms")
     store_args(s)
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--port", type=port, default=8765, help="TCP port (default 8765)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--admin-token-env", default="EVO_BANDIT_ADMIN_TOKEN",
                    help="environment variable holding the admin bearer token (admin endpoints off if unset)")
@@ -34,7 +36,7 @@ def register(sub) -> None:
     d = bsub.add_parser("deploy", help="promote the best genomes of an optimization run as arms")
     store_args(d)
     d.add_argument("run_dir", type=Path)
-    d.add_argument("--top", type=int, default=2, help="how many genomes to deploy")
+    d.add_argument("--top", type=positive_int, default=2, help="how many genomes to deploy")
     d.add_argument("--pareto", action="store_true", help="deploy the Pareto set instead of the top by quality")
     d.add_argument("--filter-with-reward-model", type=Path, metavar="MODEL_JSON",
                    help="keep only genomes the trained reward model predicts to beat production")
@@ -53,8 +55,8 @@ def register(sub) -> None:
     sim.add_argument("--means", default="0.50,0.55,0.60,0.65,0.70", help="arm means, comma-separated")
     sim.add_argument("--gaussian", action="store_true", help="Gaussian rewards (sd 1) instead of Bernoulli")
     sim.add_argument("--drift", default="", help="per-step drift of each arm's mean, comma-separated")
-    sim.add_argument("--horizon", type=int, default=10_000)
-    sim.add_argument("--seeds", type=int, default=20)
+    sim.add_argument("--horizon", type=positive_int, default=10_000, help="decisions per simulated run (default 10000)")
+    sim.add_argument("--seeds", type=positive_int, default=20, help="simulated runs per policy (default 20)")
     sim.add_argument("--policies", default="beta_ts,ucb1,epsilon_greedy,uniform")
     sim.add_argument("--discount", type=float, default=1.0)
     sim.add_argument("--out", type=Path, default=Path("results/bandit_simulate"))

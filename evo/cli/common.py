@@ -1,6 +1,8 @@
 """Options shared by several commands: which backend (and its cache), and which prompt genome."""
 from __future__ import annotations
 
+from evo.cli.argtypes import non_negative_int, positive_int
+
 import json
 import os
 from pathlib import Path
@@ -69,9 +71,9 @@ def add_genome_args(p) -> None:
     g.add_argument("--system", help="system text")
     g.add_argument("--placement", choices=["user", "system"], help="where the instruction goes")
     g.add_argument("--temperature", type=float)
-    g.add_argument("--max-tokens", type=int)
+    g.add_argument("--max-tokens", type=positive_int)
     g.add_argument("--cot", action="store_true", default=None, help="chain-of-thought on")
-    g.add_argument("--few-shot", type=int, metavar="K", help="show K training examples per task as chat turns")
+    g.add_argument("--few-shot", type=non_negative_int, metavar="K", help="show K training examples per task as chat turns")
 
 
 def load_genome_file(path: Path) -> PromptGenome:

@@ -1,6 +1,8 @@
 """``evo eval SUITE``: score one prompt on a suite and print a report (or JSON)."""
 from __future__ import annotations
 
+from evo.cli.argtypes import non_negative_int, positive_int, unit_float
+
 import json
 import sys
 
@@ -22,12 +24,12 @@ def register(sub) -> None:
     add_genome_args(p)
     add_backend_args(p)
     p.add_argument("--split", default="all", help="train, val, test, a comma list, or all (default)")
-    p.add_argument("--limit", type=int, help="evaluate at most N examples")
-    p.add_argument("--workers", type=int, default=4, help="parallel calls (the local model runs 1 at a time)")
+    p.add_argument("--limit", type=positive_int, help="evaluate at most N examples")
+    p.add_argument("--workers", type=positive_int, default=4, help="parallel calls (the local model runs 1 at a time)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed")
     p.add_argument("--json", action="store_true", help="print records and summary as JSON")
-    p.add_argument("--show-failures", type=int, default=8, metavar="N", help="failed examples to show")
-    p.add_argument("--fail-under", type=float, metavar="RATE", help="exit 1 if the pass rate is below RATE")
+    p.add_argument("--show-failures", type=non_negative_int, default=8, metavar="N", help="failed examples to show")
+    p.add_argument("--fail-under", type=unit_float, metavar="RATE", help="exit 1 if the pass rate is below RATE")
     p.set_defaults(func=run)
 
 

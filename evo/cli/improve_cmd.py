@@ -1,6 +1,8 @@
 """``evo improve SUITE --once``: one closed-loop improvement round (for cron or a systemd timer)."""
 from __future__ import annotations
 
+from evo.cli.argtypes import positive_int
+
 from pathlib import Path
 
 from evo.cli.console import make_console
@@ -17,8 +19,8 @@ def register(sub) -> None:
     p.add_argument("--once", action="store_true", help="run one round and exit (required)")
     p.add_argument("--store", help="arm store SQL URL (default: results/bandit.sqlite)")
     p.add_argument("--config", type=Path, help="optimize config (strategy must be evolutionary)")
-    p.add_argument("--max-calls", type=int, default=600)
-    p.add_argument("--top", type=int, default=2, help="at most this many new arms")
+    p.add_argument("--max-calls", type=positive_int, default=600, help="LLM-call budget (default 600)")
+    p.add_argument("--top", type=positive_int, default=2, help="at most this many new arms")
     p.add_argument("--no-mlflow", action="store_true")
     p.set_defaults(func=run)
 

@@ -1,7 +1,9 @@
 """``evo`` entry point: subcommand registry and uniform error handling.
 
-Every ``EvoError`` (bad input, unusable config, backend failure outside an evaluation) is printed as
-one line ``evo: error: ...`` on stderr with exit code 2; no traceback reaches the user.
+Every ``EvoError`` (bad input, unusable config, backend failure outside an evaluation) and every
+file-system error is printed as one line ``evo: error: ...`` on stderr with exit code 2; anything else
+is a bug, printed as one line ``evo: internal error: ...`` with exit code 3 (``-v`` shows the
+traceback). Ctrl-C exits 130 after the run's checkpoint and tracker state are written.
 """
 from __future__ import annotations
 
@@ -41,8 +43,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evo: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("evo: interrupted", file=sys.stderr)
+        print("evo: interrupted (the last checkpoint is kept; `evo resume RUN_DIR` continues a run)", file=sys.stderr)
         return 130
+    except OSError as exc:  # a read-only directory, a full disk, a path that is a directory, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"evo: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: one line, the traceback with -v
+        if args.verbose:
+            raise
+        print(f"evo: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+              "(run with -v for the traceback; please report it)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

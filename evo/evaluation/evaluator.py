@@ -58,7 +58,7 @@ class Evaluator:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)  # after Ctrl-C: queued calls are dropped
             self._pool = None
         flush = getattr(self.backend, "flush", None)
         if flush:

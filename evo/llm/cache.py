@@ -18,7 +18,7 @@ import time
 import weakref
 from pathlib import Path
 
-from evo.errors import BackendError
+from evo.errors import BackendError, ConfigError
 from evo.llm.base import LLMRequest, LLMResponse
 from evo.sqlite_util import enable_wal
 
@@ -28,6 +28,17 @@ CACHE_SCHEMA_VERSION = 1
 class ResponseCache:
     def __init__(self, path: str | Path, flush_every: int = 256):
         self.path = Path(path)
+        try:
+            self._open(flush_every)
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(self.path, f"not a usable response cache ({exc}); move it away or choose another "
+                                         "file with --cache") from None
+        except OSError as exc:
+            raise ConfigError(self.path, f"cannot open the response cache: {exc.strerror or exc}") from None
+
+    def _open(self, flush_every: int) -> None:
+        if self.path.is_dir():
+            raise ConfigError(self.path, "the response cache path is a directory")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.flush_every = flush_every
         self._local = threading.local()
@@ -45,8 +56,9 @@ class ResponseCache:
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(CACHE_SCHEMA_VERSION),))
-            elif int(row[0]) != CACHE_SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: cache schema_version {row[0]}, expected {CACHE_SCHEMA_VERSION}")
+            elif row[0] != str(CACHE_SCHEMA_VERSION):
+                raise ConfigError(self.path, f"response cache of schema version {row[0]}, this version reads "
+                                             f"{CACHE_SCHEMA_VERSION}: choose another file with --cache")
         ref = weakref.ref(self)
         atexit.register(lambda: ref() is not None and ref().flush())
 

@@ -75,6 +75,7 @@ class JsonConfig(_Base):
 class PythonConfig(_Base):
     kind: Literal["python"]
     ref: str
+    timeout_s: float = Field(5.0, gt=0, description="a call that takes longer fails with category error")
 
 
 CheckConfig = Annotated[
@@ -104,13 +105,13 @@ def resolve_callable(ref: str, base_dir: Path | None = None) -> Callable:
             module = importlib.util.module_from_spec(spec)
             try:
                 spec.loader.exec_module(module)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # a module that exits at import must not end evo silently
                 raise ValueError(f"importing {str(path)!r} failed: {type(exc).__name__}: {exc}") from None
             sys.modules[mod_name] = module
     else:
         try:
             module = importlib.import_module(target)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise ValueError(f"cannot import module {target!r}: {type(exc).__name__}: {exc}") from None
     fn = getattr(module, attr, None)
     if fn is None or not callable(fn):

@@ -11,6 +11,7 @@ import json
 import math
 import re
 import string
+import threading
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -120,9 +121,8 @@ class Check:
         try:
             score, message, category = self._run(output, expected, inputs)
             score = float(score)
-            if not math.isfinite(score):
-                raise ValueError(f"score {score!r} is not finite")
-            score = min(1.0, max(0.0, score))
+            if not math.isfinite(score) or not 0.0 <= score <= 1.0:
+                raise ValueError(f"score {score!r} is outside [0, 1]")
         except Exception as exc:  # a check never raises: it fails with category "error"
             return CheckResult(self.name, 0.0, False, f"{type(exc).__name__}: {exc}", "error", self.weight)
         passed = score >= 1.0 - 1e-9
@@ -302,19 +302,46 @@ class JsonCheck(Check):
         return (len(keys) - len(wrong)) / len(keys), f"fields differ: {wrong}", "wrong_answer"
 
 
+def call_with_timeout(fn: Callable[[], Any], timeout_s: float) -> Any:
+    """``fn()`` on a daemon thread; ``TimeoutError`` if it has not returned within ``timeout_s`` (the
+    thread is abandoned: a check that never returns cannot hang the run). ``SystemExit`` inside it
+    becomes a ``RuntimeError``: a check cannot end the process."""
+    box: dict[str, Any] = {}
+
+    def target():
+        try:
+            box["value"] = fn()
+        except SystemExit as exc:
+            box["error"] = RuntimeError(f"the check called sys.exit({exc.code!r})")
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True, name="evo-check")
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise TimeoutError(f"the check did not return within {timeout_s:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 class AssertionCheck(Check):
-    """A user Python callable ``fn(inputs, output, expected)`` returning bool, float or
-    ``(score, message)``. An exception inside it becomes a failed check with category ``error``."""
+    """A user Python callable ``fn(inputs, output, expected)`` returning bool, a float in [0, 1] or
+    ``(score, message)``. An exception inside it, a score outside [0, 1], ``sys.exit`` or not returning
+    within ``timeout_s`` (default 5 s) make it a failed check with category ``error``."""
 
     kind = "python"
 
-    def __init__(self, fn: Callable[..., Any], **kw):
+    def __init__(self, fn: Callable[..., Any], timeout_s: float = 5.0, **kw):
         kw["name"] = kw.get("name") or getattr(fn, "__name__", "python")
         super().__init__(**kw)
         self.fn = fn
+        self.timeout_s = timeout_s
 
     def _run(self, output, expected, inputs):
-        result = self.fn(dict(inputs), output, expected)
+        args = (dict(inputs), output, expected)
+        result = call_with_timeout(lambda: self.fn(*args), self.timeout_s)
         message = ""
         if isinstance(result, tuple):
             if len(result) != 2:

@@ -16,12 +16,13 @@ Every problem is raised as a one-line ``ConfigError`` naming the file and the fi
 from __future__ import annotations
 
 import json
+import string
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from evo.config_base import StrictConfig
 
 from evo.errors import ConfigError, pydantic_error_to_config_error
@@ -61,6 +62,20 @@ class _TaskFields(StrictConfig):
     examples_file: str | None = None
     checks: list[CheckConfig] = Field(default_factory=list)
     pass_threshold: float = Field(1.0, gt=0, le=1)
+
+    @field_validator("input_template")
+    @classmethod
+    def _valid_template(cls, v: str) -> str:
+        try:
+            fields = list(string.Formatter().parse(v))
+        except ValueError as exc:
+            raise ValueError(f"not a valid template ({exc}); write a literal brace as {{{{ or }}}}") from None
+        for _, name, _, _ in fields:
+            if name is not None and not name.strip():
+                raise ValueError("empty field name '{}' in the template; name the input field, e.g. {question}")
+            if name and not name.split(".")[0].split("[")[0].isidentifier():
+                raise ValueError(f"field name {name!r} in the template is not a valid name")
+        return v
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -106,12 +121,19 @@ def resolve_suite_path(name_or_path: str | Path) -> Path:
     raise ConfigError(str(name_or_path), f"no such suite file or built-in suite (built-ins: {names})")
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; syntax errors become ``ConfigError`` with line and column."""
+def read_text(path: Path) -> str:
+    """A UTF-8 text file; unreadable or not UTF-8 is a one-line ``ConfigError``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})") from None
     except OSError as exc:
         raise ConfigError(path, f"cannot read file: {exc.strerror or exc}") from None
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; syntax errors become ``ConfigError`` with line and column."""
+    text = read_text(path)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -123,10 +145,7 @@ def read_yaml(path: Path) -> Any:
 
 def read_jsonl(path: Path) -> list[tuple[int, Any]]:
     """(line number, parsed object) for every non-blank line; bad JSON raises ``ConfigError``."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(path, f"cannot read file: {exc.strerror or exc}") from None
+    lines = read_text(path).splitlines()
     rows = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():

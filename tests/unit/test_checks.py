@@ -86,6 +86,20 @@ def test_assertion_return_forms_and_exceptions():
     assert nan.category == "error"
 
 
-def test_scores_are_clamped():
-    assert C.AssertionCheck(lambda i, o, e: 3.0)("a", "a", {}).score == 1.0
-    assert C.AssertionCheck(lambda i, o, e: -1)("a", "a", {}).score == 0.0
+def test_scores_outside_0_1_are_an_error_of_the_check():
+    """A check returning 5.0 must not count as a pass (it used to be clamped to 1.0)."""
+    for bad in (3.0, 5, -1, float("nan")):
+        result = C.AssertionCheck(lambda i, o, e: bad)("a", "a", {})
+        assert not result.passed and result.category == "error" and "outside [0, 1]" in result.message
+
+
+def test_a_check_that_never_returns_times_out_and_one_that_exits_fails():
+    import time
+    hang = C.AssertionCheck(lambda i, o, e: time.sleep(60), timeout_s=0.2)
+    start = time.perf_counter()
+    result = hang("a", "a", {})
+    assert time.perf_counter() - start < 2
+    assert result.category == "error" and "did not return within 0.2 s" in result.message
+    import sys
+    exits = C.AssertionCheck(lambda i, o, e: sys.exit(0))("a", "a", {})
+    assert not exits.passed and exits.category == "error" and "sys.exit(0)" in exits.message
