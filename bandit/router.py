@@ -12,10 +12,9 @@ Contract:
 """
 from __future__ import annotations
 
-import itertools
+import secrets
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,8 +41,6 @@ class Router:
         self.rng = np.random.default_rng(seed)
         self.refresh_s = refresh_s
         self._lock = threading.Lock()
-        self._prefix = uuid.uuid4().hex[:10]
-        self._counter = itertools.count()
         self._last_refresh = 0.0
         self.refresh()
 
@@ -74,7 +71,7 @@ class Router:
             if not any(a.active for a in self.arm_rows):
                 raise StoreError("no active arms: deploy at least the production prompt")
             arm = self.arm_rows[self.policy.select(self.rng)]
-        decision_id = f"{self._prefix}-{next(self._counter)}"
+        decision_id = secrets.token_hex(16)  # 128 random bits: no client can guess another's decision
         self.store.record_decision(decision_id, arm.id, features)
         return Decision(decision_id, arm.id, arm.genome)
 
@@ -92,8 +89,9 @@ class Router:
         return arm_id
 
     # ---- arms ------------------------------------------------------------------------------------
-    def add_arm(self, arm_id: str, genome: dict, *, label: str = "", production: bool = False):
-        row = self.store.add_arm(arm_id, genome, label=label, production=production)
+    def add_arm(self, arm_id: str, genome: dict, *, label: str = "", production: bool = False,
+                replace: bool = False):
+        row = self.store.add_arm(arm_id, genome, label=label, production=production, replace=replace)
         self.refresh()
         return row
 

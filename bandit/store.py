@@ -66,6 +66,10 @@ class DuplicateReward(StoreError):
     pass
 
 
+class ArmConflict(StoreError):
+    """An arm id that exists with another genome."""
+
+
 class UnknownArm(StoreError):
     pass
 
@@ -134,12 +138,22 @@ class ArmStore:
             yield conn
 
     # ---- arms ------------------------------------------------------------------------------------
-    def add_arm(self, arm_id: str, genome: dict, *, label: str = "", production: bool = False) -> ArmRow:
+    def add_arm(self, arm_id: str, genome: dict, *, label: str = "", production: bool = False,
+                replace: bool = False) -> ArmRow:
+        """Add an arm, or re-activate an arm of the same id and genome. The same id with a different
+        genome is ``ArmConflict`` unless ``replace``: then the arm takes the new genome and its
+        statistics restart from zero (they described another prompt)."""
         with self._write() as conn:
             existing = conn.execute(select(arms_table).where(arms_table.c.id == arm_id)).first()
             if existing is not None:
-                if not existing.active:
-                    conn.execute(update(arms_table).where(arms_table.c.id == arm_id).values(active=True, retired_at=None))
+                same = json.loads(existing.genome) == genome
+                if not same and not replace:
+                    raise ArmConflict(f"arm {arm_id!r} exists with a different genome; pass replace to swap it")
+                values = {"active": True, "retired_at": None}
+                if not same:
+                    values.update(genome=json.dumps(genome), label=label or existing.label, n=0.0, s=0.0, ss=0.0,
+                                  production=production)
+                conn.execute(update(arms_table).where(arms_table.c.id == arm_id).values(**values))
                 return self.arm(arm_id)
             position = conn.execute(select(arms_table.c.position).order_by(arms_table.c.position.desc())).first()
             conn.execute(insert(arms_table).values(

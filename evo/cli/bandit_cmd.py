@@ -21,14 +21,18 @@ def register(sub) -> None:
 
     def store_args(q):
         q.add_argument("--store", help="SQL URL of the arm store (default: sqlite file results/bandit.sqlite)")
-        q.add_argument("--policy", choices=POLICY_KINDS, default="beta_ts")
+        q.add_argument("--policy", choices=POLICY_KINDS, default="beta_ts", help="bandit policy (default beta_ts)")
         q.add_argument("--discount", type=float, default=1.0, help="evidence decay per reward, (0, 1]")
 
     s = bsub.add_parser("serve", help="serve POST /route, POST /reward, GET /arms, admin POST/DELETE /arms")
     store_args(s)
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=port, default=8765, help="TCP port (default 8765)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="seed of the policy's random draws (default 0)")
+    s.add_argument("--max-body-bytes", type=positive_int, default=64 * 1024,
+                   help="larger request bodies get 413 (default 65536)")
+    s.add_argument("--max-feature-bytes", type=positive_int, default=16 * 1024,
+                   help="larger /route features (as JSON) get 413 (default 16384)")
     s.add_argument("--admin-token-env", default="EVO_BANDIT_ADMIN_TOKEN",
                    help="environment variable holding the admin bearer token (admin endpoints off if unset)")
     s.set_defaults(func=serve)
@@ -96,7 +100,8 @@ def serve(args) -> int:
     make_console(stderr=True).print(f"evo bandit router on http://{args.host}:{args.port} (docs: /docs) · store "
                                f"{router.store.url} · policy {args.policy} · admin endpoints "
                                f"{'on' if token else 'off (set ' + args.admin_token_env + ')'}")
-    run_server(router, args.host, args.port, token)
+    run_server(router, args.host, args.port, token, max_body_bytes=args.max_body_bytes,
+               max_feature_bytes=args.max_feature_bytes)
     return 0
 
 

@@ -107,3 +107,41 @@ def test_concurrent_clients_counts_exact(server):
     after = {a["arm_id"]: a["pulls"] for a in httpx.get(server + "/arms", timeout=10).json()["arms"]}
     for arm_id in after:
         assert after[arm_id] - before.get(arm_id, 0) == picks.count(arm_id)
+
+
+def test_oversized_bodies_and_features_get_413(server):
+    big = {"features": {"x": "a" * (70 * 1024)}}
+    r = httpx.post(server + "/route", json=big, timeout=10)
+    assert r.status_code == 413 and "over 65536 bytes" in r.json()["detail"]
+
+    def chunks():  # no content-length: the cap holds while the body streams in
+        for _ in range(100):
+            yield b"a" * 1024
+    r = httpx.post(server + "/route", content=chunks(), headers={"content-type": "application/json"}, timeout=10)
+    assert r.status_code == 413
+    r = httpx.post(server + "/route", json={"features": {"x": "a" * (20 * 1024)}}, timeout=10)
+    assert r.status_code == 413 and "the limit is 16384" in r.json()["detail"]
+    assert httpx.post(server + "/route", json={"features": {"x": 1}}, timeout=10).status_code == 200
+
+
+def test_re_adding_an_arm_id_with_another_genome_is_a_conflict(server):
+    a, b = PromptGenome(instruction="Variant A."), PromptGenome(instruction="Variant B.")
+    body = {"arm_id": "conflict-arm", "genome": a.to_json()}
+    assert httpx.post(server + "/arms", json=body, headers=AUTH, timeout=10).status_code == 201
+    assert httpx.post(server + "/arms", json=body, headers=AUTH, timeout=10).status_code == 201  # same genome: idempotent
+    other = {"arm_id": "conflict-arm", "genome": b.to_json()}
+    r = httpx.post(server + "/arms", json=other, headers=AUTH, timeout=10)
+    assert r.status_code == 409 and "different genome" in r.json()["detail"]
+    kept = next(x for x in httpx.get(server + "/arms", timeout=10).json()["arms"] if x["arm_id"] == "conflict-arm")
+    assert kept["instruction"] == "Variant A."
+    r = httpx.post(server + "/arms", json={**other, "replace": True}, headers=AUTH, timeout=10)
+    assert r.status_code == 201
+    swapped = next(x for x in httpx.get(server + "/arms", timeout=10).json()["arms"] if x["arm_id"] == "conflict-arm")
+    assert swapped["instruction"] == "Variant B." and swapped["pulls"] == 0
+
+
+def test_decision_ids_are_unguessable(server):
+    ids = [httpx.post(server + "/route", json={}, timeout=10).json()["decision_id"] for _ in range(20)]
+    assert len(set(ids)) == 20 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    # no shared prefix or counter: consecutive ids share no structure
+    assert len({i[:8] for i in ids}) == 20
