@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from evo.budget import Budget
-from evo.errors import pydantic_error_to_config_error
+from evo.errors import ConfigError, pydantic_error_to_config_error
 from evo.evaluation.pool import Evaluator, build_evaluator_pool
 from evo.genome import PromptGenome
 from evo.llm.cache import CachedBackend, ResponseCache
@@ -40,7 +40,8 @@ def seed_genome_of(suite: TaskSuite) -> PromptGenome:
     try:
         return PromptGenome(**suite.seed_prompt)
     except ValidationError as exc:
-        raise pydantic_error_to_config_error(suite.source, exc) from None
+        err = pydantic_error_to_config_error(suite.source, exc)
+        raise ConfigError(suite.source, err.detail, "seed_prompt" + (f".{err.field}" if err.field else "")) from None
 
 
 def cached(backend, cache: ResponseCache | None):

@@ -16,7 +16,7 @@ from evo.build import seed_genome_of
 from evo.llm.config import BACKENDS, build_backend, parse_backend_config
 from evo.resolve import DEFAULT_CACHE
 from evo.resolve import default_cache_path as resolve_default_cache
-from evo.tasks.loader import read_yaml
+from evo.tasks.loader import read_text, read_yaml
 from evo.tasks.suite import TaskSuite
 
 
@@ -82,7 +82,7 @@ def load_genome_file(path: Path) -> PromptGenome:
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
         if path.suffix.lower() == ".json":
             try:
-                raw = json.loads(path.read_text(encoding="utf-8"))
+                raw = json.loads(read_text(path))
             except json.JSONDecodeError as exc:
                 raise ConfigError(path, f"invalid JSON: {exc.msg}", f"line {exc.lineno}") from None
         else:
@@ -94,7 +94,7 @@ def load_genome_file(path: Path) -> PromptGenome:
             return PromptGenome(**raw)
         except ValidationError as exc:
             raise pydantic_error_to_config_error(path, exc) from None
-    return PromptGenome(instruction=path.read_text(encoding="utf-8").strip())
+    return PromptGenome(instruction=read_text(path).strip())
 
 
 def genome_from_args(args, suite: TaskSuite) -> PromptGenome:

@@ -220,6 +220,8 @@ def _load_examples(tcfg: TaskConfig, task: Task, path: Path, prefix: str) -> lis
                 err = pydantic_error_to_config_error(data_path, exc)
                 raise ConfigError(data_path, err.detail, f"line {number}: {err.field}" if err.field else f"line {number}") from None
     if not entries:
+        if tcfg.examples_file is not None:
+            raise ConfigError(path.parent / tcfg.examples_file, "the examples file holds no examples")
         raise ConfigError(path, "the task has no examples", prefix + "examples")
     needed = template_fields(task.input_template)
     out = []
