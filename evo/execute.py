@@ -56,24 +56,29 @@ def read_steps(run_dir: RunDir) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def restore(parts: RunParts, run_dir: RunDir) -> tuple[set, list]:
-    """Load the checkpoint into ``parts``; return (charged keys, steps done). Cuts ``steps.jsonl``."""
+def restore(parts: RunParts, run_dir: RunDir) -> tuple[set, list, dict]:
+    """Load the checkpoint into ``parts``; return (charged keys, steps done, the loop's history). Cuts
+    ``steps.jsonl``."""
     checkpoint = run_dir.read_json("checkpoint.json")
     try:
         parts.strategy.load_state_dict(checkpoint["strategy"])
     except (ValueError, KeyError) as exc:
         raise ConfigError(run_dir.path / "checkpoint.json", f"strategy state cannot be restored: {exc}") from None
-    parts.budget.load_state(checkpoint["budget"])
-    steps = read_steps(run_dir)[: checkpoint["steps_done"]]
+    try:
+        parts.budget.load_state(checkpoint["budget"])
+        steps_done, charged = checkpoint["steps_done"], checkpoint["charged_keys"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(run_dir.path / "checkpoint.json", f"incomplete checkpoint: {type(exc).__name__}: {exc}") from None
+    steps = read_steps(run_dir)[:steps_done]
     (run_dir.path / "steps.jsonl").write_text("".join(json.dumps(s, default=str) + "\n" for s in steps), encoding="utf-8")
-    return {tuple(k) for k in checkpoint["charged_keys"]}, steps
+    return {tuple(k) for k in charged}, steps, checkpoint.get("history") or {}
 
 
 def execute(parts: RunParts, run_dir: RunDir, *, tracker=None, tracker_run_id: str | None = None,
             resume: bool = False, on_record: Callable[[dict], None] | None = None) -> RunResult:
-    charged, steps = set(), []
+    charged, steps, history = set(), [], {}
     if resume and (run_dir.path / "checkpoint.json").exists():
-        charged, steps = restore(parts, run_dir)
+        charged, steps, history = restore(parts, run_dir)
         if tracker is not None and tracker_run_id:
             last = tracker.last_step(tracker_run_id, "task_calls")
             for rec in steps:
@@ -82,14 +87,14 @@ def execute(parts: RunParts, run_dir: RunDir, *, tracker=None, tracker_run_id: s
 
     def on_step(record: dict) -> None:
         run_dir.append_step(record)
-        run_dir.write_checkpoint(parts.strategy, parts.budget, loop.charged_keys, record["step"] + 1)
+        run_dir.write_checkpoint(parts.strategy, parts.budget, loop.charged_keys, record["step"] + 1, loop.history())
         if tracker is not None and tracker_run_id:
             tracker.log_metrics(tracker_run_id, step_metrics(record), record["step"])
         if on_record:
             on_record(record)
 
     loop = OptimizationRun(parts.strategy, parts.evaluator, parts.budget, parts.seed_genome, on_step=on_step,
-                           charged_keys=charged, steps=steps)
+                           charged_keys=charged, steps=steps, history=history)
     result = loop.run()
     run_dir.write_result(result)
     return result

@@ -77,10 +77,11 @@ class RunDir:
         with open(self.path / "steps.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, default=str) + "\n")
 
-    def write_checkpoint(self, strategy, budget, charged_keys, steps_done: int) -> None:
+    def write_checkpoint(self, strategy, budget, charged_keys, steps_done: int, history: dict | None = None) -> None:
         write_json(self.path / "checkpoint.json", {
             "schema_version": RUN_SCHEMA_VERSION, "steps_done": steps_done, "strategy": strategy.state_dict(),
             "budget": budget.to_json(), "charged_keys": sorted(list(k) for k in charged_keys),
+            "history": history or {},
         })
 
     def write_result(self, result) -> None:

@@ -99,7 +99,7 @@ class RunResult:
 class OptimizationRun:
     def __init__(self, strategy: Strategy, evaluator: Evaluator, budget: Budget, seed_genome: PromptGenome, *,
                  on_step: Callable[[dict], None] | None = None, charged_keys: set | None = None,
-                 steps: list | None = None, monitor_val: bool = True):
+                 steps: list | None = None, monitor_val: bool = True, history: dict | None = None):
         self.strategy = strategy
         self.evaluator = evaluator
         self.budget = budget
@@ -108,6 +108,14 @@ class OptimizationRun:
         self.suite = evaluator.suite
         self.memo: dict[tuple, EvalBatch] = {}
         self.genomes: dict[str, PromptGenome] = {seed_genome.id: seed_genome}
+        # genome id -> first train evaluation's {quality, tokens, latency_ms}: kept across a resume
+        # (``history()``/``history=``) so curves, Pareto points and lineage survive the memo's loss
+        self.points: dict[str, dict] = {}
+        for gid, point in ((history or {}).get("points") or {}).items():
+            self.points[gid] = dict(point)
+        for data in ((history or {}).get("genomes") or {}).values():
+            genome = PromptGenome.from_json(data)
+            self.genomes.setdefault(genome.id, genome)
         self.charged_keys: set = set(charged_keys or ())
         self.steps: list = list(steps or [])
         self.monitor_val = monitor_val
@@ -127,17 +135,23 @@ class OptimizationRun:
             batch.meta["split"] = split
             self.memo[key] = batch
             self.genomes.setdefault(genome.id, genome)
+            if split == "train" and batch.n and genome.id not in self.points:
+                self.points[genome.id] = {"quality": batch.mean_score,
+                                          "tokens": (batch.input_tokens + batch.output_tokens) / batch.n,
+                                          "latency_ms": batch.latency_mean_s * 1000}
         if charge and key not in self.charged_keys:
             self.charged_keys.add(key)
             self.budget.charge_batch(batch)
         return batch
 
     def train_score(self, genome: PromptGenome) -> float | None:
-        """Mean train score of ``genome`` if it was evaluated on train in this run."""
-        for (gid, split, _), batch in self.memo.items():
-            if gid == genome.id and split == "train":
-                return batch.mean_score
-        return None
+        """Mean train score of ``genome`` if it was evaluated on train in this run (resumes included)."""
+        point = self.points.get(genome.id)
+        return point["quality"] if point else None
+
+    def history(self) -> dict:
+        """What the loop knows of earlier evaluations, for the checkpoint (JSON)."""
+        return {"points": self.points, "genomes": {gid: g.to_json() for gid, g in self.genomes.items()}}
 
     def val_score(self, genome: PromptGenome) -> float | None:
         """Mean val score of ``genome`` for monitoring (MLflow curves): reuses a val evaluation the strategy
@@ -158,12 +172,7 @@ class OptimizationRun:
 
     def evaluated_points(self) -> list[dict]:
         """Every genome evaluated on train: quality, tokens and latency per example (for Pareto plots)."""
-        out = []
-        for (gid, split, _), b in self.memo.items():
-            if split == "train" and b.n:
-                out.append({"id": gid, "quality": b.mean_score, "tokens": (b.input_tokens + b.output_tokens) / b.n,
-                            "latency_ms": b.latency_mean_s * 1000})
-        return out
+        return [{"id": gid, **point} for gid, point in self.points.items()]
 
     def lineage(self, genome: PromptGenome) -> list[dict]:
         """The ancestry of ``genome`` (first parent at each step), root first; each node carries the

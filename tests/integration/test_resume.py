@@ -83,6 +83,8 @@ def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
     history = tracker.client.get_metric_history(meta["tracker_run_id"], "task_calls")
     steps = sorted(m.step for m in history)
     assert steps == list(range(len(ref["steps"])))  # every step exactly once
+    for key in ("best_train_score", "cache_hit_rate", "best_val_score"):  # none lost across the resume
+        assert sorted(m.step for m in tracker.client.get_metric_history(meta["tracker_run_id"], key)) == steps, key
 
 
 def test_resume_cli_refuses_finished_and_empty_runs(tmp_path, capsys):
