@@ -2,6 +2,7 @@
 
 - ``StrictConfig``: pydantic v2 model with ``extra="forbid"``; every ``*Config`` class derives from it
   (genomes and suite files keep their own frozen models).
+- ``Entry``: a registry line (config class + builder); each family's registry is a dict of them.
 - ``deep_merge(base, overlay)``: the one merge used for overlays, ablation grids and CLI overrides.
 - ``validate_config(cls_or_adapter, raw, source)``: validation whose errors become one-line
   ``ConfigError``s naming the source and the field.
@@ -9,8 +10,9 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
@@ -21,6 +23,15 @@ class StrictConfig(BaseModel):
     """Base of every config: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a registry (strategies, backends, evaluators, trackers): ``kind`` -> its config
+    class and the function that builds the object from a validated config."""
+
+    config: type[BaseModel]
+    build: Callable
 
 
 def deep_merge(base: dict, overlay: dict) -> dict:

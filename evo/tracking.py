@@ -12,13 +12,12 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Callable, Literal, Protocol, Union
+from typing import Annotated, Literal, Protocol, Union
 
 from pydantic import Field
 
-from evo.config_base import StrictConfig
+from evo.config_base import Entry, StrictConfig
 
 
 class Tracker(Protocol):
@@ -180,16 +179,10 @@ def _mlflow(cfg, output_dir, default_name):
     return MlflowTracker(uri, cfg.experiment or default_name, Path(output_dir) / "mlartifacts")
 
 
-@dataclass(frozen=True)
-class TrackerEntry:
-    config: type[StrictConfig]
-    build: Callable
-
-
 # Adding a tracker = its class + one line here.
-TRACKERS: dict[str, TrackerEntry] = {
-    "mlflow": TrackerEntry(MlflowConfig, _mlflow),
-    "none": TrackerEntry(NoTrackingConfig, lambda cfg, output_dir, default_name: InMemoryTracker()),
+TRACKERS: dict[str, Entry] = {
+    "mlflow": Entry(MlflowConfig, _mlflow),
+    "none": Entry(NoTrackingConfig, lambda cfg, output_dir, default_name: InMemoryTracker()),
 }
 
 TrackingConfig = Annotated[Union[tuple(e.config for e in TRACKERS.values())], Field(discriminator="kind")]

@@ -9,7 +9,51 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-class ScriptedHTTPServer:
+class JsonHandler(BaseHTTPRequestHandler):
+    """Quiet handler with ``_send(code, payload)`` (JSON) and ``_send_raw(code, bytes)``."""
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, code, payload, headers=None):
+        self._send_raw(code, json.dumps(payload).encode(), headers)
+
+    def _send_raw(self, code, data: bytes, headers=None):
+        try:
+            self.send_response(code)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class LocalServer:
+    """A ``ThreadingHTTPServer`` on 127.0.0.1 (``self.server``), served on a thread inside ``with``."""
+
+    def _start_server(self, handler) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ScriptedHTTPServer(LocalServer):
     """``script`` entries: ``("ok", text)``, ``("status", code)``, ``("sleep", seconds, text)``,
     ``("content", value)`` (the message content as given: a number, a list of parts, ...) or
     ``("garbage", bytes)`` (a 200 whose body is not JSON). When the script runs out, the server answers
@@ -23,10 +67,7 @@ class ScriptedHTTPServer:
         self.headers: list[dict] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(JsonHandler):
             def do_POST(self):
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -48,24 +89,7 @@ class ScriptedHTTPServer:
                     return
                 self._send(200, outer._reply(body, step[1]))
 
-            def _send(self, code, payload, headers=None):
-                self._send_raw(code, json.dumps(payload).encode(), headers)
-
-            def _send_raw(self, code, data: bytes, headers=None):
-                try:
-                    self.send_response(code)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    for k, v in (headers or {}).items():
-                        self.send_header(k, v)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._start_server(Handler)
 
     def _reply(self, body: dict, text: str, raw_content=None) -> dict:
         if self.flavor == "anthropic":
@@ -86,21 +110,8 @@ class ScriptedHTTPServer:
                              "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}}
 
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class FaultyAdderServer:
+class FaultyAdderServer(LocalServer):
     """An OpenAI-compatible stand-in that answers "a + b" prompts with the sum, except that a share
     ``rate`` of requests (drawn from a seeded generator, in arrival order) fail: 429, 500, 529, a reply
     slower than the client's timeout, a non-JSON body, or non-string content. ``log`` keeps
@@ -117,10 +128,7 @@ class FaultyAdderServer:
         self.lock = threading.Lock()
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(JsonHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
                 prompt = body["messages"][-1]["content"]
@@ -129,32 +137,18 @@ class FaultyAdderServer:
                         if outer.random.random() < outer.rate else "ok"
                     outer.log.append((json.dumps(body["messages"]), fault))
                 if fault in ("429", "500", "529"):
-                    return self._send(int(fault), b'{"error": "scripted"}', {"retry-after": "0"})
+                    return self._send(int(fault), {"error": "scripted"}, {"retry-after": "0"})
                 if fault == "timeout":
                     time.sleep(outer.slow_s)
                 if fault == "garbage":
-                    return self._send(200, b"<html>502 upstream</html>")
+                    return self._send_raw(200, b"<html>502 upstream</html>")
                 a, _, b = prompt.splitlines()[-1].partition(" + ")
                 content = 12345 if fault == "number_content" else str(int(a) + int(b))
                 payload = {"choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
                            "usage": {"prompt_tokens": 5, "completion_tokens": 1}}
-                self._send(200, json.dumps(payload).encode())
+                self._send(200, payload)
 
-            def _send(self, code, data: bytes, headers=None):
-                try:
-                    self.send_response(code)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    for k, v in (headers or {}).items():
-                        self.send_header(k, v)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._start_server(Handler)
 
     def unrecovered(self, max_retries: int, start: int = 0) -> int:
         """Logical calls (from log entry ``start`` on) whose every attempt failed: attempts of one prompt
@@ -173,15 +167,31 @@ class FaultyAdderServer:
                 open_attempts[prompt] = n
         return failed
 
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
 
-    def __enter__(self):
-        self.thread.start()
-        return self
+def start_router(store_url: str, admin_token: str, *extra_args: str):
+    """A real ``evo bandit serve`` process on a free 127.0.0.1 port: (base URL, process), once /healthz answers."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    evo_bin = Path(sys.executable).parent / "evo"
+    proc = subprocess.Popen([str(evo_bin), "bandit", "serve", "--store", store_url, "--host", "127.0.0.1",
+                             "--port", str(port), *extra_args], env={**os.environ, "EVO_BANDIT_ADMIN_TOKEN": admin_token},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return base, proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(proc.stderr.read().decode())

@@ -13,12 +13,11 @@ Contract:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Callable, Literal, Protocol, Union, runtime_checkable
+from typing import Annotated, Literal, Protocol, Union, runtime_checkable
 
 from pydantic import Field
 
-from evo.config_base import StrictConfig
+from evo.config_base import Entry, StrictConfig
 from evo.evaluation.evaluator import Evaluator as ThreadEvaluator
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
@@ -90,15 +89,9 @@ def _ray(cfg, task_model, task_backend, cache_path):
     return RayEvaluatorPool(cfg, task_model, cache_path=cache_path)
 
 
-@dataclass(frozen=True)
-class EvaluatorEntry:
-    config: type[StrictConfig]
-    build: Callable
-
-
-EVALUATORS: dict[str, EvaluatorEntry] = {
-    "threads": EvaluatorEntry(ThreadsEvaluatorConfig, _threads),
-    "ray": EvaluatorEntry(RayEvaluatorConfig, _ray),
+EVALUATORS: dict[str, Entry] = {
+    "threads": Entry(ThreadsEvaluatorConfig, _threads),
+    "ray": Entry(RayEvaluatorConfig, _ray),
 }
 
 EvaluatorConfig = Annotated[Union[tuple(e.config for e in EVALUATORS.values())], Field(discriminator="kind")]

@@ -9,11 +9,10 @@ YAML example::
 from __future__ import annotations
 
 from pathlib import Path
-from dataclasses import dataclass
-from typing import Annotated, Callable, Literal, Union
+from typing import Annotated, Literal, Union
 
 from pydantic import Field, TypeAdapter
-from evo.config_base import StrictConfig, validate_config
+from evo.config_base import Entry, StrictConfig, validate_config
 
 
 
@@ -80,18 +79,12 @@ def _scripted(cfg):
     return ScriptedBackend(cfg.responses, default=cfg.default, latency_s=cfg.latency_s)
 
 
-@dataclass(frozen=True)
-class BackendEntry:
-    config: type[StrictConfig]
-    build: Callable
-
-
 # Adding a backend = its module + one line here (CLI choices and the config union derive from it).
-BACKENDS: dict[str, BackendEntry] = {
-    "local": BackendEntry(LocalConfig, _local),
-    "anthropic": BackendEntry(AnthropicConfig, _anthropic),
-    "openai_compatible": BackendEntry(OpenAICompatibleConfig, _openai_compatible),
-    "scripted": BackendEntry(ScriptedConfig, _scripted),
+BACKENDS: dict[str, Entry] = {
+    "local": Entry(LocalConfig, _local),
+    "anthropic": Entry(AnthropicConfig, _anthropic),
+    "openai_compatible": Entry(OpenAICompatibleConfig, _openai_compatible),
+    "scripted": Entry(ScriptedConfig, _scripted),
 }
 
 BackendConfig = Annotated[Union[tuple(e.config for e in BACKENDS.values())], Field(discriminator="kind")]

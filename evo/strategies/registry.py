@@ -9,9 +9,11 @@ applied once by ``evo.resolve`` before anything is logged or run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Callable, Union
+from typing import Annotated, Union
 
 from pydantic import Field
+
+from evo.config_base import Entry
 
 from evo.strategies.baseline import BaselineConfig, BaselineStrategy
 from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
@@ -29,19 +31,13 @@ class StrategyContext:
     extra_seeds: tuple = ()  # genomes placed in a first population as they are (e.g. production arms)
 
 
-@dataclass(frozen=True)
-class StrategyEntry:
-    config: type
-    build: Callable[[object, StrategyContext], object]
-
-
-STRATEGIES: dict[str, StrategyEntry] = {
-    "iterative": StrategyEntry(IterativeConfig, lambda c, x: IterativeStrategy(c, x.suite, x.seed_genome, x.optimizer)),
-    "evolutionary": StrategyEntry(EvolutionaryConfig, lambda c, x: EvolutionaryStrategy(
+STRATEGIES: dict[str, Entry] = {
+    "iterative": Entry(IterativeConfig, lambda c, x: IterativeStrategy(c, x.suite, x.seed_genome, x.optimizer)),
+    "evolutionary": Entry(EvolutionaryConfig, lambda c, x: EvolutionaryStrategy(
         c, x.suite, x.seed_genome, x.optimizer, x.seed, extra_seeds=x.extra_seeds)),
-    "hybrid": StrategyEntry(HybridConfig, lambda c, x: HybridStrategy(
+    "hybrid": Entry(HybridConfig, lambda c, x: HybridStrategy(
         c, x.suite, x.seed_genome, x.optimizer, x.budget, x.seed)),
-    "baseline": StrategyEntry(BaselineConfig, lambda c, x: BaselineStrategy(c, x.seed_genome)),
+    "baseline": Entry(BaselineConfig, lambda c, x: BaselineStrategy(c, x.seed_genome)),
 }
 
 StrategyConfig = Annotated[Union[tuple(e.config for e in STRATEGIES.values())], Field(discriminator="kind")]

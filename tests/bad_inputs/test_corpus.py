@@ -17,11 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -139,39 +135,16 @@ def test_cli_case(path: Path, tmp_path, monkeypatch, killed_run):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("corpus-http")
-    with socket_port() as port:
-        pass
-    env = {**os.environ, "EVO_BANDIT_ADMIN_TOKEN": TOKEN}
-    evo_bin = Path(sys.executable).parent / "evo"
-    proc = subprocess.Popen([str(evo_bin), "bandit", "serve", "--store", f"sqlite:///{tmp}/b.sqlite",
-                             "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError(proc.stderr.read().decode())
     from evo.genome import PromptGenome
+    from tests.fake_servers import start_router
+    tmp = tmp_path_factory.mktemp("corpus-http")
+    base, proc = start_router(f"sqlite:///{tmp}/b.sqlite", TOKEN)
     httpx.post(base + "/arms", json={"arm_id": "prod", "genome": PromptGenome(instruction="Add.").to_json(),
                                      "production": True}, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
     yield base, proc
     proc.terminate()
     stderr = proc.communicate(timeout=10)[1].decode()
     assert "Traceback" not in stderr, stderr
-
-
-@contextlib.contextmanager
-def socket_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        yield s.getsockname()[1]
 
 
 @pytest.mark.timeout(60)

@@ -1,16 +1,12 @@
 """The router's HTTP service: a real `evo bandit serve` (uvicorn) process on 127.0.0.1."""
-import os
 import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 
 from evo.genome import PromptGenome
+from tests.fake_servers import start_router
 
 TOKEN = "test-admin-token"
 
@@ -24,22 +20,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("http")
-    port = free_port()
-    env = {**os.environ, "EVO_BANDIT_ADMIN_TOKEN": TOKEN}
-    evo = Path(sys.executable).parent / "evo"
-    proc = subprocess.Popen([str(evo), "bandit", "serve", "--store", f"sqlite:///{tmp}/b.sqlite", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError(proc.stderr.read().decode())
+    base, proc = start_router(f"sqlite:///{tmp}/b.sqlite", TOKEN)
     yield base
     proc.terminate()
     proc.wait(10)
