@@ -23,6 +23,10 @@ class ConfigError(EvoError):
         super().__init__(": ".join(parts + [self.detail]))
 
 
+class StateError(EvoError):
+    """Saved state (a checkpoint, a strategy state, a cache) written by another version or corrupt."""
+
+
 class BackendError(EvoError):
     """An LLM call that failed after the backend's own retries.
 

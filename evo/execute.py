@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Callable
 
 from evo.build import RunParts, Session
-from evo.errors import ConfigError
+from evo.errors import ConfigError, StateError
 from evo.genome import PromptGenome
-from evo.run_dir import RunDir
+from evo.run_dir import RUN_SCHEMA_VERSION, RunDir
 from evo.run_loop import OptimizationRun, RunResult
 from evo.tracking import flat_params, numeric_metrics
 
@@ -60,9 +60,12 @@ def restore(parts: RunParts, run_dir: RunDir) -> tuple[set, list, dict]:
     """Load the checkpoint into ``parts``; return (charged keys, steps done, the loop's history). Cuts
     ``steps.jsonl``."""
     checkpoint = run_dir.read_json("checkpoint.json")
+    if checkpoint.get("schema_version") != RUN_SCHEMA_VERSION:
+        raise ConfigError(run_dir.path / "checkpoint.json", f"checkpoint of schema version "
+                          f"{checkpoint.get('schema_version')!r}; this version resumes {RUN_SCHEMA_VERSION}")
     try:
         parts.strategy.load_state_dict(checkpoint["strategy"])
-    except (ValueError, KeyError) as exc:
+    except (StateError, ValueError, KeyError) as exc:
         raise ConfigError(run_dir.path / "checkpoint.json", f"strategy state cannot be restored: {exc}") from None
     try:
         parts.budget.load_state(checkpoint["budget"])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from evo.errors import ConfigError
 
-RUN_SCHEMA_VERSION = 1
+RUN_SCHEMA_VERSION = 2  # 2: charged keys carry the perturbed flag; the loop's history
 
 
 def write_json(path: Path, data) -> None:

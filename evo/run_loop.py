@@ -122,20 +122,19 @@ class OptimizationRun:
         self.monitor_calls = 0
         self.failed_calls = 0  # task-model calls that failed, optimization and final scoring alike
 
-    def evaluate(self, genome: PromptGenome, split: str, samples: int = 1, charge: bool = True) -> EvalBatch:
-        key = (genome.id, split, samples)
+    def evaluate(self, genome: PromptGenome, split: str, samples: int = 1, charge: bool = True,
+                 perturbed: bool = False) -> EvalBatch:
+        key = (genome.id, split, samples, perturbed)
         batch = self.memo.get(key)
         if batch is None:
-            if split == "train~perturbed":
-                examples = perturb_examples(self.suite.split("train"))
-            else:
-                examples = self.suite.split(split)
+            examples = self.suite.split(split)
+            if perturbed:
+                examples = perturb_examples(examples)
             batch = self.evaluator.evaluate(genome, examples, samples=samples)
             self.failed_calls += batch.n_errors  # counted where calls are made: a reused batch is no new call
-            batch.meta["split"] = split
             self.memo[key] = batch
             self.genomes.setdefault(genome.id, genome)
-            if split == "train" and batch.n and genome.id not in self.points:
+            if split == "train" and not perturbed and batch.n and genome.id not in self.points:
                 self.points[genome.id] = {"quality": batch.mean_score,
                                           "tokens": (batch.input_tokens + batch.output_tokens) / batch.n,
                                           "latency_ms": batch.latency_mean_s * 1000}
@@ -160,7 +159,7 @@ class OptimizationRun:
         genome changes (memoized per genome)."""
         if not self.monitor_val:
             return None
-        key = (genome.id, "val", 1)
+        key = (genome.id, "val", 1, False)
         if key not in self.charged_keys:  # not paid for yet (by the strategy or earlier monitoring)
             n = self.suite.counts()["val"]
             if not self.budget.affords(monitor_calls=n):
@@ -188,9 +187,7 @@ class OptimizationRun:
 
     def _step_cost(self, requests) -> int:
         counts = self.suite.counts()
-        counts["train~perturbed"] = counts["train"]
-        return sum(counts[r.split] * r.samples for r in requests
-                   if (r.genome.id, r.split, r.samples) not in self.charged_keys)
+        return sum(counts[r.split] * r.samples for r in requests if r.key not in self.charged_keys)
 
     def run(self) -> RunResult:
         stop_reason = None
@@ -209,8 +206,8 @@ class OptimizationRun:
             if remaining is not None and cost > remaining:
                 stop_reason = f"next step needs {cost} task calls, {remaining} left in the budget"
                 break
-            batches = [self.evaluate(r.genome, r.split, r.samples) for r in requests]
-            self.strategy.tell(batches)
+            results = [(r, self.evaluate(r.genome, r.split, r.samples, perturbed=r.perturbed)) for r in requests]
+            self.strategy.tell(results)
             improved = self.strategy.best_score() > prev_best + 1e-12
             self.budget.end_step(improved, self.budget.snapshot() != before)
             calls = self.budget.total_calls

@@ -1,13 +1,15 @@
 """The strategy interface shared by iterative, evolutionary and hybrid search.
 
 Contract (the run loop in ``evo.run_loop`` is the only caller):
-- ``ask()`` returns the evaluations the strategy needs next, as ``EvalRequest``s (genome + split,
-  ``train`` or ``val`` only: a strategy never sees the test split). It may return an empty list for
-  a step that produced nothing to evaluate (e.g. every proposal was unusable).
+- ``ask()`` returns the evaluations the strategy needs next, as ``EvalRequest``s (genome, split —
+  ``train`` or ``val`` only: a strategy never sees the test split —, samples, ``perturbed`` for
+  lightly perturbed inputs, and a free ``tag`` the strategy uses to recognize the result). It may
+  return an empty list for a step that produced nothing to evaluate.
 - ``finished`` is True once the strategy has nothing more to do; ``stop_reason`` then says why.
-- ``tell(results)`` receives one ``EvalBatch`` per request, in request order (``[]`` after an empty
-  ``ask``). Strategies may call the
-  optimizer model inside ``ask``; they never call the task model themselves.
+- ``tell(results)`` receives one ``(request, batch)`` pair per request, in request order (``[]`` after
+  an empty ``ask``): strategies find their results by request (tag, genome, split), never by
+  position. Batches are immutable; nothing is written onto them. Strategies may call the optimizer
+  model inside ``ask``; they never call the task model themselves.
 - ``best()`` is the genome the strategy would return now; ``final_candidates()`` (default
   ``[best()]``) lists genomes the run loop compares on val to pick the final one.
 - ``state_dict()`` is JSON-serializable (with ``schema_version``) and ``load_state_dict`` restores a
@@ -26,21 +28,42 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from evo.errors import StateError
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
 
-ALLOWED_SPLITS = ("train", "val", "train~perturbed")
+ALLOWED_SPLITS = ("train", "val")
 
 
 @dataclass(frozen=True)
 class EvalRequest:
+    """One evaluation a strategy asks for: ``genome`` on ``split`` (``samples`` times each example;
+    ``perturbed``: on lightly perturbed copies of the inputs). ``tag`` is the strategy's own label."""
+
     genome: PromptGenome
     split: str
     samples: int = 1
+    perturbed: bool = False
+    tag: str = ""
 
     def __post_init__(self):
         if self.split not in ALLOWED_SPLITS:
             raise ValueError(f"strategies may only evaluate on {ALLOWED_SPLITS}, not {self.split!r}")
+
+    @property
+    def key(self) -> tuple:
+        """What identifies the evaluation (the tag does not): the run loop memoizes and charges by it."""
+        return (self.genome.id, self.split, self.samples, self.perturbed)
+
+
+Results = list[tuple[EvalRequest, EvalBatch]]
+
+
+def check_state(state: dict, strategy: str, version: int) -> None:
+    """``StateError`` unless ``state`` is a ``strategy`` state of ``version`` (``load_state_dict``'s guard)."""
+    if not isinstance(state, dict) or state.get("schema_version") != version or state.get("strategy") != strategy:
+        got = (state.get("strategy"), state.get("schema_version")) if isinstance(state, dict) else type(state).__name__
+        raise StateError(f"not a {strategy} strategy state of version {version} (got {got})")
 
 
 class Strategy(ABC):
@@ -55,7 +78,7 @@ class Strategy(ABC):
     def ask(self) -> list[EvalRequest]: ...
 
     @abstractmethod
-    def tell(self, results: list[EvalBatch]) -> None: ...
+    def tell(self, results: Results) -> None: ...
 
     @abstractmethod
     def best(self) -> PromptGenome: ...

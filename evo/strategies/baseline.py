@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Literal
 
 from evo.config_base import StrictConfig
-from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
-from evo.strategies.base import EvalRequest, Strategy
+from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 
 STATE_VERSION = 1
 
@@ -34,7 +33,7 @@ class BaselineStrategy(Strategy):
     def ask(self) -> list[EvalRequest]:
         return []
 
-    def tell(self, results: list[EvalBatch]) -> None:
+    def tell(self, results: Results) -> None:
         """Never called with results: the strategy asks for nothing."""
 
     def best(self) -> PromptGenome:
@@ -47,5 +46,4 @@ class BaselineStrategy(Strategy):
         return {"schema_version": STATE_VERSION, "strategy": self.name}
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("schema_version") != STATE_VERSION or state.get("strategy") != self.name:
-            raise ValueError("state is not a baseline state of a supported version")
+        check_state(state, self.name, STATE_VERSION)

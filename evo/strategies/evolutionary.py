@@ -31,7 +31,7 @@ from evo.operators.llm_ops import STYLES, LLMOperators
 from evo.optimizer_llm import OptimizerLLM
 from evo.rng import generator_state, restore_generator, stream
 from evo.strategies import deap_support as D
-from evo.strategies.base import EvalRequest, Strategy
+from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.tasks.suite import TaskSuite
 
 STATE_VERSION = 2
@@ -195,17 +195,20 @@ class EvolutionaryStrategy(Strategy):
         return True
 
     def _requests(self, genome: PromptGenome) -> list[EvalRequest]:
-        reqs = [EvalRequest(genome, "train", self.config.robustness_samples)]
+        reqs = [EvalRequest(genome, "train", self.config.robustness_samples, tag="fitness")]
         if self.config.perturbation:
-            reqs.append(EvalRequest(genome, "train~perturbed"))
+            reqs.append(EvalRequest(genome, "train", perturbed=True, tag="robustness"))
         return reqs
 
-    def tell(self, results: list[EvalBatch]) -> None:
+    def tell(self, results: Results) -> None:
         if not self.pending:
             return
-        per = 2 if self.config.perturbation else 1
-        for i, ind in enumerate(self.pending):
-            batches = results[i * per:(i + 1) * per]
+        by_genome: dict[str, dict[str, EvalBatch]] = {}
+        for request, batch in results:
+            by_genome.setdefault(request.genome.id, {})[request.tag] = batch
+        for ind in self.pending:
+            got = by_genome[ind.genome.id]
+            batches = [got["fitness"]] + ([got["robustness"]] if "robustness" in got else [])
             ind.objectives = measure_objectives(batches)
             ind.fitness.values = self._fitness_values(ind.objectives)
             fb = build_feedback(batches[0], max_diffs=5)
@@ -431,8 +434,7 @@ class EvolutionaryStrategy(Strategy):
         }
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("schema_version") != STATE_VERSION or state.get("strategy") != self.name:
-            raise ValueError("state is not an evolutionary-strategy state of a supported version")
+        check_state(state, self.name, STATE_VERSION)
         self.population = [self._ind_from(d) for d in state["population"]]
         self.hof = D.HallOfFame(self.config.hall_of_fame)
         self.hof.update([self._ind_from(d) for d in state["hof"]])

@@ -17,10 +17,9 @@ from pydantic import Field
 from evo.config_base import StrictConfig
 
 from evo.budget import Budget
-from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
 from evo.optimizer_llm import OptimizerLLM
-from evo.strategies.base import EvalRequest, Strategy
+from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
 from evo.strategies.iterative import IterativeConfig, IterativeStrategy
 from evo.tasks.suite import TaskSuite
@@ -95,7 +94,7 @@ class HybridStrategy(Strategy):
             self.stop_reason = f"refinement: {self.refinement.stop_reason}"
         return reqs
 
-    def tell(self, results: list[EvalBatch]) -> None:
+    def tell(self, results: Results) -> None:
         if self.refinement is None:
             self.evolution.tell(results)
         else:
@@ -135,8 +134,7 @@ class HybridStrategy(Strategy):
                 "handover_reason": self.handover_reason, "stop_reason": self.stop_reason}
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("schema_version") != STATE_VERSION or state.get("strategy") != self.name:
-            raise ValueError("state is not a hybrid-strategy state of a supported version")
+        check_state(state, self.name, STATE_VERSION)
         self.evolution.load_state_dict(state["evolution"])
         self.handover_reason = state["handover_reason"]
         if state["refinement"] is not None:

@@ -23,6 +23,8 @@ reason and the run goes on.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import Literal
 
 from pydantic import Field
@@ -33,12 +35,12 @@ from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome, stable_hash
 from evo.operators.guard import ProposalGuard
 from evo.optimizer_llm import OptimizerLLM, extract_instruction, extract_tagged
-from evo.strategies.base import EvalRequest, Strategy
+from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.memory import OptimizationMemory
 from evo.tasks.suite import TaskSuite
 from evo.meta_prompts import render
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 
 class IterativeConfig(StrictConfig):
@@ -68,6 +70,43 @@ class IterativeConfig(StrictConfig):
         return self.model_copy(update={k: v for k, v in updates.items() if k not in self.model_fields_set})
 
 
+class Phase(str, Enum):
+    INIT = "init"
+    TRAIN = "train"
+    VALIDATION = "validation"
+    DONE = "done"
+
+
+@dataclass
+class Candidate:
+    """One proposal of an iteration: the genome (None when rejected before evaluation), how it was
+    extracted, the optimizer's stated change and target, its results and the verdict."""
+
+    tag: str
+    genome: PromptGenome | None = None
+    how: str = ""
+    change: str = ""
+    targets: str = ""
+    rejected: str | None = None
+    train: dict | None = None
+    val: dict | None = None
+    batches: dict = field(default_factory=dict)  # split -> EvalBatch, this step only
+
+    def to_record(self) -> dict:
+        return {"id": self.genome.id if self.genome else None,
+                "instruction": self.genome.instruction if self.genome else None, "extracted_by": self.how,
+                "change": self.change, "targets": self.targets, "train": self.train, "val": self.val,
+                "rejected": self.rejected}
+
+
+def accepts(current: dict, score: float, strict_below: float) -> bool:
+    """The acceptance rule of both phases: ``>=`` the current score, but a strict improvement while the
+    current pass rate is below ``strict_below``."""
+    if current["pass_rate"] < strict_below:
+        return score > current["score"] + 1e-12
+    return score >= current["score"] - 1e-12
+
+
 def _summary(batch: EvalBatch) -> dict:
     return {"pass_rate": batch.pass_rate, "score": batch.mean_score,
             "passed": sorted(r.example_id for r in batch.records if r.passed)}
@@ -87,7 +126,7 @@ class IterativeStrategy(Strategy):
         self.anchor_train_state: dict | None = None
         self.rounds = 1
         self.extensions: list[dict] = []
-        self.phase = "init"
+        self.phase = Phase.INIT
         self.iteration = 0
         self.phase_iterations = 0
         self.stall = 0
@@ -100,8 +139,7 @@ class IterativeStrategy(Strategy):
         self.memory = OptimizationMemory(window=config.memory_window)
         self.guard = ProposalGuard(suite, seed_instruction=seed_genome.instruction)
         self.tried: set[str] = {stable_hash(seed_genome.instruction.strip())}
-        self.pending: list[dict] = []
-        self.pending_kind = ""
+        self.pending: list[Candidate] = []
         self._meta_prompt_sent = ""
         self.records: list[dict] = []
         self._last_record: dict = {}
@@ -111,36 +149,33 @@ class IterativeStrategy(Strategy):
         return self.current
 
     def best_score(self) -> float:
-        if self.phase == "init" or self.cur_train is None:
+        if self.phase == Phase.INIT or self.cur_train is None:
             return float("-inf")
         return self.cur_train["score"] + (self.cur_val["score"] if self.cur_val else 0.0)
 
     def ask(self) -> list[EvalRequest]:
         if self.finished:
             return []
-        if self.phase == "init":
-            self.pending_kind = "baseline_train"
-            return [EvalRequest(self.current, "train")]
-        if self.phase == "validation" and self.cur_val is None:
-            self.pending_kind = "baseline_val"
-            reqs = [EvalRequest(self.current, "val")]
+        if self.phase == Phase.INIT:
+            return [EvalRequest(self.current, "train", tag="current")]
+        if self.phase == Phase.VALIDATION and self.cur_val is None:
+            reqs = [EvalRequest(self.current, "val", tag="current")]
             if self.current.id != self.anchor.id:
-                reqs.append(EvalRequest(self.anchor, "val"))  # guard against a train-overfit winner
+                reqs.append(EvalRequest(self.anchor, "val", tag="anchor"))  # guard against a train-overfit winner
             return reqs
         n = self._affordable_candidates()
         if n == 0:
             self.stop_reason = "the budget left cannot pay for one more candidate"
             return []
-        self.pending_kind = "candidates"
         self.pending = self._propose(n)
-        splits = ("train",) if self.phase == "train" else ("train", "val")
-        return [EvalRequest(c["genome"], s) for c in self.pending if c["genome"] for s in splits]
+        splits = ("train",) if self.phase == Phase.TRAIN else ("train", "val")
+        return [EvalRequest(c.genome, s, tag=c.tag) for c in self.pending if c.genome for s in splits]
 
     def _affordable_candidates(self) -> int:
         """How many candidates the budget left can still pay for (each: one optimizer call plus its
         evaluations), at most ``n_candidates``."""
         counts = self.suite.counts()
-        per = counts["train"] + (counts["val"] if self.phase == "validation" else 0)
+        per = counts["train"] + (counts["val"] if self.phase == Phase.VALIDATION else 0)
         budget = self.optimizer.budget
         return max((k for k in range(self.config.n_candidates + 1) if budget.affords(k * per, k)), default=0)
 
@@ -156,44 +191,49 @@ class IterativeStrategy(Strategy):
         self.rounds += 1
         self.anchor = self.current
         self.anchor_train_state = self._train_state()
-        self.stop_reason, self.phase, self.phase_iterations, self.stall = None, "train", 0, 0
+        self.stop_reason, self.phase, self.phase_iterations, self.stall = None, Phase.TRAIN, 0, 0
         self.cur_val = None  # the next validation phase re-measures its starting point
         return True
 
-    def tell(self, results: list[EvalBatch]) -> None:
-        kind, self.pending_kind = self.pending_kind, ""
-        if kind == "baseline_train":
-            self._set_current_train(results[0])
+    def tell(self, results: Results) -> None:
+        by_tag = {(request.tag, request.split): batch for request, batch in results}
+        if self.phase == Phase.INIT:
+            self._set_current_train(by_tag["current", "train"])
             self.anchor_train_state = self._train_state()
-            self.phase = "train"
+            self.phase = Phase.TRAIN
             self._last_record = {"phase": "train", "event": "baseline", "train_score": self.cur_train["score"]}
             if self._phase_done() is not None:
                 self._enter_validation()
             return
-        if kind == "baseline_val":
-            chosen = results[0]
-            if len(results) > 1 and results[1].mean_score > results[0].mean_score + 1e-12:
+        if ("current", "val") in by_tag:  # the validation phase's starting point
+            chosen = current = by_tag["current", "val"]
+            anchor = by_tag.get(("anchor", "val"))
+            if anchor is not None and anchor.mean_score > current.mean_score + 1e-12:
                 # the anchor (the seed, or the round's starting best) generalizes better than the
                 # train-phase winner: continue from the anchor
                 self.current = self.anchor
                 self._restore_train_state(self.anchor_train_state)
-                chosen = results[1]
+                chosen = anchor
             self._set_current_val(chosen)
             self._last_record = {"phase": "validation", "event": "baseline", "val_score": self.cur_val["score"],
-                                 "restarted_from_seed": chosen is not results[0]}
+                                 "restarted_from_seed": chosen is not current}
             if (done := self._phase_done()) is not None:
-                self.stop_reason, self.phase = done, "done"
+                self.stop_reason, self.phase = done, Phase.DONE
             return
-        if self.phase == "train":
-            self._tell_train(results)
+        for cand in self.pending:
+            for split in ("train", "val"):
+                if (cand.tag, split) in by_tag:
+                    cand.batches[split] = by_tag[cand.tag, split]
+        if self.phase == Phase.TRAIN:
+            self._tell_train()
         else:
-            self._tell_validation(results)
+            self._tell_validation()
 
     # ---- proposals ---------------------------------------------------------------------------
     def _meta_prompt(self) -> tuple[str, str]:
         placement = ("It is placed in the system turn." if self.current.placement == "system"
                      else "It is placed at the start of the user turn, before the input.")
-        if self.phase == "train" or not self.broken_cases:
+        if self.phase == Phase.TRAIN or not self.broken_cases:
             feedback = self.train_feedback
         else:
             feedback = self.train_feedback + "\n\nOn held-out validation data (aggregate patterns only):\n" + self.val_feedback
@@ -214,7 +254,7 @@ class IterativeStrategy(Strategy):
             feedback_short=self.feedback_short,
         )
 
-    def _propose(self, n: int) -> list[dict]:
+    def _propose(self, n: int) -> list[Candidate]:
         self.iteration += 1
         self.phase_iterations += 1
         system, user = self._meta_prompt()
@@ -222,29 +262,27 @@ class IterativeStrategy(Strategy):
             system, user, n=n, temperature=self.config.temperature,
             max_tokens=self.config.optimizer_max_tokens, sample_offset=self.iteration * 16)
         candidates, seen = [], set()
-        for p in proposals:
-            cand = {"genome": None, "change": "", "targets": "", "how": "", "rejected": None}
+        for i, p in enumerate(proposals):
+            cand = Candidate(tag=f"candidate{i}")
             if p.error:
-                cand["rejected"] = f"optimizer error: {p.error}"
+                cand.rejected = f"optimizer error: {p.error}"
             else:
-                text, how = extract_instruction(p.text, p.stop_reason, self.config.extraction == "lenient")
-                cand["how"] = how
-                cand["change"] = (extract_tagged(p.text, "change")[0] or "")[:200]
-                cand["targets"] = (extract_tagged(p.text, "target")[0] or "")[:120]
+                text, cand.how = extract_instruction(p.text, p.stop_reason, self.config.extraction == "lenient")
+                cand.change = (extract_tagged(p.text, "change")[0] or "")[:200]
+                cand.targets = (extract_tagged(p.text, "target")[0] or "")[:120]
                 key = stable_hash(text.strip()) if text else None
                 leak = self.guard.check(text, shown=f"{system}\n{user}", current=self.current.instruction) if text else None
                 if text is None:
-                    cand["rejected"] = how
+                    cand.rejected = cand.how
                 elif text.strip() == self.current.instruction.strip():
-                    cand["rejected"] = "unchanged"
+                    cand.rejected = "unchanged"
                 elif key in seen or key in self.tried:
-                    cand["rejected"] = "duplicate"
+                    cand.rejected = "duplicate"
                 elif leak:
-                    cand["rejected"] = leak
+                    cand.rejected = leak
                 else:
                     seen.add(key)
-                    cand["genome"] = self.current.replace(instruction=text, parents=(self.current.id,),
-                                                          operator="iterative")
+                    cand.genome = self.current.replace(instruction=text, parents=(self.current.id,), operator="iterative")
             candidates.append(cand)
         self.tried |= seen
         self._meta_prompt_sent = user
@@ -252,69 +290,65 @@ class IterativeStrategy(Strategy):
 
     # ---- acceptance --------------------------------------------------------------------------
     def _accepts(self, current: dict, score: float) -> bool:
-        if current["pass_rate"] < self.config.strict_below:
-            return score > current["score"] + 1e-12
-        return score >= current["score"] - 1e-12
+        return accepts(current, score, self.config.strict_below)
 
-    def _tell_train(self, results: list[EvalBatch]) -> None:
-        valid = [c for c in self.pending if c["genome"]]
-        for cand, batch in zip(valid, results):
-            cand["train"] = _summary(batch)
-            cand["batch"] = batch
-        best = max(valid, key=lambda c: c["train"]["score"], default=None)
+    def _tell_train(self) -> None:
+        valid = [c for c in self.pending if c.genome]
+        for cand in valid:
+            cand.train = _summary(cand.batches["train"])
+        best = max(valid, key=lambda c: c.train["score"], default=None)
         before = self.cur_train["score"]
-        accepted = best is not None and self._accepts(self.cur_train, best["train"]["score"])
+        accepted = best is not None and self._accepts(self.cur_train, best.train["score"])
         for c in valid:
             if c is not best:
-                c["rejected"] = "not the best candidate"
+                c.rejected = "not the best candidate"
         if best is not None and not accepted:
-            best["rejected"] = ("needs strict improvement below "
-                                f"{self.config.strict_below:.0%} pass rate" if self.cur_train["pass_rate"] < self.config.strict_below
-                                else "scored below the current instruction")
-        after = best["train"]["score"] if best else before
+            best.rejected = ("needs strict improvement below "
+                             f"{self.config.strict_below:.0%} pass rate" if self.cur_train["pass_rate"] < self.config.strict_below
+                             else "scored below the current instruction")
+        after = best.train["score"] if best else before
         if accepted:
-            self.current = best["genome"]
-            self._set_current_train(best["batch"])
+            self.current = best.genome
+            self._set_current_train(best.batches["train"])
         improved = accepted and after > before + 1e-12
         self.stall = 0 if improved else self.stall + 1
         self._remember(best, before, after, accepted)
         if self._phase_done() is not None:
             self._enter_validation()
 
-    def _tell_validation(self, results: list[EvalBatch]) -> None:
-        valid = [c for c in self.pending if c["genome"]]
+    def _tell_validation(self) -> None:
+        valid = [c for c in self.pending if c.genome]
         passed_before = set(self.cur_train["passed"])
         broken_all: list[dict] = []
         survivors = []
-        for i, cand in enumerate(valid):
-            train_b, val_b = results[2 * i], results[2 * i + 1]
-            cand["train"], cand["val"] = _summary(train_b), _summary(val_b)
-            cand["batches"] = (train_b, val_b)
+        for cand in valid:
+            train_b, val_b = cand.batches["train"], cand.batches["val"]
+            cand.train, cand.val = _summary(train_b), _summary(val_b)
             broken = [r for r in train_b.records if r.example_id in passed_before and not r.passed]
             if broken:
-                cand["rejected"] = f"breaks {len(broken)} training case(s)"
+                cand.rejected = f"breaks {len(broken)} training case(s)"
                 broken_all += [{"input": r.input_text, "expected": r.expected, "actual": r.answer} for r in broken]
             else:
                 survivors.append(cand)
-        best = max(survivors, key=lambda c: c["val"]["score"], default=None)
+        best = max(survivors, key=lambda c: c.val["score"], default=None)
         before = self.cur_val["score"]
-        accepted = best is not None and self._accepts(self.cur_val, best["val"]["score"])
+        accepted = best is not None and self._accepts(self.cur_val, best.val["score"])
         for c in survivors:
             if c is not best:
-                c["rejected"] = "not the best on validation"
+                c.rejected = "not the best on validation"
         if best is not None and not accepted:
-            best["rejected"] = "scored below the current instruction on validation"
+            best.rejected = "scored below the current instruction on validation"
         self.broken_cases = broken_all[:5] if (valid and not survivors) else []
-        after = best["val"]["score"] if best else before
+        after = best.val["score"] if best else before
         if accepted:
-            self.current = best["genome"]
-            self._set_current_train(best["batches"][0])
-            self._set_current_val(best["batches"][1])
+            self.current = best.genome
+            self._set_current_train(best.batches["train"])
+            self._set_current_val(best.batches["val"])
         improved = accepted and after > before + 1e-12
         self.stall = 0 if improved else self.stall + 1
         self._remember(best or (valid[0] if valid else None), before, after, accepted)
         if (done := self._phase_done()) is not None:
-            self.stop_reason, self.phase = done, "done"
+            self.stop_reason, self.phase = done, Phase.DONE
 
     # ---- bookkeeping ------------------------------------------------------------------------
     def _set_current_train(self, batch: EvalBatch) -> None:
@@ -347,60 +381,55 @@ class IterativeStrategy(Strategy):
 
     def _phase_done(self) -> str | None:
         """Why the current phase is over, or None."""
-        if self.phase == "train":
+        if self.phase == Phase.TRAIN:
             limit, rate = self.config.max_train_iterations, self.cur_train["pass_rate"]
         else:
             limit, rate = self.config.max_val_iterations, self.cur_val["pass_rate"] if self.cur_val else 0.0
         if rate >= 1.0 - 1e-12:
-            return f"100% on {self.phase}"
+            return f"100% on {self.phase.value}"
         if self.phase_iterations >= limit:
-            return f"{self.phase}: {limit} iterations done"
+            return f"{self.phase.value}: {limit} iterations done"
         if self.stall >= self.config.plateau:
-            return f"{self.phase}: plateau ({self.stall} iterations without improvement)"
+            return f"{self.phase.value}: plateau ({self.stall} iterations without improvement)"
         return None
 
     def _enter_validation(self) -> None:
-        self.phase = "validation"
+        self.phase = Phase.VALIDATION
         self.phase_iterations = 0
         self.stall = 0
         if self.config.max_val_iterations == 0:
             self.stop_reason = "validation phase disabled"
-            self.phase = "done"
+            self.phase = Phase.DONE
 
-    def _remember(self, best: dict | None, before: float, after: float, accepted: bool) -> None:
-        phase = "train" if self.phase == "train" else "validation"
-        reason = "" if accepted else ((best or {}).get("rejected") or "no valid candidate")
-        self.memory.record(iteration=self.iteration, phase=phase, change=(best or {}).get("change", ""),
-                           targets=(best or {}).get("targets", ""), before=before, after=after,
+    def _remember(self, best: Candidate | None, before: float, after: float, accepted: bool) -> None:
+        phase = "train" if self.phase == Phase.TRAIN else "validation"
+        reason = "" if accepted else ((best.rejected if best else None) or "no valid candidate")
+        self.memory.record(iteration=self.iteration, phase=phase, change=best.change if best else "",
+                           targets=best.targets if best else "", before=before, after=after,
                            accepted=accepted, reason=reason)
         record = {
             "iteration": self.iteration, "phase": phase, "accepted": accepted,
             "score_before": before, "score_after": after, "current_id": self.current.id,
             "current_instruction": self.current.instruction,
-            "candidates": [{
-                "id": c["genome"].id if c["genome"] else None,
-                "instruction": c["genome"].instruction if c["genome"] else None,
-                "extracted_by": c["how"], "change": c["change"], "targets": c["targets"],
-                "train": c.get("train"), "val": c.get("val"), "rejected": c["rejected"],
-            } for c in self.pending],
+            "candidates": [c.to_record() for c in self.pending],
             "feedback": self.train_feedback, "meta_prompt": self._meta_prompt_sent,
         }
         self.records.append(record)
         self._last_record = {k: record[k] for k in ("iteration", "phase", "accepted", "score_before", "score_after")}
-        self._last_record["rejections"] = [c["rejected"] for c in self.pending if c["rejected"]]
+        self._last_record["rejections"] = [c.rejected for c in self.pending if c.rejected]
 
     def step_record(self) -> dict:
         return dict(self._last_record)
 
     def report(self) -> dict:
-        return {"phase": self.phase, "rounds": self.rounds, "extensions": list(self.extensions),
+        return {"phase": self.phase.value, "rounds": self.rounds, "extensions": list(self.extensions),
                 "iterations": list(self.records)}
 
     # ---- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict:
         return {
             "schema_version": STATE_VERSION, "strategy": self.name, "config": self.config.model_dump(),
-            "current": self.current.to_json(), "phase": self.phase, "iteration": self.iteration,
+            "current": self.current.to_json(), "phase": self.phase.value, "iteration": self.iteration,
             "phase_iterations": self.phase_iterations, "stall": self.stall, "cur_train": self.cur_train,
             "cur_val": self.cur_val, "train_feedback": self.train_feedback, "val_feedback": self.val_feedback,
             "feedback_short": self.feedback_short, "anchor": self.anchor.to_json(),
@@ -410,10 +439,10 @@ class IterativeStrategy(Strategy):
         }
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("schema_version") != STATE_VERSION or state.get("strategy") != self.name:
-            raise ValueError("state is not an iterative-strategy state of a supported version")
+        check_state(state, self.name, STATE_VERSION)
         self.current = PromptGenome.from_json(state["current"])
-        for key in ("phase", "iteration", "phase_iterations", "stall", "cur_train", "cur_val", "train_feedback",
+        self.phase = Phase(state["phase"])
+        for key in ("iteration", "phase_iterations", "stall", "cur_train", "cur_val", "train_feedback",
                     "feedback_short", "val_feedback", "broken_cases", "records", "stop_reason", "anchor_train_state",
                     "rounds", "extensions"):
             setattr(self, key, state[key])

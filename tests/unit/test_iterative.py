@@ -221,7 +221,7 @@ def test_val_monitoring_is_logged_uncharged_and_hidden_from_the_strategy():
                                        max_val_iterations=0)
     seen_splits = []
     original = strategy.tell
-    strategy.tell = lambda batches: (seen_splits.extend(b.meta["split"] for b in batches), original(batches))[1]
+    strategy.tell = lambda results: (seen_splits.extend(r.split for r, _ in results), original(results))[1]
     result = run.run()
     assert all(s["best_val_score"] is not None for s in result.steps)
     assert set(seen_splits) == {"train"}  # val batches were never handed to the strategy
