@@ -9,7 +9,7 @@ Contract for every ``Policy``:
 - ``discount`` in (0, 1] multiplies past evidence by that factor at every update (non-stationary
   traffic); 1.0 means stationary.
 - ``shares(rng, draws)`` estimates the traffic share of each arm; ``summary()`` gives per-arm posterior
-  (or estimate) summaries; ``state()``/``load_state()`` round-trip the statistics as JSON.
+  (or estimate) summaries; ``state()``/``load_state_dict()`` round-trip the statistics as JSON.
 """
 from __future__ import annotations
 
@@ -126,10 +126,10 @@ class Policy:
         return [{"pulls": float(self.n[i]), "mean_reward": None if np.isnan(means[i]) else float(means[i]),
                  "active": bool(self.active[i])} for i in range(self.n_arms)]
 
-    def state(self) -> dict:
+    def state_dict(self) -> dict:
         return {"n": self.n.tolist(), "s": self.s.tolist(), "ss": self.ss.tolist(), "active": self.active.tolist()}
 
-    def load_state(self, state: dict) -> None:
+    def load_state_dict(self, state: dict) -> None:
         self.n, self.s, self.ss = (np.array(state[k], dtype=float) for k in ("n", "s", "ss"))
         self.active = np.array(state["active"], dtype=bool)
 
@@ -176,8 +176,8 @@ class BetaThompson(Policy):
         self._b = (self.cfg.prior_beta + (self.n - self.s)).tolist()
         self._active = np.flatnonzero(self.active).tolist()
 
-    def load_state(self, state: dict) -> None:
-        super().load_state(state)
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
         self._sync()
 
     def select(self, rng):

@@ -52,7 +52,7 @@ class Router:
         for _ in arms:
             policy.add_arm()
         if arms:
-            policy.load_state({"n": [a.n for a in arms], "s": [a.s for a in arms], "ss": [a.ss for a in arms],
+            policy.load_state_dict({"n": [a.n for a in arms], "s": [a.s for a in arms], "ss": [a.ss for a in arms],
                                "active": [a.active for a in arms]})
         with self._lock:
             self.policy = policy

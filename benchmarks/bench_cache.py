@@ -9,12 +9,13 @@ from pathlib import Path
 from benchmarks.common import figure
 from evo.evaluation.evaluator import Evaluator
 from evo.genome import PromptGenome
+from evo.llm.base import BackendBase
 from evo.llm.cache import CachedBackend, ResponseCache
 from evo.llm.local import LocalBackend
 from evo.tasks.loader import load_suite
 
 
-class Counting:
+class Counting(BackendBase):
     def __init__(self, inner):
         self.inner, self.calls = inner, 0
         self.fingerprint, self.max_concurrency = inner.fingerprint, inner.max_concurrency

@@ -131,12 +131,13 @@ class Budget:
                 return message.format(limit=limit)
         return None
 
-    def to_json(self) -> dict:
+    def state_dict(self) -> dict:
+        """Usage and counters as JSON (also the budget part of every result)."""
         return {"config": self.config.model_dump(), "usage": {r: u.to_json() for r, u in self.usage.items()},
                 "steps": self.steps, "steps_without_improvement": self.steps_without_improvement,
                 "idle_steps": self.idle_steps, "wall_s": self.wall_s}
 
-    def load_state(self, data: dict) -> None:
+    def load_state_dict(self, data: dict) -> None:
         """Restore usage and counters in place (objects holding this budget keep seeing it)."""
         self.config = BudgetConfig(**data["config"])
         for role in ROLES:
@@ -150,5 +151,5 @@ class Budget:
     @classmethod
     def from_json(cls, data: dict) -> "Budget":
         b = cls(BudgetConfig(**data["config"]))
-        b.load_state(data)
+        b.load_state_dict(data)
         return b

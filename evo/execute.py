@@ -68,7 +68,7 @@ def restore(parts: RunParts, run_dir: RunDir) -> tuple[set, list, dict]:
     except (StateError, ValueError, KeyError) as exc:
         raise ConfigError(run_dir.path / "checkpoint.json", f"strategy state cannot be restored: {exc}") from None
     try:
-        parts.budget.load_state(checkpoint["budget"])
+        parts.budget.load_state_dict(checkpoint["budget"])
         steps_done, charged = checkpoint["steps_done"], checkpoint["charged_keys"]
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(run_dir.path / "checkpoint.json", f"incomplete checkpoint: {type(exc).__name__}: {exc}") from None

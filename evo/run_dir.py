@@ -80,7 +80,7 @@ class RunDir:
     def write_checkpoint(self, strategy, budget, charged_keys, steps_done: int, history: dict | None = None) -> None:
         write_json(self.path / "checkpoint.json", {
             "schema_version": RUN_SCHEMA_VERSION, "steps_done": steps_done, "strategy": strategy.state_dict(),
-            "budget": budget.to_json(), "charged_keys": sorted(list(k) for k in charged_keys),
+            "budget": budget.state_dict(), "charged_keys": sorted(list(k) for k in charged_keys),
             "history": history or {},
         })
 

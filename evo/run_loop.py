@@ -261,7 +261,7 @@ class OptimizationRun:
             finals[label] = {s: self.evaluate(genome, s, charge=False) for s in SPLITS}
         summary = {label: {s: {"pass_rate": b.pass_rate, "mean_score": b.mean_score, "n": b.n}
                            for s, b in batches.items()} for label, batches in finals.items()}
-        budget = {**self.budget.to_json(), "monitor_val_calls": self.monitor_calls, "failed_task_calls": self.failed_calls,
+        budget = {**self.budget.state_dict(), "monitor_val_calls": self.monitor_calls, "failed_task_calls": self.failed_calls,
                   "calls_left": self.budget.remaining_task_calls()}
         return RunResult(self.strategy.name, self.seed_genome, best, summary["before"], summary["after"],
                          self.steps, budget, stop_reason, finals, selection, lineage=self.lineage(best),

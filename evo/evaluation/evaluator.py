@@ -45,7 +45,7 @@ def score_checks(results: Sequence[CheckResult], pass_threshold: float) -> tuple
 
 class Evaluator:
     def __init__(self, backend, suite: TaskSuite, *, workers: int = 4, seed: int = 0):
-        cap = getattr(backend, "max_concurrency", None)
+        cap = backend.max_concurrency
         self.backend = backend
         self.suite = suite
         self.seed = seed
@@ -60,9 +60,7 @@ class Evaluator:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)  # after Ctrl-C: queued calls are dropped
             self._pool = None
-        flush = getattr(self.backend, "flush", None)
-        if flush:
-            flush()
+        self.backend.flush()
 
     def __enter__(self):
         return self
@@ -119,9 +117,7 @@ class Evaluator:
                     on_result(rec)
                 return rec
             records = list(self._pool.map(run, jobs))
-        flush = getattr(self.backend, "flush", None)
-        if flush:
-            flush()
+        self.backend.flush()
         return EvalBatch(genome.id, tuple(records), time.perf_counter() - start)
 
 

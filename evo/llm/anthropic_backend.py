@@ -17,14 +17,14 @@ import time
 import anthropic
 
 from evo.errors import BackendError, ConfigError
-from evo.llm.base import LLMRequest, LLMResponse
+from evo.llm.base import BackendBase, LLMRequest, LLMResponse
 from evo.llm.pricing import cost_usd
 
 DEFAULT_OPTIMIZER_MODEL = "claude-opus-4-5"
 CACHE_MIN_SYSTEM_CHARS = 4000  # ~1024 tokens: the smallest prefix the API will cache
 
 
-class AnthropicBackend:
+class AnthropicBackend(BackendBase):
     max_concurrency = None
 
     def __init__(self, model: str = DEFAULT_OPTIMIZER_MODEL, *, api_key: str | None = None,

@@ -6,6 +6,7 @@ Contract for every ``LLMBackend``:
   returned and judged by the checks.
 - ``complete`` is safe to call from several threads; a backend that cannot run calls concurrently
   serializes internally and says so with ``max_concurrency``.
+- ``flush()`` writes out anything buffered (``BackendBase`` gives the no-op and ``max_concurrency = None``).
 - ``fingerprint`` identifies everything besides the request that changes the output (backend kind,
   model file or name); the response cache keys on (fingerprint, request).
 """
@@ -94,3 +95,15 @@ class LLMBackend(Protocol):
     max_concurrency: int | None  # None: no limit of its own
 
     def complete(self, request: LLMRequest) -> LLMResponse: ...
+
+    def flush(self) -> None:
+        """Write out anything buffered (the response cache); called after every batch and at close."""
+
+
+class BackendBase:
+    """Defaults of the protocol for concrete backends: no concurrency limit, nothing to flush."""
+
+    max_concurrency: int | None = None
+
+    def flush(self) -> None:
+        """Nothing buffered."""

@@ -123,7 +123,7 @@ class CachedBackend:
         self.inner = inner
         self.cache = cache
         self.fingerprint = inner.fingerprint
-        self.max_concurrency = getattr(inner, "max_concurrency", None)
+        self.max_concurrency = inner.max_concurrency
 
     def complete(self, request: LLMRequest) -> LLMResponse:
         key = request.key(self.fingerprint)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from evo.errors import BackendError, ConfigError
-from evo.llm.base import LLMRequest, LLMResponse
+from evo.llm.base import BackendBase, LLMRequest, LLMResponse
 
 DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
 _MODELS: dict[tuple, object] = {}
@@ -60,7 +60,7 @@ def _load(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int):
         return model
 
 
-class LocalBackend:
+class LocalBackend(BackendBase):
     max_concurrency = 1
 
     def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 2048,

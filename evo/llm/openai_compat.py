@@ -12,12 +12,12 @@ import time
 import httpx
 
 from evo.errors import BackendError
-from evo.llm.base import LLMRequest, LLMResponse
+from evo.llm.base import BackendBase, LLMRequest, LLMResponse
 
 _RETRY_STATUS = {408, 409, 429}
 
 
-class OpenAICompatibleBackend:
+class OpenAICompatibleBackend(BackendBase):
     max_concurrency = None
 
     def __init__(self, base_url: str, model: str, *, api_key_env: str | None = None,

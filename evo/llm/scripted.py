@@ -12,10 +12,10 @@ import time
 from typing import Callable, Mapping
 
 from evo.errors import BackendError
-from evo.llm.base import LLMRequest, LLMResponse
+from evo.llm.base import BackendBase, LLMRequest, LLMResponse
 
 
-class ScriptedBackend:
+class ScriptedBackend(BackendBase):
     max_concurrency = None
 
     def __init__(

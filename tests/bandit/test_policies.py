@@ -81,7 +81,7 @@ def test_state_round_trip():
     policy = run(BetaTSConfig(), [0.3, 0.7], 200)
     clone = build_policy(BetaTSConfig())
     clone.add_arm(), clone.add_arm()
-    clone.load_state(policy.state())
+    clone.load_state_dict(policy.state_dict())
     r1, r2 = np.random.default_rng(3), np.random.default_rng(3)
     assert [policy.select(r1) for _ in range(50)] == [clone.select(r2) for _ in range(50)]
 

@@ -106,4 +106,4 @@ def test_two_routers_sharing_a_store_converge(url):
         d = r.route()
         r.reward(d.decision_id, 1.0 if d.arm_id == "cand" else 0.0)
     a.refresh(), b.refresh()
-    assert a.policy.state() == b.policy.state()
+    assert a.policy.state_dict() == b.policy.state_dict()

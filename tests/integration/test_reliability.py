@@ -72,6 +72,9 @@ class JitteryLatency:
         self.inner, self.fingerprint, self.max_concurrency = inner, inner.fingerprint, None
         self._random = random.Random()  # deliberately unseeded
 
+    def flush(self):
+        self.inner.flush()
+
     def complete(self, request):
         import dataclasses
         return dataclasses.replace(self.inner.complete(request), latency_s=self._random.uniform(0.01, 0.5))
