@@ -18,7 +18,7 @@ from typing import Annotated, Literal, Union
 
 import numpy as np
 from pydantic import Field
-from evo.config_base import StrictConfig
+from evo.config_base import Entry, StrictConfig
 
 
 class _PolicyConfig(StrictConfig):
@@ -54,7 +54,6 @@ class UniformConfig(_PolicyConfig):
     kind: Literal["uniform"]
 
 
-PolicyConfig = Annotated[Union[BetaTSConfig, GaussianTSConfig, UCB1Config, EpsilonGreedyConfig, UniformConfig], Field(discriminator="kind")]
 
 
 class Policy:
@@ -283,9 +282,17 @@ class Uniform(Policy):
         return int(idx[int(rng.integers(idx.size))])
 
 
-POLICIES = {"beta_ts": BetaThompson, "gaussian_ts": GaussianThompson, "ucb1": UCB1,
-            "epsilon_greedy": EpsilonGreedy, "uniform": Uniform}
+# Adding a policy = its config and class (this module, or its own) + one line here.
+POLICIES: dict[str, Entry] = {
+    "beta_ts": Entry(BetaTSConfig, BetaThompson),
+    "gaussian_ts": Entry(GaussianTSConfig, GaussianThompson),
+    "ucb1": Entry(UCB1Config, UCB1),
+    "epsilon_greedy": Entry(EpsilonGreedyConfig, EpsilonGreedy),
+    "uniform": Entry(UniformConfig, Uniform),
+}
+
+PolicyConfig = Annotated[Union[tuple(e.config for e in POLICIES.values())], Field(discriminator="kind")]
 
 
 def build_policy(cfg) -> Policy:
-    return POLICIES[cfg.kind](cfg)
+    return POLICIES[cfg.kind].build(cfg)

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from evo.errors import ConfigError
 
-POLICY_KINDS = ["beta_ts", "gaussian_ts", "ucb1", "epsilon_greedy", "uniform"]
+POLICY_KINDS = ["beta_ts", "gaussian_ts", "ucb1", "epsilon_greedy", "uniform"]  # bandit.policies.POLICIES
 
 
 def register(sub) -> None:

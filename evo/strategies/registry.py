@@ -15,6 +15,7 @@ from pydantic import Field
 
 from evo.config_base import Entry
 
+from examples.random_search import RandomSearchConfig, RandomSearchStrategy
 from evo.strategies.baseline import BaselineConfig, BaselineStrategy
 from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
 from evo.strategies.hybrid import HybridConfig, HybridStrategy
@@ -38,6 +39,7 @@ STRATEGIES: dict[str, Entry] = {
     "hybrid": Entry(HybridConfig, lambda c, x: HybridStrategy(
         c, x.suite, x.seed_genome, x.optimizer, x.budget, x.seed)),
     "baseline": Entry(BaselineConfig, lambda c, x: BaselineStrategy(c, x.seed_genome)),
+    "random_search": Entry(RandomSearchConfig, lambda c, x: RandomSearchStrategy(c, x.suite, x.seed_genome, x.seed)),
 }
 
 StrategyConfig = Annotated[Union[tuple(e.config for e in STRATEGIES.values())], Field(discriminator="kind")]

@@ -15,6 +15,7 @@ from typing import Annotated, Callable, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from evo.config_base import Entry
 from evo.tasks import checks as C
 
 
@@ -78,10 +79,6 @@ class PythonConfig(_Base):
     timeout_s: float = Field(5.0, gt=0, description="a call that takes longer fails with category error")
 
 
-CheckConfig = Annotated[
-    Union[ExactConfig, NormalizedConfig, ContainsConfig, RegexConfig, NumericConfig, ChoiceConfig, JsonConfig, PythonConfig],
-    Field(discriminator="kind"),
-]
 
 
 def resolve_callable(ref: str, base_dir: Path | None = None) -> Callable:
@@ -119,10 +116,30 @@ def resolve_callable(ref: str, base_dir: Path | None = None) -> Callable:
     return fn
 
 
+def _python_check(cfg, base_dir: Path | None) -> C.Check:
+    opts = cfg.model_dump(exclude={"kind", "ref"})
+    return C.AssertionCheck(resolve_callable(cfg.ref, base_dir), **opts)
+
+
+def _builtin(check_cls):
+    return lambda cfg, base_dir: check_cls(**cfg.model_dump(exclude={"kind"}))
+
+
+# Adding a check = its class (evo/tasks/checks.py) and config class (above) + one line here.
+CHECKS: dict[str, Entry] = {
+    "exact": Entry(ExactConfig, _builtin(C.ExactCheck)),
+    "normalized": Entry(NormalizedConfig, _builtin(C.NormalizedCheck)),
+    "contains": Entry(ContainsConfig, _builtin(C.ContainsCheck)),
+    "regex": Entry(RegexConfig, _builtin(C.RegexCheck)),
+    "numeric": Entry(NumericConfig, _builtin(C.NumericCheck)),
+    "choice": Entry(ChoiceConfig, _builtin(C.ChoiceCheck)),
+    "json": Entry(JsonConfig, _builtin(C.JsonCheck)),
+    "python": Entry(PythonConfig, _python_check),
+}
+
+CheckConfig = Annotated[Union[tuple(e.config for e in CHECKS.values())], Field(discriminator="kind")]
+
+
 def build_check(cfg, base_dir: Path | None = None) -> C.Check:
     """A ``Check`` from a validated config entry. Raises ``ValueError`` for an unresolvable ``ref``."""
-    opts = cfg.model_dump(exclude={"kind"})
-    if cfg.kind == "python":
-        fn = resolve_callable(opts.pop("ref"), base_dir)
-        return C.AssertionCheck(fn, **opts)
-    return C.BUILTIN_CHECKS[cfg.kind](**opts)
+    return CHECKS[cfg.kind].build(cfg, base_dir)

@@ -354,9 +354,3 @@ class AssertionCheck(Check):
         else:
             raise TypeError(f"assertion returned {type(result).__name__}; expected bool, float or (score, message)")
         return score, str(message or ("" if score >= 1 else "assertion failed")), None
-
-
-BUILTIN_CHECKS: dict[str, type[Check]] = {
-    cls.kind: cls
-    for cls in (ExactCheck, NormalizedCheck, ContainsCheck, RegexCheck, NumericCheck, ChoiceCheck, JsonCheck)
-}

@@ -23,3 +23,23 @@ class TestHybrid(StrategyConformance):
 
 class TestBaseline(StrategyConformance):
     strategy_config = {"kind": "baseline"}
+
+
+class TestRandomSearchExample(StrategyConformance):
+    """examples/random_search.py: the extension guide's worked example, added with one registry line."""
+    strategy_config = {"kind": "random_search", "batch": 3, "steps": 6}
+
+
+def test_the_example_strategy_runs_in_evo_compare(tmp_path):
+    from rich.console import Console
+    from experiments.runner import run_experiment
+    from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite
+    suite = write_add_suite(tmp_path, 8, 4, 4)
+    cfg = tmp_path / "e.yaml"
+    cfg.write_text(f"name: rs\nsuites: ['{suite}']\ntask_model: {{kind: scripted}}\noptimizer: {{kind: scripted}}\n"
+                   "strategies: {random: {kind: random_search, batch: 2, steps: 3}}\nbudget: {max_calls: 100}\n"
+                   f"tracking: {{kind: none}}\noutput_dir: '{tmp_path}/results'\nbootstrap_resamples: 100\n")
+    report = run_experiment(cfg, console=Console(file=open(tmp_path / "c.txt", "w")), env={},
+                            backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
+    assert [r["strategy"] for r in report.rows] == ["baseline", "random"]
+    assert report.cells[1].result.strategy == "random_search" and len(report.cells[1].result.steps) == 4

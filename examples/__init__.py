@@ -1,0 +1,1 @@
+"""Worked examples of extending evo (see docs/extending.md)."""
