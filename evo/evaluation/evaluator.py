@@ -22,25 +22,10 @@ from evo.errors import BackendError
 from evo.evaluation.records import EvalBatch, ExampleRecord
 from evo.evaluation.render import demo_examples, extract_answer, render_request
 from evo.genome import PromptGenome
-from evo.tasks.checks import CheckResult, normalize_text
+from evo.tasks.checks import normalize_text
 from evo.tasks.suite import Example, TaskSuite
 
 OnResult = Callable[[ExampleRecord], None]
-
-
-def score_checks(results: Sequence[CheckResult], pass_threshold: float) -> tuple[float, bool, str | None]:
-    """Weighted mean score, pass flag and the category of the heaviest failing check."""
-    total_w = sum(r.weight for r in results)
-    score = sum(r.score * r.weight for r in results) / total_w if total_w else 0.0
-    passed = score >= pass_threshold - 1e-9
-    category = None
-    if not passed:
-        failing = [r for r in results if not r.passed]
-        if failing:
-            category = max(failing, key=lambda r: r.weight).category
-        else:
-            category = "wrong_answer"
-    return score, passed, category
 
 
 class Evaluator:
@@ -87,14 +72,16 @@ class Evaluator:
                                  sample_index)
         answer = extract_answer(response.text, genome.chain_of_thought)
         results = tuple(check(answer, example.expected, example.inputs) for check in task.checks_for(example))
-        score, passed, category = score_checks(results, task.pass_threshold)
+        score, passed, category = task.score(results)
         copied = copies_a_demo(answer, demo_examples(genome, example, self.suite))
         if copied and not passed:
             category = "copied_demo"
         return ExampleRecord(
-            example.id, example.task, example.split, input_text, example.expected, response.text, answer,
-            score, passed, results, category, response.latency_s, response.input_tokens,
-            response.output_tokens, response.cost_usd, response.cached, None, sample_index, copied,
+            example_id=example.id, task=example.task, split=example.split, input_text=input_text,
+            expected=example.expected, output=response.text, answer=answer, score=score, passed=passed,
+            checks=results, category=category, latency_s=response.latency_s, input_tokens=response.input_tokens,
+            output_tokens=response.output_tokens, cost_usd=response.cost_usd, cached=response.cached,
+            sample_index=sample_index, copied_demo=copied,
         )
 
     def evaluate(self, genome: PromptGenome, examples: Iterable[Example] | None = None, *,
@@ -129,6 +116,7 @@ def copies_a_demo(answer: str, demos: Sequence[Example]) -> bool:
 
 def _error_record(example: Example, input_text: str, message: str, sample_index: int) -> ExampleRecord:
     return ExampleRecord(
-        example.id, example.task, example.split, input_text, example.expected, "", "", 0.0, False,
-        (), "error", error=message, sample_index=sample_index,
+        example_id=example.id, task=example.task, split=example.split, input_text=input_text,
+        expected=example.expected, output="", answer="", score=0.0, passed=False, category="error",
+        error=message, sample_index=sample_index,
     )

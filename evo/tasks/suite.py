@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
-from evo.tasks.checks import Check
+from evo.tasks.checks import Check, CheckResult
 
 SPLITS = ("train", "val", "test")
 
@@ -39,6 +39,19 @@ class Task:
 
     def checks_for(self, example: Example) -> tuple[Check, ...]:
         return self.checks + example.checks
+
+    def score(self, results: Sequence[CheckResult]) -> tuple[float, bool, str | None]:
+        """Weighted mean score of check results, whether it reaches ``pass_threshold``, and the
+        category of the heaviest failing check (``wrong_answer`` if the checks all passed but the
+        weighted score is still under the threshold)."""
+        total_w = sum(r.weight for r in results)
+        score = sum(r.score * r.weight for r in results) / total_w if total_w else 0.0
+        passed = score >= self.pass_threshold - 1e-9
+        category = None
+        if not passed:
+            failing = [r for r in results if not r.passed]
+            category = max(failing, key=lambda r: r.weight).category if failing else "wrong_answer"
+        return score, passed, category
 
 
 def template_fields(template: str) -> set[str]:
