@@ -49,27 +49,44 @@ def cached(backend, cache: ResponseCache | None):
 
 
 class Session:
-    """Cache, backends and evaluator pool for the runs of one invocation.
+    """Backends, response caches and evaluator pool for the runs of one invocation.
 
     ``settings`` is a resolved run or experiment (``task_model``, ``optimizer``, ``evaluator``,
     ``cache`` resolved to a path or ``False``). ``backends`` may supply ``task`` / ``optimizer``
-    backends (tests, a shared loaded model); they are put behind the session's cache like built ones.
+    backends (tests, a shared loaded model). Backends are built once (one loaded local model serves
+    both roles when their configs are equal); each run gets them behind the response cache its own
+    resolved config names (``backends_for``), so runs of a comparison can keep separate caches.
     """
 
     def __init__(self, settings, *, backends: dict | None = None):
         backends = backends or {}
-        self.cache = ResponseCache(settings.cache) if isinstance(settings.cache, str) else None
         task = backends.get("task") or build_backend(settings.task_model)
-        self.task_backend = cached(task, self.cache)
         if backends.get("optimizer") is not None:
-            self.optimizer_backend = cached(backends["optimizer"], self.cache)
+            optimizer = backends["optimizer"]
         elif settings.optimizer == settings.task_model:
-            self.optimizer_backend = self.task_backend
+            optimizer = task
         else:
-            self.optimizer_backend = cached(build_backend(settings.optimizer), self.cache)
+            optimizer = build_backend(settings.optimizer)
+        self._raw = (task, optimizer)
+        self._caches: dict[str, ResponseCache] = {}
+        self._wrapped: dict[str | None, tuple] = {}
+        default_cache = settings.cache if isinstance(settings.cache, str) else None
+        self.task_backend, self.optimizer_backend = self.backends_for(default_cache)
         self.pool = build_evaluator_pool(settings.evaluator, task_model=settings.task_model,
-                                         task_backend=self.task_backend,
-                                         cache_path=settings.cache if isinstance(settings.cache, str) else None)
+                                         backend_for=lambda path: self.backends_for(path)[0],
+                                         cache_path=default_cache)
+
+    def backends_for(self, cache_path: str | None) -> tuple:
+        """(task backend, optimizer backend) behind the response cache at ``cache_path`` (None: none)."""
+        if cache_path not in self._wrapped:
+            cache = None
+            if cache_path is not None:
+                cache = self._caches.get(cache_path) or ResponseCache(cache_path)
+                self._caches[cache_path] = cache
+            task, optimizer = self._raw
+            task_backend = cached(task, cache)
+            self._wrapped[cache_path] = (task_backend, task_backend if optimizer is task else cached(optimizer, cache))
+        return self._wrapped[cache_path]
 
     def parts(self, resolved, suite: TaskSuite, *, seed_genome: PromptGenome | None = None,
               extra_seeds: tuple[PromptGenome, ...] = ()) -> RunParts:
@@ -77,15 +94,15 @@ class Session:
         seed_genome = seed_genome or seed_genome_of(suite)
         budget = Budget(resolved.budget)
         opt_seed = int(stream(resolved.seed, "optimizer").integers(2**31 - 1))
-        optimizer = OptimizerLLM(self.optimizer_backend, budget, seed=opt_seed)
+        optimizer = OptimizerLLM(self.backends_for(resolved.cache_path)[1], budget, seed=opt_seed)
         context = StrategyContext(suite, seed_genome, optimizer, budget, resolved.seed, tuple(extra_seeds))
         strategy = build_strategy(resolved.strategy, context)
-        return RunParts(strategy, self.pool.evaluator(suite, resolved.seed), budget, seed_genome)
+        return RunParts(strategy, self.pool.evaluator(suite, resolved.seed, resolved.cache_path), budget, seed_genome)
 
     def close(self) -> None:
         self.pool.close()
-        if self.cache is not None:
-            self.cache.flush()
+        for cache in self._caches.values():
+            cache.flush()
 
     def __enter__(self):
         return self

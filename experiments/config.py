@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Literal, Mapping
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -35,6 +35,9 @@ class ExperimentConfig(RunSettings):
     tracking: TrackingConfig = Field(default_factory=MlflowConfig)
     output_dir: str = "results"
     bootstrap_resamples: int = Field(2000, ge=100)
+    cache_scope: Literal["strategy", "shared"] = Field(
+        "strategy", description="strategy: one response cache per strategy (the baseline too), so wall time "
+                                "and cache hits do not depend on run order; shared: one cache for all")
 
     @field_validator("strategies")
     @classmethod
@@ -63,8 +66,11 @@ class ResolvedExperiment(ExperimentConfig):
     def cell(self, suite: str, strategy: str, seed: int) -> ResolvedRun:
         """The resolved run of one comparison cell (``strategy == "baseline"``: the seed prompt)."""
         strat = BaselineConfig() if strategy == "baseline" else self.strategies[strategy]
+        cache = self.cache
+        if isinstance(cache, str) and self.cache_scope == "strategy":
+            cache = str(Path(cache).parent / "caches" / f"{strategy}.sqlite")
         return ResolvedRun(suite=suite, strategy=strat, seed=seed, budget=self.budget, task_model=self.task_model,
-                           optimizer=self.optimizer, evaluator=self.evaluator, cache=self.cache,
+                           optimizer=self.optimizer, evaluator=self.evaluator, cache=cache,
                            split_limits=self.split_limits)
 
 

@@ -5,7 +5,7 @@ Contract:
   records in input order and per-example failures as records; ``describe()`` says where evaluation
   runs (logged with every run); ``close()`` releases what it holds.
 - ``EvaluatorPool`` (protocol): built once per invocation (one loaded model, one Ray cluster);
-  ``evaluator(suite, seed)`` hands out evaluators for one run; ``close()`` closes every evaluator it
+  ``evaluator(suite, seed, cache_path)`` hands out evaluators for one run, behind that run's cache; ``close()`` closes every evaluator it
   handed out and then the pool itself. Use it as a context manager.
 - ``build_evaluator_pool(cfg, task_model, task_backend, cache_path)`` is the only constructor used by
   commands and the Python API: ``EVALUATORS`` maps each ``kind`` to its config class and builder.
@@ -36,7 +36,7 @@ class Evaluator(Protocol):
 
 
 class EvaluatorPool(Protocol):
-    def evaluator(self, suite, seed: int = 0) -> Evaluator: ...
+    def evaluator(self, suite, seed: int = 0, cache_path: str | None = None) -> Evaluator: ...
 
     def close(self) -> None: ...
 
@@ -55,15 +55,15 @@ class RayEvaluatorConfig(StrictConfig):
 
 
 class ThreadEvaluatorPool:
-    """Thread-pool evaluators over one (cached) task backend."""
+    """Thread-pool evaluators over the task backend; ``backend_for(cache_path)`` gives it behind a cache."""
 
-    def __init__(self, cfg: ThreadsEvaluatorConfig, task_backend):
+    def __init__(self, cfg: ThreadsEvaluatorConfig, backend_for):
         self.cfg = cfg
-        self.task_backend = task_backend
+        self.backend_for = backend_for
         self._handed_out: list[ThreadEvaluator] = []
 
-    def evaluator(self, suite, seed: int = 0) -> ThreadEvaluator:
-        evaluator = ThreadEvaluator(self.task_backend, suite, workers=self.cfg.workers, seed=seed)
+    def evaluator(self, suite, seed: int = 0, cache_path: str | None = None) -> ThreadEvaluator:
+        evaluator = ThreadEvaluator(self.backend_for(cache_path), suite, workers=self.cfg.workers, seed=seed)
         self._handed_out.append(evaluator)
         return evaluator
 
@@ -79,11 +79,11 @@ class ThreadEvaluatorPool:
         self.close()
 
 
-def _threads(cfg, task_model, task_backend, cache_path):
-    return ThreadEvaluatorPool(cfg, task_backend)
+def _threads(cfg, task_model, backend_for, cache_path):
+    return ThreadEvaluatorPool(cfg, backend_for)
 
 
-def _ray(cfg, task_model, task_backend, cache_path):
+def _ray(cfg, task_model, backend_for, cache_path):
     from evo.evaluation.ray_evaluator import RayEvaluatorPool  # the only module importing ray
 
     return RayEvaluatorPool(cfg, task_model, cache_path=cache_path)
@@ -97,7 +97,8 @@ EVALUATORS: dict[str, Entry] = {
 EvaluatorConfig = Annotated[Union[tuple(e.config for e in EVALUATORS.values())], Field(discriminator="kind")]
 
 
-def build_evaluator_pool(cfg, *, task_model, task_backend, cache_path=None):
-    """The pool for ``cfg``: threads over ``task_backend``, or Ray actors that each build ``task_model``
-    behind the SQLite cache at ``cache_path``."""
-    return EVALUATORS[cfg.kind].build(cfg, task_model, task_backend, cache_path)
+def build_evaluator_pool(cfg, *, task_model, backend_for, cache_path=None):
+    """The pool for ``cfg``: threads over ``backend_for(cache_path)`` (the session's task backend behind
+    a run's cache), or Ray actors that each build ``task_model`` once and put it behind the SQLite cache
+    each run names (default ``cache_path``)."""
+    return EVALUATORS[cfg.kind].build(cfg, task_model, backend_for, cache_path)

@@ -30,13 +30,22 @@ class EvalWorker:
         if backend_cfg.get("kind", "local") == "local":
             backend_cfg = {**backend_cfg, "n_threads": backend_cfg.get("n_threads") or threads,
                            "n_threads_batch": backend_cfg.get("n_threads_batch") or threads}
-        backend = build_backend(parse_backend_config(backend_cfg, "task_model"))
-        self.backend = CachedBackend(backend, ResponseCache(cache_path)) if cache_path else backend
+        self.raw = build_backend(parse_backend_config(backend_cfg, "task_model"))
+        self.cached: dict = {None: self.raw}
+        self.default_cache = cache_path
         self.threads = threads
+        self._wrap = lambda path: CachedBackend(self.raw, ResponseCache(path))
 
-    def evaluate(self, suite, genome_json: dict, examples: list, samples: int, seed: int) -> list:
+    def backend(self, cache_path: str | None):
+        """The model behind the run's cache (opened once per path in this actor)."""
+        if cache_path not in self.cached:
+            self.cached[cache_path] = self._wrap(cache_path)
+        return self.cached[cache_path]
+
+    def evaluate(self, suite, genome_json: dict, examples: list, samples: int, seed: int,
+                 cache_path: str | None = None) -> list:
         genome = PromptGenome.from_json(genome_json)
-        evaluator = Evaluator(self.backend, suite, workers=self.threads, seed=seed)
+        evaluator = Evaluator(self.backend(cache_path), suite, workers=self.threads, seed=seed)
         try:
             return list(evaluator.evaluate(genome, examples, samples=samples).records)
         finally:
@@ -49,6 +58,7 @@ class EvalWorker:
 class RayEvaluatorPool:
     def __init__(self, cfg, backend_cfg, cache_path=None):
         self.cfg = cfg
+        self.cache_path = str(cache_path) if cache_path else None
         self.started_ray = False
         if not ray.is_initialized():
             try:
@@ -75,8 +85,8 @@ class RayEvaluatorPool:
             self._suite_refs[key] = (suite, ray.put(suite))
         return self._suite_refs[key][1]
 
-    def evaluator(self, suite, seed: int = 0) -> "RayEvaluator":
-        return RayEvaluator(self, suite, seed)
+    def evaluator(self, suite, seed: int = 0, cache_path: str | None = None) -> "RayEvaluator":
+        return RayEvaluator(self, suite, seed, cache_path if cache_path is not None else self.cache_path)
 
     def close(self) -> None:
         self.shutdown()
@@ -98,10 +108,11 @@ class RayEvaluatorPool:
 class RayEvaluator:
     """The ``Evaluator`` interface over a ``RayEvaluatorPool``."""
 
-    def __init__(self, pool: RayEvaluatorPool, suite, seed: int = 0):
+    def __init__(self, pool: RayEvaluatorPool, suite, seed: int = 0, cache_path: str | None = None):
         self.pool = pool
         self.suite = suite
         self.seed = seed
+        self.cache_path = cache_path
         self.workers = len(pool.actors) * pool.cfg.threads_per_worker
         self.backend = None
 
@@ -112,7 +123,7 @@ class RayEvaluator:
         size = -(-len(items) // n_actors) if items else 0
         chunks = [items[i:i + size] for i in range(0, len(items), size)] if size else []
         ref = self.pool.suite_ref(self.suite)
-        futures = [actor.evaluate.remote(ref, genome.to_json(), chunk, samples, self.seed)
+        futures = [actor.evaluate.remote(ref, genome.to_json(), chunk, samples, self.seed, self.cache_path)
                    for actor, chunk in zip(self.pool.actors, chunks)]
         records = [rec for chunk in ray.get(futures) for rec in chunk]
         if on_result:

@@ -124,6 +124,7 @@ evaluator: {{kind: threads, workers: 1}}
 tracking: {{kind: none}}
 output_dir: '{tmp_path}/results'
 bootstrap_resamples: 100
+cache_scope: shared
 """)
         console = Console(file=open(tmp_path / "c.txt", "w"))
         first = run_experiment(cfg, console=console, env={})
@@ -155,3 +156,37 @@ def test_an_unreachable_server_does_not_exit_0(add_suite, tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 2 and "every task-model call of the run failed; first error:" in captured.err
     assert "connection failed" in captured.err and "failed calls: task model" in captured.out
+
+
+ORDER_STRATEGIES = {
+    "evolutionary": "{kind: evolutionary, population_size: 4, keep: 2, generations: 2, target_score: null}",
+    "hybrid": "{kind: hybrid, evolutionary: {population_size: 4, keep: 2, generations: 1, target_score: null},"
+              " iterative: {n_candidates: 1, max_train_iterations: 1, max_val_iterations: 1}}"}
+
+
+def run_in_order(tmp_path, order: list, cache_scope: str) -> dict:
+    from rich.console import Console
+    from experiments.runner import run_experiment
+    from tests.helpers import write_add_suite
+    suite = write_add_suite(tmp_path, 8, 4, 4)
+    cfg = tmp_path / f"{order[0]}-{cache_scope}.yaml"
+    cfg.write_text(f"name: order-{order[0]}-{cache_scope}\nsuites: ['{suite}']\ntask_model: {{kind: scripted}}\n"
+                   "optimizer: {kind: scripted}\nstrategies:\n" + "".join(f"  {n}: {ORDER_STRATEGIES[n]}\n" for n in order)
+                   + f"budget: {{max_calls: 120}}\ntracking: {{kind: none}}\noutput_dir: '{tmp_path}/results'\n"
+                   f"bootstrap_resamples: 100\ncache_scope: {cache_scope}\n")
+    report = run_experiment(cfg, console=Console(file=open(tmp_path / "c.txt", "w")), env={},
+                            backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
+    summary = {r["strategy"]: r for r in report.rows}
+    summary["cache_hits"] = {c.strategy: sum(u["cached_calls"] for u in c.result.budget["usage"].values())
+                             for c in report.cells}
+    return summary
+
+
+def test_run_order_changes_nothing_in_the_summary(tmp_path):
+    """Each strategy has its own response cache (the default): running the strategies in reverse order
+    gives the same summary, cache hits included. With one shared cache the strategy run second replays
+    the first one's calls, and the figures depend on the order."""
+    forward = run_in_order(tmp_path, ["evolutionary", "hybrid"], "strategy")
+    assert forward == run_in_order(tmp_path, ["hybrid", "evolutionary"], "strategy")
+    shared = run_in_order(tmp_path, ["evolutionary", "hybrid"], "shared")
+    assert shared["cache_hits"] != run_in_order(tmp_path, ["hybrid", "evolutionary"], "shared")["cache_hits"]
