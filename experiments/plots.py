@@ -79,3 +79,17 @@ def pareto_flags(points: list[dict], cost_key: str = "tokens") -> list[dict]:
                         (q["quality"] > p["quality"] or q[cost_key] < p[cost_key]) for q in points)
         out.append({**p, "pareto": not dominated})
     return out
+
+
+def test_scores_plot(rows: list[dict], path: Path, title: str) -> Path:
+    """Held-out test score per strategy with its 95% CI (``rows``: report rows of one suite)."""
+    fig, ax = plt.subplots(figsize=(7, 0.8 + 0.45 * max(1, len(rows))))
+    labels = [f"{r['variant']}/{r['strategy']}" if r.get("variant") else r["strategy"] for r in rows]
+    means = [r["test_score"] for r in rows]
+    err = [[m - r["ci95_low"] for m, r in zip(means, rows)], [r["ci95_high"] - m for m, r in zip(means, rows)]]
+    ax.barh(range(len(rows)), means, xerr=err, capsize=4, color=["#9aa5b8" if r["strategy"] == "baseline" else "#4c78a8"
+                                                                 for r in rows])
+    ax.set_yticks(range(len(rows)), labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    return _save(fig, ax, path, title, "held-out test score (95% CI)", "", legend_size=8)

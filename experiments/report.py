@@ -5,7 +5,7 @@
 ``ComparisonReport`` with one row per group (held-out test score with a two-level bootstrap 95% CI,
 pass rates, calls, paired tests vs the baseline) and the pairwise strategy tests; it touches no file.
 ``render_report(report, out_dir)`` writes ``summary.csv``, ``summary.md``, ``summary.json``,
-``pairwise.csv`` and the plots; ``evo compare`` and ``evo ablate`` both use exactly these two steps.
+``pairwise.csv``, the plots and ``report.html`` (``experiments.html_report``); ``evo compare`` and ``evo ablate`` both use exactly these two steps.
 """
 from __future__ import annotations
 
@@ -137,7 +137,14 @@ def render_report(report: ComparisonReport, out_dir: Path) -> list[Path]:
     (out_dir / "summary.md").write_text(markdown_table(report.rows), encoding="utf-8")
     write_json(out_dir / "summary.json", {"rows": report.rows, "pairwise": report.pairwise})
     files = [out_dir / n for n in ("summary.csv", "summary.md", "summary.json", "pairwise.csv")]
-    return files + render_plots(report.cells, out_dir / "plots")
+    files += render_plots(report.cells, out_dir / "plots")
+    for suite in dict.fromkeys(r["suite"] for r in report.rows):
+        files.append(plots.test_scores_plot([r for r in report.rows if r["suite"] == suite],
+                                            out_dir / "plots" / f"{suite}_test_scores.png", f"{suite}: held-out test"))
+    from experiments.html_report import render_html
+
+    files.append(render_html(report, out_dir, f"evo · {out_dir.name}", out_dir / "plots"))
+    return files
 
 
 def render_plots(cells: list[Cell], plot_dir: Path) -> list[Path]:

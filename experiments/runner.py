@@ -66,6 +66,7 @@ def run_experiment(config: ExperimentConfig | str | Path, overlays: list = (), *
         report.dir, report.tracking = str(out), tracker.info()
         for path in render_report(report, out):
             tracker.log_file(parent, path, "plots" if path.suffix == ".png" else "report")
+        tracker.log_metrics(parent, parent_metrics(report), 0)
         status = "FINISHED"
         return report
     except KeyboardInterrupt:
@@ -75,7 +76,18 @@ def run_experiment(config: ExperimentConfig | str | Path, overlays: list = (), *
         tracker.end_run(parent, status)
 
 
+def parent_metrics(report: ComparisonReport) -> dict:
+    """The comparison's summary on its parent run: each strategy's test score and CI bounds."""
+    out = {}
+    for r in report.rows:
+        prefix = "/".join(x for x in (r.get("variant", ""), r["suite"], r["strategy"]) if x)
+        out.update({f"{prefix}/test_score": r["test_score"], f"{prefix}/ci95_low": r["ci95_low"],
+                    f"{prefix}/ci95_high": r["ci95_high"]})
+    return out
+
+
 def print_locations(console, report: ComparisonReport) -> None:
+    console.print(f"[bold]report: {report.dir}/report.html[/] (open it in a browser; works offline)")
     console.print(f"results: {report.dir}/summary.md, summary.csv, pairwise.csv · plots: {report.dir}/plots/ · "
                   f"resolved config: {report.dir}/resolved_config.yaml")
     if report.tracking_uri:
