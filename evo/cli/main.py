@@ -9,9 +9,27 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 
 from evo.errors import EvoError
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("evo-bandit")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without installing
+        from evo import __version__
+
+        return __version__
+
+
+def _terminate(signum, frame):
+    """SIGTERM ends a run like Ctrl-C: checkpoint kept, tracker runs marked KILLED, exit 130."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="evo",
         description="Optimize LLM prompts against your evals; compare strategies; deploy winners.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (and tracebacks of internal errors)")
+    parser.add_argument("--version", action="version", version=f"evo {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (eval_cmd, optimize_cmd, compare_cmd, ablate_cmd, resume_cmd, bandit_cmd, improve_cmd, suites_cmd):
         module.register(sub)
@@ -37,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.func(args) or 0)
     except EvoError as exc:

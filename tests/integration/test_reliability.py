@@ -190,3 +190,33 @@ def test_run_order_changes_nothing_in_the_summary(tmp_path):
     assert forward == run_in_order(tmp_path, ["hybrid", "evolutionary"], "strategy")
     shared = run_in_order(tmp_path, ["evolutionary", "hybrid"], "shared")
     assert shared["cache_hits"] != run_in_order(tmp_path, ["hybrid", "evolutionary"], "shared")["cache_hits"]
+
+
+def test_sigterm_ends_a_run_killed_with_its_checkpoint(add_suite, tmp_path):
+    """`kill PID` (SIGTERM) of `evo optimize --mlflow`: exit 130, checkpoint kept, the MLflow run KILLED."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    cfg = tmp_path / "r.yaml"
+    cfg.write_text("task_model: {kind: scripted, default: '3', latency_s: 0.05}\noptimizer: {kind: scripted}\n"
+                   "strategy: {kind: evolutionary, population_size: 4, keep: 2, generations: 50, target_score: null}\n"
+                   "budget: {max_calls: 5000}\ncache: false\n")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/m.db"}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "evo"), "optimize", str(add_suite), "--config", str(cfg),
+                             "--run-dir", str(tmp_path / "run"), "--mlflow"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    checkpoint = tmp_path / "run" / "checkpoint.json"
+    deadline = time.time() + 90
+    while not checkpoint.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
+    assert checkpoint.exists() and not (tmp_path / "run" / "result.json").exists()
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient(f"sqlite:///{tmp_path}/m.db")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert [r.info.status for r in runs] == ["KILLED"]
