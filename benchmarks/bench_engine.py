@@ -38,7 +38,7 @@ def run(n_train: int, cache: bool) -> tuple[float, int]:
         start = time.perf_counter()
         while not strategy.finished:  # the optimization loop only (no final scoring)
             reqs = strategy.ask()
-            strategy.tell([loop.evaluate(r.genome, r.split, r.samples) for r in reqs])
+            strategy.tell([(r, loop.evaluate(r.genome, r.split, r.samples, perturbed=r.perturbed)) for r in reqs])
         elapsed = time.perf_counter() - start
     return elapsed, budget.usage["task"].calls
 
