@@ -22,3 +22,65 @@ def step_line(r: dict) -> str:
     why = f" ({'; '.join(sorted(set(rejections)))[:90]})" if rejections and not d.get("accepted") else ""
     return (f"step {r['step']:>3} · {d.get('phase', ''):<10} · {verdict}[/] "
             f"{d.get('score_before', 0):.3f} → {d.get('score_after', 0):.3f}{why} · {best} · {calls}")
+
+
+def budget_fraction(record: dict, max_calls: int | None) -> float | None:
+    """Share of the call budget a step record has used (task, optimizer and monitoring calls)."""
+    if not max_calls:
+        return None
+    used = record["task_calls"] + record["optimizer_calls"] + record.get("monitor_calls", 0)
+    return min(1.0, used / max_calls)
+
+
+def eta_s(record: dict, max_calls: int | None) -> float | None:
+    """Seconds left if the rest of the budget goes as fast as what was used (None: unknown)."""
+    frac = budget_fraction(record, max_calls)
+    if not frac or frac >= 1.0:
+        return None if not frac else 0.0
+    return record["wall_s"] * (1.0 - frac) / frac
+
+
+class RunProgress:
+    """Progress of one or more runs: on a terminal a live bar per run (calls used vs budget, best
+    train/val so far, elapsed and ETA); otherwise one plain line per step. Use as a context manager;
+    ``start(label, max_calls)`` before a run, ``on_step(record)`` as its step callback."""
+
+    def __init__(self, console):
+        self.console = console
+        self.live = console.is_terminal
+        self._progress = None
+        self._task = None
+        self._label = ""
+        self._max_calls = None
+
+    def __enter__(self):
+        if self.live:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[calls]}"),
+                                      TextColumn("{task.fields[best]}"), TimeElapsedColumn(),
+                                      TextColumn("ETA {task.fields[eta]}"), console=self.console, transient=False)
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
+
+    def start(self, label: str, max_calls: int | None) -> None:
+        self._label, self._max_calls = label, max_calls
+        if self._progress is not None:
+            self._task = self._progress.add_task(label, total=max_calls or 1, calls="starting…", best="", eta="-")
+
+    def on_step(self, record: dict) -> None:
+        if self._progress is None:
+            self.console.print((f"    [dim]{self._label}[/] " if self._label else "") + step_line(record))
+            return
+        used = record["task_calls"] + record["optimizer_calls"] + record.get("monitor_calls", 0)
+        eta = eta_s(record, self._max_calls)
+        self._progress.update(
+            self._task, completed=min(used, self._max_calls or used),
+            description=f"{self._label} · step {record['step']}",
+            calls=f"calls {used}/{self._max_calls or '∞'} (task {record['task_calls']}, opt {record['optimizer_calls']})",
+            best=f"best train {_score(record.get('best_train_score'))} val {_score(record.get('best_val_score'))}",
+            eta="-" if eta is None else f"{eta:.0f} s")

@@ -8,12 +8,13 @@ invocation and injected), into ``<out>/runs/<suite>/<strategy>/seed<N>`` and an 
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 
 from evo.build import Session
 from evo.execute import run_resolved
-from evo.progress import step_line
+from evo.progress import RunProgress, step_line
 from evo.run_dir import RunDir
 from evo.spec import limit_suite
 from evo.tasks.loader import load_suite
@@ -22,6 +23,11 @@ from experiments.config import ResolvedExperiment
 from experiments.report import Cell
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _nothing():
+    yield
 
 
 class Comparison:
@@ -43,22 +49,26 @@ class Comparison:
     def run(self) -> list[Cell]:
         cells: list[Cell] = []
         names = (["baseline"] if self.resolved.baseline else []) + list(self.resolved.strategies)
-        for suite_ref in self.resolved.suites:
-            suite = limit_suite(load_suite(suite_ref), self.resolved.split_limits)
-            counts = suite.counts()
-            self.say(f"[bold]suite {suite.name}[/]: train {counts['train']} · val {counts['val']} · test {counts['test']}")
-            for name, seed in itertools.product(names, self.resolved.seeds):
-                cells.append(self._run_cell(suite_ref, suite, name, seed))
+        self.progress = RunProgress(self.console) if self.console is not None else None
+        with self.progress or _nothing():
+            for suite_ref in self.resolved.suites:
+                suite = limit_suite(load_suite(suite_ref), self.resolved.split_limits)
+                counts = suite.counts()
+                self.say(f"[bold]suite {suite.name}[/]: train {counts['train']} · val {counts['val']} · test {counts['test']}")
+                for name, seed in itertools.product(names, self.resolved.seeds):
+                    cells.append(self._run_cell(suite_ref, suite, name, seed))
         return cells
 
     def _run_cell(self, suite_ref: str, suite, name: str, seed: int) -> Cell:
         resolved = self.resolved.cell(suite_ref, name, seed)
         run_dir = RunDir(self.out / "runs" / suite.name / name / f"seed{seed}")
+        if self.progress is not None:
+            self.progress.start(f"{suite.name}/{name} s{seed}", resolved.budget.max_calls)
         result = run_resolved(
             resolved, suite, self.session, run_dir, tracker=self.tracker, run_name=f"{suite.name}/{name}/seed{seed}",
             parent_run_id=self.parent_run_id,
             tags={"suite": suite.name, "strategy": name, "seed": seed, "variant": self.variant},
-            on_record=lambda r: self.say(f"    [dim]{name} s{seed}[/] " + step_line(r)))
+            on_record=self.progress.on_step if self.progress is not None else lambda r: log.info(step_line(r)))
         if name != "baseline":
             plots.lineage_plot(result.lineage, run_dir.path / "lineage.png", f"{suite.name}/{name}: winner's lineage")
         calls = result.calls

@@ -9,7 +9,7 @@ from evo.cli.console import make_console
 from rich.console import Console
 from rich.table import Table
 
-from evo.progress import step_line
+from evo.progress import RunProgress
 from evo.strategies.registry import STRATEGIES
 
 
@@ -65,9 +65,10 @@ def run(args) -> int:
     console.print(f"[bold]evo optimize[/] · suite {suite.name} (train {counts['train']} / val {counts['val']} / "
                   f"test {counts['test']}) · strategy {resolved.strategy.kind} · optimizer {resolved.optimizer.kind} · "
                   f"budget {resolved.budget.max_calls} calls · run dir {run_dir.path}")
-    with console.status("optimizing…"):
-        result = optimize(suite, resolved, run_dir=run_dir.path, tracker=tracker,
-                          on_step=lambda r: console.print(step_line(r)), env=os.environ)
+    with RunProgress(console) as progress:
+        progress.start(f"{suite.name}/{resolved.strategy.kind}", resolved.budget.max_calls)
+        result = optimize(suite, resolved, run_dir=run_dir.path, tracker=tracker, on_step=progress.on_step,
+                          env=os.environ)
     print_summary(console, result, run_dir.path)
     return exit_if_every_call_failed(result)
 

@@ -18,7 +18,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from evo.api import resume
     from evo.cli.optimize_cmd import exit_if_every_call_failed, print_summary
-    from evo.progress import step_line
+    from evo.progress import RunProgress
     from evo.run_dir import RunDir
 
     console = make_console()
@@ -26,6 +26,8 @@ def run(args) -> int:
     if (rd.path / "checkpoint.json").exists():
         done = rd.read_json("checkpoint.json").get("steps_done", 0)
         console.print(f"[bold]evo resume[/] · {rd.path} · continuing after step {done - 1}")
-    result = resume(rd.path, on_step=lambda r: console.print(step_line(r)))
+    with RunProgress(console) as progress:
+        progress.start(rd.path.name, None)
+        result = resume(rd.path, on_step=progress.on_step)
     print_summary(console, result, rd.path)
     return exit_if_every_call_failed(result)

@@ -60,3 +60,11 @@ def test_max_calls_zero_is_an_error(add_suite, capsys):
     from evo.cli.main import main
     assert main(["optimize", str(add_suite), "--max-calls", "0"]) == 2
     assert "budget.max_calls: Input should be greater than or equal to 1" in capsys.readouterr().err
+
+
+def test_progress_eta_from_the_budget_used():
+    from evo.progress import budget_fraction, eta_s
+    record = {"task_calls": 90, "optimizer_calls": 10, "monitor_calls": 20, "wall_s": 60.0}
+    assert budget_fraction(record, 300) == pytest.approx(0.4)
+    assert eta_s(record, 300) == pytest.approx(90.0)  # 60 s for 40%: 90 s for the other 60%
+    assert eta_s(record, None) is None and eta_s({**record, "task_calls": 400}, 300) == 0.0
