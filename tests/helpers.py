@@ -19,3 +19,17 @@ def write_add_suite(directory, n_train: int, n_val: int, n_test: int):
         "name: add\ndescription: Add two numbers; give the number only.\ninput_template: '{a} + {b}'\n"
         "examples_file: add.jsonl\nchecks: [{kind: numeric, strict: true}]\nseed_prompt: {instruction: Solve., max_tokens: 8}\n")
     return directory / "add.yaml"
+
+
+TWO_STRATEGIES = ("  iterative: {kind: iterative, n_candidates: 2, max_train_iterations: 2, max_val_iterations: 1}\n"
+                  "  evolutionary: {kind: evolutionary, population_size: 4, keep: 2, generations: 2, target_score: null}\n")
+
+
+def write_experiment(path, name: str, suite, *, max_calls: int, strategies: str = TWO_STRATEGIES,
+                     resamples: int = 100):
+    """A small experiment config on scripted models (iterative + evolutionary by default), no tracking,
+    results under ``path.parent / 'results'``; return ``path``."""
+    path.write_text(f"name: {name}\nsuites: ['{suite}']\ntask_model: {{kind: scripted}}\noptimizer: {{kind: scripted}}\n"
+                    f"strategies:\n{strategies}budget: {{max_calls: {max_calls}}}\ntracking: {{kind: none}}\n"
+                    f"output_dir: '{path.parent}/results'\nbootstrap_resamples: {resamples}\n")
+    return path

@@ -7,7 +7,7 @@ import yaml
 from rich.console import Console
 
 from experiments.runner import run_experiment
-from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite
+from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite, write_experiment
 
 
 @pytest.fixture
@@ -113,20 +113,7 @@ def test_experiment_config_errors(tmp_path):
 def test_ablate_overlays_and_grid(experiment):
     from experiments.ablate import grid_overlays, run_ablation
     _, tmp = experiment
-    cfg = tmp / "ablate_base.yaml"
-    cfg.write_text(f"""
-name: e2e
-suites: ['{tmp}/add.yaml']
-task_model: {{kind: scripted}}
-optimizer: {{kind: scripted}}
-strategies:
-  iterative: {{kind: iterative, n_candidates: 2, max_train_iterations: 2, max_val_iterations: 1}}
-  evolutionary: {{kind: evolutionary, population_size: 4, keep: 2, generations: 2, target_score: null}}
-budget: {{max_calls: 200}}
-tracking: {{kind: none}}
-output_dir: '{tmp}/results'
-bootstrap_resamples: 200
-""")
+    cfg = write_experiment(tmp / "ablate_base.yaml", "e2e", f"{tmp}/add.yaml", max_calls=200, resamples=200)
     overlay = tmp / "one_candidate.yaml"
     overlay.write_text("strategies: {iterative: {n_candidates: 1}}\n")
     assert grid_overlays({"strategies.evolutionary.crossover_prob": [0.0, 0.5]})[1] == (

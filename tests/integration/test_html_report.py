@@ -5,25 +5,12 @@ import re
 from rich.console import Console
 
 from experiments.runner import run_experiment
-from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite
+from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite, write_experiment
 
 
 def test_compare_writes_a_self_contained_report(tmp_path):
     suite = write_add_suite(tmp_path, 8, 4, 6)
-    cfg = tmp_path / "e.yaml"
-    cfg.write_text(f"""
-name: html
-suites: ['{suite}']
-task_model: {{kind: scripted}}
-optimizer: {{kind: scripted}}
-strategies:
-  iterative: {{kind: iterative, n_candidates: 2, max_train_iterations: 2, max_val_iterations: 1}}
-  evolutionary: {{kind: evolutionary, population_size: 4, keep: 2, generations: 2, target_score: null}}
-budget: {{max_calls: 150}}
-tracking: {{kind: none}}
-output_dir: '{tmp_path}/results'
-bootstrap_resamples: 100
-""")
+    cfg = write_experiment(tmp_path / "e.yaml", "html", suite, max_calls=150)
     console_file = tmp_path / "c.txt"
     report = run_experiment(cfg, console=Console(file=open(console_file, "w")), env={},
                             backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
