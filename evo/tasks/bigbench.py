@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import tarfile
@@ -90,7 +91,8 @@ def registry_download(cache_dir: Path, filename: str = ARCHIVE_NAME, *, index_ur
     verifying its sha256 (the index's and the pinned one); return its path."""
     import httpx
 
-    verify = _pip_setting("cert") or True
+    cert = _pip_setting("cert")
+    verify = ssl.create_default_context(cafile=cert) if cert else True
     dest = cache_dir / filename
     part = cache_dir / (filename + ".part")
     with httpx.Client(timeout=httpx.Timeout(60.0, connect=20.0), follow_redirects=True, verify=verify) as client:
