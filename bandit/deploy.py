@@ -10,19 +10,18 @@ from evo.genome import PromptGenome
 
 def run_candidates(run_dir: Path, pareto: bool = False) -> list[tuple[PromptGenome, float | None]]:
     """(genome, train quality) of the run's best genomes, best first: the final choice, then the hall of
-    fame (or the Pareto front with ``pareto``) from the last checkpoint."""
+    fame (or the Pareto front with ``pareto``) from the run's ``strategy_report.json``."""
     result_path = run_dir / "result.json"
     if not result_path.is_file():
         raise ConfigError(run_dir, "no result.json: the run has not finished (see `evo resume`)")
     result = json.loads(result_path.read_text())
     out = [(PromptGenome.from_json(result["best_genome"]), result["after"]["train"]["mean_score"])]
-    checkpoint = run_dir / "checkpoint.json"
-    if checkpoint.is_file():
-        state = json.loads(checkpoint.read_text())["strategy"]
-        state = state.get("evolution", state)  # hybrid keeps the evolutionary state inside
-        pool = state.get("front" if pareto else "hof") or []
-        pool = sorted(pool, key=lambda d: -d["objectives"]["quality"])
-        out += [(PromptGenome.from_json(d["genome"]), d["objectives"]["quality"]) for d in pool]
+    report_path = run_dir / "strategy_report.json"
+    if report_path.is_file():
+        report = json.loads(report_path.read_text())
+        report = report.get("evolution") or report  # a hybrid run reports its evolution phase inside
+        pool = sorted(report.get("pareto_front" if pareto else "hall_of_fame") or [], key=lambda d: -d["quality"])
+        out += [(PromptGenome.from_json(d["genome"]), d["quality"]) for d in pool]
     seen, unique = set(), []
     for genome, q in out:
         if genome.id not in seen:

@@ -250,7 +250,8 @@ class EvolutionaryStrategy(Strategy):
         return out[: self.config.final_candidates] or [self.best()]
 
     def pareto_front(self) -> list[dict]:
-        return [{"id": i.genome.id, "instruction": i.genome.instruction, **i.objectives} for i in self.front]
+        return [{"id": i.genome.id, "instruction": i.genome.instruction, "genome": i.genome.to_json(), **i.objectives}
+                for i in self.front]
 
     # ---- variation -----------------------------------------------------------------------------
     def _next_sample(self) -> int:
@@ -410,7 +411,8 @@ class EvolutionaryStrategy(Strategy):
         return {"mode": self.config.mode, "extensions": list(self.extensions), "generations": list(self.logbook),
                 "population": [{"id": i.genome.id, "operator": i.genome.operator, "instruction": i.genome.instruction,
                                 "parents": list(i.genome.parents), **i.objectives} for i in self.population],
-                "pareto_front": self.pareto_front()}
+                "pareto_front": self.pareto_front(),
+                "hall_of_fame": [{"genome": i.genome.to_json(), **i.objectives} for i in self.hof]}
 
     # ---- state ---------------------------------------------------------------------------------
     def _ind_json(self, ind: D.Individual) -> dict:

@@ -61,8 +61,7 @@ def test_deploy_filters_with_reward_model(router, tmp_path):
     better = PromptGenome(instruction="Answer with the number only.")
     (run / "result.json").write_text(json.dumps({
         "best_genome": worse.to_json(), "seed_genome": BAD.to_json(), "after": {"train": {"mean_score": 0.5}}}))
-    (run / "checkpoint.json").write_text(json.dumps({"strategy": {"hof": [
-        {"genome": better.to_json(), "objectives": {"quality": 0.4}}]}}))
+    (run / "strategy_report.json").write_text(json.dumps({"hall_of_fame": [{"genome": better.to_json(), "quality": 0.4}]}))
     added = deploy_run(router, run, top=3, reward_model_path=tmp_path / "m.json")
     assert [a for a, _ in added] == [better.id]
 
@@ -84,3 +83,19 @@ def test_improve_once_closes_the_loop(router, tmp_path):
     assert new == set(report["deployed"]) and 1 <= len(new) <= 2
     run = next(iter(tracker.runs.values()))
     assert run["status"] == "FINISHED" and "evolutionary/quality_best" in run["metrics"] and "improve.json" in run["artifacts"]
+
+
+@pytest.mark.parametrize("strategy", [
+    {"kind": "evolutionary", "population_size": 4, "keep": 2, "generations": 2, "target_score": None, "mode": "pareto"},
+    {"kind": "hybrid", "evolutionary": {"population_size": 4, "keep": 2, "generations": 1, "target_score": None},
+     "iterative": {"n_candidates": 1, "max_train_iterations": 1, "max_val_iterations": 1}}])
+def test_deploy_reads_a_real_runs_strategy_report(strategy, tmp_path, add_suite):
+    import evo
+    from bandit.deploy import run_candidates
+    evo.optimize(add_suite, {"strategy": strategy, "budget": {"max_calls": 120}, "cache": False,
+                             "task_model": {"kind": "scripted"}, "optimizer": {"kind": "scripted"}},
+                 run_dir=tmp_path / "run", env={}, backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
+    for pareto in (False, True):
+        candidates = run_candidates(tmp_path / "run", pareto=pareto)
+        assert len(candidates) > 1 and all(q is not None for _, q in candidates[1:])
+        assert len({g.id for g, _ in candidates}) == len(candidates)
