@@ -30,15 +30,41 @@ def run_candidates(run_dir: Path, pareto: bool = False) -> list[tuple[PromptGeno
     return unique
 
 
+def run_suite(run_dir: Path):
+    """The suite the run optimized on (from its ``config.json``), or None for a run dir without one."""
+    from evo.tasks.loader import load_suite
+
+    config = run_dir / "config.json"
+    if not config.is_file():
+        return None
+    ref = json.loads(config.read_text()).get("resolved", {}).get("suite")
+    if not ref:
+        return None
+    try:
+        return load_suite(ref)
+    except Exception as exc:  # noqa: BLE001 - any load failure gets the same one-line error
+        raise ConfigError(config, f"cannot load the run's suite {ref!r} (needed to render the arms' few-shot "
+                          f"demos): {exc}", "resolved.suite") from None
+
+
 def deploy_run(router, run_dir: Path, *, top: int = 2, pareto: bool = False,
                reward_model_path: Path | None = None) -> list[tuple[str, str]]:
+    """Deploy the run's best genomes as arms (the seed prompt as production when there is none yet),
+    each with its render context (task templates and few-shot demos) so ``/route`` can render it."""
+    from evo.evaluation.render import render_context
+
     run_dir = Path(run_dir)
     result = json.loads((run_dir / "result.json").read_text()) if (run_dir / "result.json").is_file() else None
     candidates = run_candidates(run_dir, pareto)
+    suite = run_suite(run_dir)
+
+    def context(genome: PromptGenome):
+        return render_context(genome, suite) if suite is not None else None
     added = []
     if not any(a.production and a.active for a in router.store.arms()) and result is not None:
         seed = PromptGenome.from_json(result["seed_genome"])
-        router.add_arm(seed.id, seed.to_json(), label="production (seed prompt)", production=True)
+        router.add_arm(seed.id, seed.to_json(), label="production (seed prompt)", production=True,
+                       context=context(seed))
         added.append((seed.id, "production"))
     if reward_model_path is not None:
         from bandit.reward_model import RewardModel
@@ -49,6 +75,6 @@ def deploy_run(router, run_dir: Path, *, top: int = 2, pareto: bool = False,
         candidates = [(g, q) for g, q in candidates if model.predict_genome(g) >= baseline]
     for genome, quality in candidates[:top]:
         label = f"{run_dir.name} q={quality:.3f}" if quality is not None else run_dir.name
-        router.add_arm(genome.id, genome.to_json(), label=label)
+        router.add_arm(genome.id, genome.to_json(), label=label, context=context(genome))
         added.append((genome.id, label))
     return added

@@ -1,8 +1,11 @@
 """Bandit policies over a changing set of arms (deployed prompt genomes).
 
 Contract for every ``Policy``:
-- ``select(rng)`` returns the index of an active arm; ``update(index, reward)`` records a reward;
-  both are O(arms) numpy work, no Python loop over history.
+- ``select(rng, allowed=None)`` returns the index of an active arm (of ``allowed``, a non-empty list
+  of active indices, when given: the router's rollout caps); ``update(index, reward)`` records a
+  reward; both are O(arms) numpy work, no Python loop over history.
+- ``posterior_draws(rng, draws)`` samples each arm's mean reward (rows = arms): the posterior for
+  Thompson policies, a normal approximation of the sample mean otherwise.
 - ``add_arm()`` returns the new arm's index; ``retire_arm(index)`` stops selecting it (its statistics
   are kept for reporting). At least one arm must be active to select.
 - All randomness comes from the ``numpy.random.Generator`` passed in (never global state).
@@ -83,11 +86,20 @@ class Policy:
     def n_arms(self) -> int:
         return len(self.n)
 
-    def _check(self) -> np.ndarray:
-        idx = np.flatnonzero(self.active)
+    def _check(self, allowed=None) -> np.ndarray:
+        idx = np.flatnonzero(self.active) if allowed is None else np.asarray(allowed, dtype=int)
         if idx.size == 0:
             raise ValueError("no active arms")
         return idx
+
+    def posterior_draws(self, rng: np.random.Generator, draws: int = 2000) -> np.ndarray:
+        """(arms, draws) samples of each arm's mean reward; this default is a normal approximation of
+        the sample mean (unit variance before an arm has two rewards)."""
+        n = np.maximum(self.n, 1e-12)
+        mean = np.where(self.n > 0, self.s / n, 0.0)
+        var = np.where(self.n >= 2, np.maximum(self.ss / n - mean ** 2, 1e-12) * self.n / np.maximum(self.n - 1, 1e-12), 1.0)
+        sd = np.sqrt(var / np.maximum(self.n, 1.0))
+        return rng.normal(mean[:, None], sd[:, None], size=(self.n_arms, draws))
 
     # ---- learning ---------------------------------------------------------------------------------
     def update(self, index: int, reward: float) -> None:
@@ -104,7 +116,7 @@ class Policy:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self.n > 0, self.s / np.maximum(self.n, 1e-12), np.nan)
 
-    def select(self, rng: np.random.Generator) -> int:
+    def select(self, rng: np.random.Generator, allowed=None) -> int:
         raise NotImplementedError
 
     def shares(self, rng: np.random.Generator, draws: int = 2000) -> np.ndarray:
@@ -179,12 +191,13 @@ class BetaThompson(Policy):
         super().load_state_dict(state)
         self._sync()
 
-    def select(self, rng):
-        if not self._active:
+    def select(self, rng, allowed=None):
+        arms = self._active if allowed is None else allowed
+        if not arms:
             raise ValueError("no active arms")
         beta, a, b = rng.beta, self._a, self._b
         best, best_draw = -1, -1.0
-        for i in self._active:
+        for i in arms:
             draw = beta(a[i], b[i])
             if draw > best_draw:
                 best, best_draw = i, draw
@@ -192,6 +205,10 @@ class BetaThompson(Policy):
 
     def _ab(self):
         return np.array(self._a), np.array(self._b)
+
+    def posterior_draws(self, rng, draws: int = 2000):
+        a, b = self._ab()
+        return rng.beta(a[:, None], b[:, None], size=(self.n_arms, draws))
 
     def shares(self, rng, draws: int = 4000):
         idx = self._check()
@@ -225,11 +242,15 @@ class GaussianThompson(Policy):
         sd = np.sqrt(np.maximum(var, 1e-12) / (k + n))
         return mean, sd
 
-    def select(self, rng):
-        idx = self._check()
+    def select(self, rng, allowed=None):
+        idx = self._check(allowed)
         mean, sd = self._posterior()
         draws = rng.normal(mean[idx], sd[idx])
         return int(idx[int(np.argmax(draws))])
+
+    def posterior_draws(self, rng, draws: int = 2000):
+        mean, sd = self._posterior()
+        return rng.normal(mean[:, None], sd[:, None], size=(self.n_arms, draws))
 
     def shares(self, rng, draws: int = 4000):
         idx = self._check()
@@ -247,8 +268,8 @@ class GaussianThompson(Policy):
 class UCB1(Policy):
     name = "ucb1"
 
-    def select(self, rng):
-        idx = self._check()
+    def select(self, rng, allowed=None):
+        idx = self._check(allowed)
         n = self.n[idx]
         untried = np.flatnonzero(n < 1e-12)
         if untried.size:
@@ -266,8 +287,8 @@ class UCB1(Policy):
 class EpsilonGreedy(Policy):
     name = "epsilon_greedy"
 
-    def select(self, rng):
-        idx = self._check()
+    def select(self, rng, allowed=None):
+        idx = self._check(allowed)
         if rng.random() < self.cfg.epsilon or np.all(self.n[idx] < 1e-12):
             return int(idx[int(rng.integers(idx.size))])
         means = np.where(self.n[idx] > 0, self.s[idx] / np.maximum(self.n[idx], 1e-12), -np.inf)
@@ -277,8 +298,8 @@ class EpsilonGreedy(Policy):
 class Uniform(Policy):
     name = "uniform"
 
-    def select(self, rng):
-        idx = self._check()
+    def select(self, rng, allowed=None):
+        idx = self._check(allowed)
         return int(idx[int(rng.integers(idx.size))])
 
 

@@ -1,17 +1,21 @@
 """``Router``: Thompson-sampling (or baseline) routing of live requests over deployed prompt genomes.
 
 Contract:
-- ``route(features)`` picks an active arm and records the decision; returns ``Decision``.
-- ``reward(decision_id, value)`` arrives later, at most once per decision (``UnknownDecision`` /
-  ``DuplicateReward`` otherwise); Beta policies take rewards in [0, 1].
+- ``route(features)`` (or ``await route_async(...)``) picks an active arm within the rollout caps and
+  records the decision; it returns a ``Decision`` once the decision's row is committed.
+- ``reward(decision_id, value)`` (or ``await reward_async(...)``) arrives later, at most once per
+  decision (``UnknownDecision`` / ``DuplicateReward`` otherwise) and returns once the reward is
+  committed; Beta policies take rewards in [0, 1].
 - The store is the truth: each router applies its own rewards to its in-memory policy at once and
   re-reads every arm's statistics from the store at most every ``refresh_s`` seconds, so several
-  router processes sharing one store converge on the same posteriors.
+  router processes sharing one store converge on the same posteriors. At each refresh the router
+  reviews the rollout (``bandit.rollout.review``) and applies stage changes through the store.
 - Arms always include a production arm: retiring the last active production arm is refused.
-- Thread-safe. Randomness from one seeded ``numpy.random.Generator``.
+- Thread-safe. Randomness from seeded ``numpy.random.Generator``s.
 """
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
 import time
@@ -20,7 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from bandit.policies import build_policy
+from bandit.rollout import RolloutConfig, ShareWindow, cap_of, review, stage_label
 from bandit.store import ArmStore, StoreError, UnknownArm
+from evo.genome import PromptGenome
 
 
 class ProductionArmRequired(StoreError):
@@ -32,32 +38,52 @@ class Decision:
     decision_id: str
     arm_id: str
     genome: dict
+    prompt: PromptGenome | None = None
+    context: dict | None = None
 
 
 class Router:
-    def __init__(self, store: ArmStore, policy_cfg, *, seed: int = 0, refresh_s: float = 0.5):
+    def __init__(self, store: ArmStore, policy_cfg, *, seed: int = 0, refresh_s: float = 0.5,
+                 rollout: RolloutConfig | None = None):
         self.store = store
         self.policy_cfg = policy_cfg
+        self.rollout = rollout or RolloutConfig()
         self.rng = np.random.default_rng(seed)
+        self.review_rng = np.random.default_rng([seed, 1])
         self.refresh_s = refresh_s
+        self.window = ShareWindow(self.rollout.window)
         self._lock = threading.Lock()
         self._last_refresh = 0.0
         self.refresh()
 
     # ---- state ---------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Rebuild the policy from the store's arms and statistics."""
+    def refresh(self, review_rollout: bool = True) -> None:
+        """Rebuild the policy from the store's arms and statistics, then apply rollout changes."""
         arms = self.store.arms()
         policy = build_policy(self.policy_cfg)
         for _ in arms:
             policy.add_arm()
         if arms:
             policy.load_state_dict({"n": [a.n for a in arms], "s": [a.s for a in arms], "ss": [a.ss for a in arms],
-                               "active": [a.active for a in arms]})
+                                    "active": [a.active for a in arms]})
+        index = {a.id: i for i, a in enumerate(arms)}
+        if review_rollout:
+            changed = False
+            for change in review(arms, index, policy, self.rollout, self.review_rng, time.time()):
+                changed |= self.store.set_stage(change.arm_id, change.to_stage, expected=change.from_stage,
+                                                reason=change.reason, **change.detail)
+            if changed:
+                return self.refresh(review_rollout=False)
+        prompts = {a.id: PromptGenome.from_json(a.genome) for a in arms}
+        candidates = [(i, a.id, cap_of(a, self.rollout), a.production) for i, a in enumerate(arms) if a.active]
         with self._lock:
             self.policy = policy
             self.arm_rows = arms
-            self.index = {a.id: i for i, a in enumerate(arms)}
+            self.prompts = prompts
+            self.index = index
+            self.candidates = candidates
+            self.capped = any(c < 1.0 for _, _, c, _ in candidates) or (
+                self.rollout.enabled and self.rollout.production_floor > 0 and any(not p for *_, p in candidates))
             self._last_refresh = time.monotonic()
 
     def _maybe_refresh(self) -> None:
@@ -65,33 +91,61 @@ class Router:
             self.refresh()
 
     # ---- traffic ---------------------------------------------------------------------------------
-    def route(self, features: dict | None = None) -> Decision:
+    def _decide(self, features: dict | None):
         self._maybe_refresh()
+        if not self.candidates:
+            self.refresh()  # arms may have been deployed through another router since the last refresh
         with self._lock:
-            if not any(a.active for a in self.arm_rows):
+            if not self.candidates:
                 raise StoreError("no active arms: deploy at least the production prompt")
-            arm = self.arm_rows[self.policy.select(self.rng)]
+            allowed = (self.window.allowed(self.candidates, self.rollout.production_floor if self.rollout.enabled else 0.0)
+                       if self.capped else None)
+            arm = self.arm_rows[self.policy.select(self.rng, allowed)]
+            self.window.push(arm.id)
+            prompt = self.prompts[arm.id]
         decision_id = secrets.token_hex(16)  # 128 random bits: no client can guess another's decision
-        self.store.record_decision(decision_id, arm.id, features)
-        return Decision(decision_id, arm.id, arm.genome)
+        pending = self.store.submit_decision(decision_id, arm.id, features)
+        return Decision(decision_id, arm.id, arm.genome, prompt, arm.context), pending
 
-    def reward(self, decision_id: str, value: float) -> str:
+    def route(self, features: dict | None = None) -> Decision:
+        decision, pending = self._decide(features)
+        pending.result()
+        return decision
+
+    async def route_async(self, features: dict | None = None) -> Decision:
+        decision, pending = self._decide(features)
+        await asyncio.wrap_future(pending)
+        return decision
+
+    def _check_reward(self, value: float) -> float:
         value = float(value)
         if not np.isfinite(value):
             raise ValueError("reward must be a finite number")
         if self.policy_cfg.kind == "beta_ts" and not 0.0 <= value <= 1.0:
             raise ValueError("reward must be in [0, 1] for the beta_ts policy")
-        arm_id = self.store.apply_reward(decision_id, value, self.policy_cfg.discount)
+        return value
+
+    def _learn(self, arm_id: str, value: float) -> str:
         with self._lock:
             i = self.index.get(arm_id)
             if i is not None:
                 self.policy.update(i, value)
         return arm_id
 
+    def reward(self, decision_id: str, value: float) -> str:
+        value = self._check_reward(value)
+        return self._learn(self.store.submit_reward(decision_id, value, self.policy_cfg.discount).result(), value)
+
+    async def reward_async(self, decision_id: str, value: float) -> str:
+        value = self._check_reward(value)
+        arm_id = await asyncio.wrap_future(self.store.submit_reward(decision_id, value, self.policy_cfg.discount))
+        return self._learn(arm_id, value)
+
     # ---- arms ------------------------------------------------------------------------------------
     def add_arm(self, arm_id: str, genome: dict, *, label: str = "", production: bool = False,
-                replace: bool = False):
-        row = self.store.add_arm(arm_id, genome, label=label, production=production, replace=replace)
+                replace: bool = False, context: dict | None = None):
+        row = self.store.add_arm(arm_id, genome, label=label, production=production, replace=replace,
+                                 context=context)
         self.refresh()
         return row
 
@@ -107,12 +161,26 @@ class Router:
         self.refresh()
 
     def status(self, draws: int = 4000) -> list[dict]:
+        """Per arm: rollout stage and cap, recent traffic share, pulls, mean reward with a 95% credible
+        interval, and P(best) among the active arms (all from posterior draws, seeded)."""
         self.refresh()
         with self._lock:
-            active = any(a.active for a in self.arm_rows)
-            shares = self.policy.shares(np.random.default_rng(0), draws) if active else np.zeros(len(self.arm_rows))
-            summary = self.policy.summary()
-            rows = self.arm_rows
-        return [{"arm_id": a.id, "label": a.label, "production": a.production, "active": a.active,
-                 "share": float(shares[i]) if a.active else 0.0, **summary[i], "instruction": a.genome.get("instruction", "")}
-                for i, a in enumerate(rows)]
+            rows, policy = self.arm_rows, self.policy
+        summary = policy.summary()
+        samples = policy.posterior_draws(np.random.default_rng(0), draws) if rows else np.zeros((0, draws))
+        active = np.array([a.active for a in rows], dtype=bool)
+        p_best = np.zeros(len(rows))
+        if active.any():
+            winners = np.flatnonzero(active)[np.argmax(samples[active], axis=0)]
+            p_best = np.bincount(winners, minlength=len(rows)) / draws
+        shares = self.store.recent_shares()
+        out = []
+        for i, a in enumerate(rows):
+            lo, hi = (np.quantile(samples[i], [0.025, 0.975]) if a.n > 0 else (None, None))
+            out.append({"arm_id": a.id, "label": a.label, "production": a.production, "active": a.active,
+                        "stage": stage_label(a, self.rollout) if a.active else "retired",
+                        "cap": cap_of(a, self.rollout) if a.active else 0.0,
+                        "share": shares.get(a.id, 0.0), "p_best": float(p_best[i]), **summary[i],
+                        "ci95": None if lo is None else [float(lo), float(hi)],
+                        "instruction": a.genome.get("instruction", "")})
+        return out

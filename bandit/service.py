@@ -1,27 +1,44 @@
 """HTTP service for the router (FastAPI + uvicorn; the only module importing them).
 
 Endpoints: ``POST /route``, ``POST /reward``, ``GET /arms``, admin ``POST /arms`` and
-``DELETE /arms/{arm_id}`` (bearer token), ``GET /healthz``; OpenAPI docs at ``/docs``.
-Malformed requests get a 4xx whose ``detail`` says what is wrong: 404 unknown decision or arm,
-409 duplicate reward, retiring the last production arm, or re-adding an arm id with another genome
-(unless ``replace: true``), 413 a body over ``max_body_bytes`` (default 64 KiB) or features over
-``max_feature_bytes`` (default 16 KiB, as JSON), 422 invalid body or reward out of range, 401/403 for
-admin calls without the right token (admin endpoints are off when no token is set). Decision ids are
-128-bit random: a client cannot reward another client's decision by guessing its id.
+``DELETE /arms/{arm_id}`` (bearer token), ``GET /healthz`` (checks the store), ``GET /metrics``
+(Prometheus text format); OpenAPI docs at ``/docs`` and ``/redoc`` with self-hosted assets (no CDN).
+
+``/route`` takes the request's input fields and answers with the ready-to-send request for the chosen
+arm: system text, messages (few-shot demos as chat turns), model and sampling settings, rendered by
+``evo.evaluation.render.render_live`` (the evaluator's own rendering), plus the genome. ``/route``
+and ``/reward`` answer only after their rows are committed (group commit).
+
+Errors get a 4xx whose ``detail`` says what is wrong: 404 unknown decision or arm, 409 duplicate reward,
+retiring the last production arm, or re-adding an arm id with another genome (unless
+``replace: true``), 413 a body over ``max_body_bytes`` (default 64 KiB) or features over
+``max_feature_bytes`` (default 16 KiB, as JSON), 422 invalid body, input that does not fit the arm's
+template, or a reward out of range, 401/403 for admin calls without the right token (admin endpoints
+are off when no token is set), 503 when the store fails. Decision ids are 128-bit random: a client
+cannot reward another client's decision by guessing its id.
+
+The hot endpoints parse and answer with pydantic-core and orjson directly (no thread-pool hop); the
+request and answer models below still define their OpenAPI schemas.
 """
 from __future__ import annotations
 
 import hmac
-from typing import Any
-
 import json
+import os
+import time
+from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException
-from pydantic import BaseModel, Field
-from evo.config_base import StrictConfig
+import orjson
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, Field, ValidationError
 
+from bandit.metrics import RouterMetrics
 from bandit.router import ProductionArmRequired, Router
 from bandit.store import ArmConflict, DuplicateReward, StoreError, UnknownArm, UnknownDecision
+from evo.config_base import StrictConfig
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_FEATURE_BYTES = 16 * 1024
@@ -29,28 +46,54 @@ MAX_FEATURE_BYTES = 16 * 1024
 
 class BodyLimit:
     """ASGI middleware: a request body over ``limit`` bytes gets 413 before the app reads it (by its
-    Content-Length, or while a chunked body streams in)."""
+    Content-Length, or while a chunked body streams in). Also times every request for ``/metrics``."""
 
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app, limit: int, metrics: RouterMetrics | None = None):
+        self.app, self.limit, self.metrics = app, limit, metrics
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or []).get(b"content-length")
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+        try:
+            await self._limited(scope, receive, send_status)
+        finally:
+            if self.metrics is not None:
+                self.metrics.observe(scope["path"], status, time.perf_counter() - start)
+
+    async def _limited(self, scope, receive, send):
+        length = None
+        for name, value in scope.get("headers") or ():
+            if name == b"content-length":
+                length = value
+                break
         if length is not None and length.isdigit() and int(length) > self.limit:
             return await self._reject(send)
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.limit:
+        message = await receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            body = message.get("body", b"")  # the usual case: the whole body in one message
+            if len(body) > self.limit:
                 return await self._reject(send)
-            more = message.get("more_body", False)
-        body, replayed = b"".join(chunks), False
+        else:
+            chunks, size, more = [message.get("body", b"")], len(message.get("body", b"")), message.get("more_body", False)
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                if size > self.limit:
+                    return await self._reject(send)
+                more = message.get("more_body", False)
+            body = b"".join(chunks)
+        replayed = False
 
         async def replay():
             nonlocal replayed
@@ -67,13 +110,32 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": payload})
 
 
+# ---- request and answer models (validation and OpenAPI schemas) -----------------------------------------
 class RouteBody(StrictConfig):
+    input: dict[str, Any] | None = Field(None, description="the request's input fields, filled into the arm's "
+                                         "input template; without it the answer carries only the genome")
+    task: str | None = Field(None, description="which task's template and demos (default: the arm's first task)")
     features: dict[str, Any] = Field(default_factory=dict, description="request features, logged for the reward model")
 
 
+class ChatMessage(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class RenderedRequest(BaseModel):
+    system: str = Field(description="system text")
+    messages: list[ChatMessage] = Field(description="few-shot demos as chat turns, then the user turn")
+    model: str = Field(description="model name from the genome ('' = the server's default model)")
+    temperature: float
+    max_tokens: int
+    stop: list[str]
+
+
 class RouteAnswer(BaseModel):
-    decision_id: str
+    decision_id: str = Field(description="send it back with the reward")
     arm_id: str
+    request: RenderedRequest | None = Field(description="ready to send; null when no input was given")
     genome: dict[str, Any]
 
 
@@ -82,62 +144,146 @@ class RewardBody(StrictConfig):
     reward: float
 
 
+class RewardAnswer(BaseModel):
+    ok: bool
+    arm_id: str
+
+
 class ArmBody(StrictConfig):
     arm_id: str | None = Field(None, description="default: the genome's id")
     genome: dict[str, Any]
     label: str = ""
     production: bool = False
     replace: bool = Field(False, description="swap the genome of an existing arm id (its statistics restart)")
+    context: dict[str, Any] | None = Field(None, description="render context (task templates and demos) as written "
+                                           "by `evo bandit deploy`; without it the template is '{input}'")
+
+
+class ErrorAnswer(BaseModel):
+    detail: Any = Field(description="what is wrong: a sentence, or pydantic's list of field errors")
+
+
+def _errors(*codes: int) -> dict:
+    text = {401: "missing bearer token", 403: "wrong token, or admin endpoints disabled", 404: "unknown id",
+            409: "conflict (see detail)", 413: "request body or features too large", 422: "invalid request",
+            503: "the store is unavailable"}
+    return {c: {"model": ErrorAnswer, "description": text[c]} for c in codes}
+
+
+def _body_schema(model: type[BaseModel], required: bool = True) -> dict:
+    return {"requestBody": {"required": required, "content": {"application/json": {
+        "schema": model.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
+
+
+def _json(payload, status: int = 200) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
+
+
+def _invalid(exc: ValidationError) -> Response:
+    detail = exc.errors(include_url=False, include_context=False, include_input=False)
+    return _json({"detail": [{**e, "loc": ["body", *e["loc"]]} for e in detail]}, 422)
 
 
 def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int = MAX_BODY_BYTES,
-               max_feature_bytes: int = MAX_FEATURE_BYTES) -> FastAPI:
-    app = FastAPI(title="evo bandit router", version="1",
-                  description="Thompson-sampling router over deployed prompt genomes.")
-    app.add_middleware(BodyLimit, limit=max_body_bytes)
+               max_feature_bytes: int = MAX_FEATURE_BYTES):
+    from evo.evaluation.render import render_live, request_json
 
-    def admin(authorization: str | None = Header(None)) -> None:
+    app = FastAPIOffline(title="evo bandit router", version="2",
+                         description="Thompson-sampling router over deployed prompt genomes, with staged "
+                                     "rollout. `/route` returns the ready-to-send request.")
+    metrics = RouterMetrics(router)
+    app.add_middleware(BodyLimit, limit=max_body_bytes, metrics=metrics)
+    bearer = HTTPBearer(auto_error=False, description="admin token (`EVO_BANDIT_ADMIN_TOKEN` of the server)")
+
+    def admin(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         if not admin_token:
             raise HTTPException(403, "admin endpoints are disabled: start the server with an admin token")
-        if not authorization or not authorization.startswith("Bearer "):
+        if credentials is None:
             raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-        if not hmac.compare_digest(authorization[len("Bearer "):].encode(), admin_token.encode()):
+        if not hmac.compare_digest(credentials.credentials.encode(), admin_token.encode()):
             raise HTTPException(403, "wrong admin token")
 
-    @app.get("/healthz")
+    @app.get("/healthz", responses=_errors(503))
     def healthz() -> dict:
-        return {"ok": True}
-
-    @app.post("/route", response_model=RouteAnswer)
-    def route(body: RouteBody | None = None) -> RouteAnswer:
-        features = (body or RouteBody()).features
-        size = len(json.dumps(features, separators=(",", ":"), default=str))
-        if size > max_feature_bytes:
-            raise HTTPException(413, f"features take {size} bytes as JSON; the limit is {max_feature_bytes}")
+        """200 when the store answers a query; 503 with the store's error otherwise."""
         try:
-            d = router.route(features)
+            router.store.ping()
+        except Exception as exc:  # noqa: BLE001 - any driver error means unhealthy
+            metrics.store_errors.inc()
+            return _json({"ok": False, "store": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}, 503)
+        return {"ok": True, "store": "ok"}
+
+    @app.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+    def prometheus() -> Response:
+        """Prometheus text format: requests and latency per endpoint, pulls and rewards per arm, store errors."""
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+    @app.post("/route", response_model=RouteAnswer, responses=_errors(413, 422, 503),
+              openapi_extra=_body_schema(RouteBody, required=False))
+    async def route(request: Request):
+        """Pick an arm and answer with its rendered request for the given input."""
+        raw = await request.body()
+        try:
+            body = RouteBody.model_validate_json(raw) if raw.strip() else RouteBody()
+        except ValidationError as exc:
+            return _invalid(exc)
+        features = body.features
+        if features:
+            size = len(orjson.dumps(features, default=str))
+            if size > max_feature_bytes:
+                return _json({"detail": f"features take {size} bytes as JSON; the limit is {max_feature_bytes}"}, 413)
+        try:
+            decision = await router.route_async(features or None)
         except StoreError as exc:
-            raise HTTPException(503, str(exc)) from None
-        return RouteAnswer(decision_id=d.decision_id, arm_id=d.arm_id, genome=d.genome)
+            metrics.store_errors.inc()
+            return _json({"detail": str(exc)}, 503)
+        rendered = None
+        if body.input is not None:
+            try:
+                rendered = request_json(render_live(decision.prompt, decision.context, body.input, body.task))
+            except KeyError as exc:
+                return _json({"detail": f"input does not fit arm {decision.arm_id}: missing {exc}"}, 422)
+            except (ValueError, IndexError) as exc:
+                return _json({"detail": f"input does not fit arm {decision.arm_id}'s template: {exc}"}, 422)
+        metrics.decided(decision.arm_id)
+        return _json({"decision_id": decision.decision_id, "arm_id": decision.arm_id, "request": rendered,
+                      "genome": decision.genome})
 
-    @app.post("/reward")
-    def reward(body: RewardBody) -> dict:
+    @app.post("/reward", response_model=RewardAnswer, responses=_errors(404, 409, 413, 422, 503),
+              openapi_extra=_body_schema(RewardBody))
+    async def reward(request: Request):
+        """Record the reward of a decision (once); answers after the reward is committed."""
         try:
-            arm_id = router.reward(body.decision_id, body.reward)
+            body = RewardBody.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return _invalid(exc)
+        try:
+            arm_id = await router.reward_async(body.decision_id, body.reward)
         except UnknownDecision:
-            raise HTTPException(404, f"unknown decision_id {body.decision_id!r}") from None
+            return _json({"detail": f"unknown decision_id {body.decision_id!r}"}, 404)
         except DuplicateReward:
-            raise HTTPException(409, f"decision {body.decision_id!r} was already rewarded") from None
+            return _json({"detail": f"decision {body.decision_id!r} was already rewarded"}, 409)
         except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
-        return {"ok": True, "arm_id": arm_id}
+            return _json({"detail": str(exc)}, 422)
+        except StoreError as exc:
+            metrics.store_errors.inc()
+            return _json({"detail": str(exc)}, 503)
+        metrics.rewarded(arm_id, body.reward)
+        return _json({"ok": True, "arm_id": arm_id})
 
-    @app.get("/arms")
+    @app.get("/arms", responses=_errors(503))
     def arms() -> dict:
-        return {"policy": router.policy_cfg.kind, "arms": router.status()}
+        """Every arm: rollout stage and cap, traffic share, pulls, mean reward with a 95% interval, P(best)."""
+        try:
+            return {"policy": router.policy_cfg.kind, "arms": router.status()}
+        except Exception as exc:  # noqa: BLE001
+            metrics.store_errors.inc()
+            raise HTTPException(503, f"store: {type(exc).__name__}: {exc}") from None
 
-    @app.post("/arms", status_code=201, dependencies=[Depends(admin)])
+    @app.post("/arms", status_code=201, dependencies=[Depends(admin)], responses=_errors(401, 403, 409, 413, 422))
     def add_arm(body: ArmBody) -> dict:
+        """Deploy a genome as an arm (it starts at the first rollout stage unless it is production)."""
         from evo.genome import PromptGenome
 
         try:
@@ -147,13 +293,14 @@ def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int =
         arm_id = body.arm_id or genome.id
         try:
             router.add_arm(arm_id, genome.to_json(), label=body.label, production=body.production,
-                           replace=body.replace)
+                           replace=body.replace, context=body.context)
         except ArmConflict as exc:
             raise HTTPException(409, str(exc)) from None
         return {"arm_id": arm_id}
 
-    @app.delete("/arms/{arm_id}", dependencies=[Depends(admin)])
+    @app.delete("/arms/{arm_id}", dependencies=[Depends(admin)], responses=_errors(401, 403, 404, 409))
     def retire_arm(arm_id: str) -> dict:
+        """Stop routing to an arm (its statistics and decisions are kept)."""
         try:
             router.retire_arm(arm_id)
         except UnknownArm:
@@ -162,12 +309,69 @@ def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int =
             raise HTTPException(409, f"refused: {exc}; deploy another production arm first") from None
         return {"ok": True, "retired": arm_id}
 
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request, exc: HTTPException):
+        return Response(orjson.dumps({"detail": exc.detail}), status_code=exc.status_code,
+                        media_type="application/json", headers=exc.headers)
+
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request, exc: RequestValidationError):
+        detail = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
+        return _json({"detail": detail}, 422)
+
     return app
 
 
-def serve(router: Router, host: str, port: int, admin_token: str | None, workers_log: str = "warning", *,
-          max_body_bytes: int = MAX_BODY_BYTES, max_feature_bytes: int = MAX_FEATURE_BYTES) -> None:
+# ---- running it -----------------------------------------------------------------------------------------
+class ServeConfig(StrictConfig):
+    """Everything a worker process needs to build its router and app (passed to workers as JSON)."""
+
+    store: str
+    policy: dict
+    rollout: dict = Field(default_factory=dict)
+    seed: int = 0
+    refresh_s: float = Field(0.5, gt=0)
+    admin_token_env: str = "EVO_BANDIT_ADMIN_TOKEN"
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_feature_bytes: int = MAX_FEATURE_BYTES
+
+
+CONFIG_ENV = "EVO_BANDIT_SERVE_CONFIG"
+
+
+def build_router(cfg: ServeConfig, worker_seed: int | None = None) -> Router:
+    from pydantic import TypeAdapter
+
+    from bandit.policies import PolicyConfig
+    from bandit.rollout import RolloutConfig
+    from bandit.store import ArmStore
+
+    policy = TypeAdapter(PolicyConfig).validate_python(cfg.policy)
+    seed = cfg.seed if worker_seed is None else [cfg.seed, worker_seed]
+    return Router(ArmStore(cfg.store), policy, seed=seed, refresh_s=cfg.refresh_s,
+                  rollout=RolloutConfig.model_validate(cfg.rollout))
+
+
+def app_from_env():
+    """uvicorn factory for worker processes: the config comes from ``$EVO_BANDIT_SERVE_CONFIG``."""
+    cfg = ServeConfig.model_validate_json(os.environ[CONFIG_ENV])
+    router = build_router(cfg, worker_seed=os.getpid())
+    app = create_app(router, os.environ.get(cfg.admin_token_env), max_body_bytes=cfg.max_body_bytes,
+                     max_feature_bytes=cfg.max_feature_bytes)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the long-lived startup objects leave the collector's scans
+    return app
+
+
+def serve(cfg: ServeConfig, host: str, port: int, *, workers: int = 1, log_level: str = "warning") -> None:
+    """Run uvicorn (uvloop + httptools, no access log). ``workers > 1`` starts that many processes on
+    one port, each with its own router over the shared store."""
     import uvicorn
 
-    app = create_app(router, admin_token, max_body_bytes=max_body_bytes, max_feature_bytes=max_feature_bytes)
-    uvicorn.run(app, host=host, port=port, log_level=workers_log)
+    os.environ[CONFIG_ENV] = cfg.model_dump_json()
+    uvicorn.run("bandit.service:app_from_env", factory=True, host=host, port=port, workers=workers,
+                loop="uvloop", http="httptools", access_log=False, log_level=log_level)

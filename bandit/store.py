@@ -1,31 +1,39 @@
-"""``ArmStore``: the router's state in SQL through SQLAlchemy (SQLite file by default, WAL; or any SQL
-URL such as PostgreSQL so several router processes share it).
+"""``ArmStore``: the router's state in SQL through SQLAlchemy (SQLite file by default, WAL with
+``synchronous=FULL``; or any SQL URL such as ``postgresql://`` so several router processes share it).
 
 Contract:
-- A reward is applied at most once per decision, in one transaction that marks the decision and
-  increments the arm's statistics with SQL arithmetic (``n = n + 1``): concurrent rewards from many
-  threads or processes lose no update. Unknown decision ids raise ``UnknownDecision``, repeated ones
-  ``DuplicateReward``.
-- With ``discount < 1`` every arm's statistics decay by that factor before the increment (in the
-  same transaction).
+- Decisions and rewards go through group commit (``bandit.group_commit``): ``submit_decision`` and
+  ``submit_reward`` return futures that resolve only after the transaction holding the write has
+  committed. Many concurrent writes share one transaction (one fsync); an acknowledged reward is
+  never lost.
+- A reward is applied at most once per decision: the decision is marked with a conditional UPDATE
+  and the arm's statistics are incremented with SQL arithmetic (``n = n + ...``) in the same
+  transaction, so concurrent rewards from many threads or processes lose no update. Unknown decision
+  ids are refused with ``UnknownDecision``, repeated ones with ``DuplicateReward`` (nothing written).
+- With ``discount < 1`` every arm's statistics decay by that factor before each reward's increment
+  (in the same transaction; a batch of k rewards applies the same arithmetic in one pass).
 - Arms are never deleted: retiring keeps their statistics and decisions for reporting and for the
-  reward model. The schema carries a version in ``meta``.
+  reward model. Every change to an arm (added, replaced, retired, rollout stage, rollback) is a row
+  in ``events``. The schema carries a version in ``meta``; a version-1 store is migrated in place.
 """
 from __future__ import annotations
 
 import json
 import threading
 import time
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import (Boolean, Column, Float, Integer, MetaData, String, Table, Text, bindparam, create_engine,
-                        event, insert, select, update)
+                        event, func, insert, inspect, select, text, update)
 from sqlalchemy.exc import IntegrityError
 
+from bandit.group_commit import GroupCommitter
 from evo.sqlite_util import enable_wal
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+FULL_STAGE = 99  # an arm past every rollout stage (arms from a version-1 store, which served at once)
 
 metadata = MetaData()
 meta_table = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
@@ -42,16 +50,30 @@ arms_table = Table(
     Column("n", Float, nullable=False, default=0.0),
     Column("s", Float, nullable=False, default=0.0),
     Column("ss", Float, nullable=False, default=0.0),
+    Column("context", Text),  # JSON render context (task templates, few-shot demos); see bandit.prompt
+    Column("stage", Integer, nullable=False, default=0),  # rollout stage index; -1 = rolled back
+    Column("stage_since", Float),
+    Column("stage_pulls", Float, nullable=False, default=0.0),  # the arm's n when the stage began
 )
 decisions_table = Table(
     "decisions", metadata,
     Column("id", String(64), primary_key=True),
     Column("arm_id", String(64), nullable=False, index=True),
-    Column("created_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False, index=True),
     Column("features", Text),
     Column("reward", Float),
     Column("rewarded_at", Float),
 )
+events_table = Table(
+    "events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False),
+    Column("arm_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("detail", Text),
+)
+_V2_COLUMNS = (("context", "TEXT"), ("stage", f"INTEGER NOT NULL DEFAULT {FULL_STAGE}"), ("stage_since", "FLOAT"),
+               ("stage_pulls", "FLOAT NOT NULL DEFAULT 0"))
 
 
 class StoreError(Exception):
@@ -85,6 +107,10 @@ class ArmRow:
     n: float
     s: float
     ss: float
+    context: dict | None = None
+    stage: int = 0
+    stage_since: float | None = None
+    stage_pulls: float = 0.0
 
 
 def default_store_url(path: str = "results/bandit.sqlite") -> str:
@@ -95,17 +121,26 @@ def default_store_url(path: str = "results/bandit.sqlite") -> str:
     return f"sqlite:///{p}"
 
 
+def engine_url(url: str) -> str:
+    """``postgresql://`` means the psycopg 3 driver (installed with evo); other URLs pass through."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
 class ArmStore:
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, max_batch: int = 512):
         self.url = url
-        kwargs = {}
+        kwargs: dict = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-        self.engine = create_engine(url, future=True, **kwargs)
-        # Writers in this process queue on a lock instead of on SQLite's busy handler, whose sleeps
-        # (up to 100 ms each) dominated tail latency under concurrent requests.
+        else:
+            kwargs.update(pool_size=4, max_overflow=8, pool_pre_ping=True)
+        self.engine = create_engine(engine_url(url), future=True, **kwargs)
+        # admin writes in this process queue on a lock instead of on SQLite's busy handler
         self._write_lock = threading.Lock()
-        # hot-path statements are built once; SQLAlchemy then reuses their compiled form
+        # hot-path statements are built once; SQLAlchemy caches their compiled form and the driver
+        # prepares them (sqlite3's statement cache; psycopg prepares after a few executions)
         self._insert_decision = insert(decisions_table).values(
             id=bindparam("did"), arm_id=bindparam("arm"), created_at=bindparam("ts"), features=bindparam("feat"))
         self._mark_rewarded = (update(decisions_table)
@@ -116,50 +151,88 @@ class ArmStore:
         self._decay = update(arms_table).values(n=arms_table.c.n * bindparam("d"), s=arms_table.c.s * bindparam("d"),
                                                 ss=arms_table.c.ss * bindparam("d"))
         self._increment = update(arms_table).where(arms_table.c.id == bindparam("arm")).values(
-            n=arms_table.c.n + 1.0, s=arms_table.c.s + bindparam("val"), ss=arms_table.c.ss + bindparam("val2"))
+            n=arms_table.c.n + bindparam("dn"), s=arms_table.c.s + bindparam("ds"), ss=arms_table.c.ss + bindparam("dss"))
+        self._checkpointer = None
         if url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")
             def _pragmas(dbapi_conn, _):
-                enable_wal(dbapi_conn)
-        metadata.create_all(self.engine)
+                enable_wal(dbapi_conn, synchronous="FULL")
+                # no checkpoint inside a commit (it stalled every waiting request for ~40 ms each time
+                # the WAL reached 1000 pages); a background thread checkpoints instead
+                dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = _Checkpointer(self.engine)
+        try:
+            metadata.create_all(self.engine)
+        except IntegrityError:  # another process created the tables at the same moment
+            pass
+        self._check_schema()
+        self.writer = GroupCommitter(self.engine, self._apply_batch, error=StoreError, max_batch=max_batch)
+
+    def _check_schema(self) -> None:
         with self.engine.begin() as conn:
             row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
             if row is None:
                 try:
-                    conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                    with conn.begin_nested():
+                        conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
                 except IntegrityError:
                     pass
-            elif int(row[0]) != SCHEMA_VERSION:
-                raise StoreError(f"{url}: store schema_version {row[0]}, expected {SCHEMA_VERSION}")
+                return
+            version = int(row[0])
+            if version == 1:
+                have = {c["name"] for c in inspect(conn).get_columns("arms")}
+                for name, ddl in _V2_COLUMNS:
+                    if name not in have:
+                        conn.execute(text(f"ALTER TABLE arms ADD COLUMN {name} {ddl}"))
+                conn.execute(update(meta_table).where(meta_table.c.key == "schema_version").values(value="2"))
+            elif version != SCHEMA_VERSION:
+                raise StoreError(f"{self.url}: store schema_version {version}, expected {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self.writer.close()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+        self.engine.dispose()
 
     @contextmanager
     def _write(self):
         with self._write_lock, self.engine.begin() as conn:
             yield conn
 
+    def _event(self, conn, arm_id: str, kind: str, **detail) -> None:
+        conn.execute(insert(events_table).values(ts=time.time(), arm_id=arm_id, kind=kind,
+                                                 detail=json.dumps(detail, sort_keys=True)))
+
     # ---- arms ------------------------------------------------------------------------------------
     def add_arm(self, arm_id: str, genome: dict, *, label: str = "", production: bool = False,
-                replace: bool = False) -> ArmRow:
-        """Add an arm, or re-activate an arm of the same id and genome. The same id with a different
-        genome is ``ArmConflict`` unless ``replace``: then the arm takes the new genome and its
-        statistics restart from zero (they described another prompt)."""
+                replace: bool = False, context: dict | None = None) -> ArmRow:
+        """Add an arm (at rollout stage 0), or re-activate an arm of the same id and genome. The same id
+        with a different genome is ``ArmConflict`` unless ``replace``: then the arm takes the new genome,
+        its statistics restart from zero (they described another prompt) and its rollout starts over."""
+        now = time.time()
+        ctx = json.dumps(context, sort_keys=True) if context is not None else None
         with self._write() as conn:
             existing = conn.execute(select(arms_table).where(arms_table.c.id == arm_id)).first()
             if existing is not None:
                 same = json.loads(existing.genome) == genome
                 if not same and not replace:
                     raise ArmConflict(f"arm {arm_id!r} exists with a different genome; pass replace to swap it")
-                values = {"active": True, "retired_at": None}
+                values: dict = {"active": True, "retired_at": None}
+                if ctx is not None:
+                    values["context"] = ctx
                 if not same:
                     values.update(genome=json.dumps(genome), label=label or existing.label, n=0.0, s=0.0, ss=0.0,
-                                  production=production)
+                                  production=production, stage=0, stage_since=now, stage_pulls=0.0)
                 conn.execute(update(arms_table).where(arms_table.c.id == arm_id).values(**values))
-                return self.arm(arm_id)
+                self._event(conn, arm_id, "replaced" if not same else "reactivated", label=label, production=production)
+                return self._arm(conn, arm_id)
             position = conn.execute(select(arms_table.c.position).order_by(arms_table.c.position.desc())).first()
             conn.execute(insert(arms_table).values(
                 id=arm_id, position=(position[0] + 1) if position else 0, label=label, genome=json.dumps(genome),
-                production=production, active=True, created_at=time.time(), n=0.0, s=0.0, ss=0.0))
-        return self.arm(arm_id)
+                production=production, active=True, created_at=now, n=0.0, s=0.0, ss=0.0, context=ctx,
+                stage=0, stage_since=now, stage_pulls=0.0))
+            self._event(conn, arm_id, "added", label=label, production=production)
+            return self._arm(conn, arm_id)
 
     def retire_arm(self, arm_id: str) -> None:
         with self._write() as conn:
@@ -167,13 +240,39 @@ class ArmStore:
                                   .values(active=False, retired_at=time.time()))
             if result.rowcount == 0:
                 raise UnknownArm(arm_id)
+            self._event(conn, arm_id, "retired")
 
-    def arm(self, arm_id: str) -> ArmRow:
+    def set_stage(self, arm_id: str, stage: int, *, expected: int, reason: str, **detail) -> bool:
+        """Move an arm to rollout ``stage`` if it is still at ``expected`` (several routers may decide at
+        once: exactly one wins and logs the event). Returns whether this call made the change."""
+        with self._write() as conn:
+            n = conn.execute(select(arms_table.c.n).where(arms_table.c.id == arm_id)).scalar_one_or_none()
+            if n is None:
+                raise UnknownArm(arm_id)
+            result = conn.execute(update(arms_table).where(arms_table.c.id == arm_id, arms_table.c.stage == expected)
+                                  .values(stage=stage, stage_since=time.time(), stage_pulls=n))
+            if result.rowcount == 0:
+                return False
+            self._event(conn, arm_id, reason, **{"from": expected, "to": stage, **detail})
+            return True
+
+    def events(self, arm_id: str | None = None) -> list[dict]:
+        query = select(events_table).order_by(events_table.c.id)
+        if arm_id is not None:
+            query = query.where(events_table.c.arm_id == arm_id)
         with self.engine.connect() as conn:
-            row = conn.execute(select(arms_table).where(arms_table.c.id == arm_id)).first()
+            return [{"ts": r.ts, "arm_id": r.arm_id, "kind": r.kind, "detail": json.loads(r.detail or "{}")}
+                    for r in conn.execute(query)]
+
+    def _arm(self, conn, arm_id: str) -> ArmRow:
+        row = conn.execute(select(arms_table).where(arms_table.c.id == arm_id)).first()
         if row is None:
             raise UnknownArm(arm_id)
         return _arm(row)
+
+    def arm(self, arm_id: str) -> ArmRow:
+        with self.engine.connect() as conn:
+            return self._arm(conn, arm_id)
 
     def arms(self, include_retired: bool = True) -> list[ArmRow]:
         query = select(arms_table).order_by(arms_table.c.position)
@@ -182,24 +281,63 @@ class ArmStore:
         with self.engine.connect() as conn:
             return [_arm(r) for r in conn.execute(query)]
 
+    def ping(self) -> None:
+        """One read round trip (``/healthz``); raises the driver's error when the store is unreachable."""
+        with self.engine.connect() as conn:
+            conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
+
     # ---- decisions and rewards ----------------------------------------------------------------------
+    def submit_decision(self, decision_id: str, arm_id: str, features: dict | None = None) -> Future:
+        """Queue the decision's row; the future resolves (to None) once it is committed."""
+        return self.writer.submit(("d", decision_id, arm_id, time.time(),
+                                   json.dumps(features) if features is not None else None))
+
+    def submit_reward(self, decision_id: str, value: float, discount: float = 1.0) -> Future:
+        """Queue a reward; the future resolves to the decision's arm id once the reward is committed,
+        or raises ``UnknownDecision`` / ``DuplicateReward`` / ``StoreError``."""
+        return self.writer.submit(("r", decision_id, float(value), discount))
+
     def record_decision(self, decision_id: str, arm_id: str, features: dict | None = None) -> None:
-        with self._write() as conn:
-            conn.execute(self._insert_decision, {"did": decision_id, "arm": arm_id, "ts": time.time(),
-                                                 "feat": json.dumps(features) if features is not None else None})
+        self.submit_decision(decision_id, arm_id, features).result()
 
     def apply_reward(self, decision_id: str, value: float, discount: float = 1.0) -> str:
         """Mark the decision rewarded and update its arm's statistics atomically; returns the arm id."""
-        with self._write() as conn:
-            row = conn.execute(self._mark_rewarded, {"did": decision_id, "val": value, "ts": time.time()}).first()
+        return self.submit_reward(decision_id, value, discount).result()
+
+    def _apply_batch(self, conn, items) -> list:
+        """One transaction's work for the group committer (see the module contract)."""
+        out: list = [None] * len(items)
+        rows = [{"did": it[1], "arm": it[2], "ts": it[3], "feat": it[4]} for it in items if it[0] == "d"]
+        if rows:
+            conn.execute(self._insert_decision, rows)
+        now = time.time()
+        applied: list[tuple[str, float]] = []
+        discount = 1.0
+        # rewards in decision-id order: two transactions never lock the same decisions in opposite orders
+        for i in sorted((i for i, it in enumerate(items) if it[0] == "r"), key=lambda i: items[i][1]):
+            _, did, value, discount = items[i]
+            row = conn.execute(self._mark_rewarded, {"did": did, "val": value, "ts": now}).first()
             if row is None:
-                if conn.execute(self._decision_exists, {"did": decision_id}).first() is None:
-                    raise UnknownDecision(decision_id)
-                raise DuplicateReward(decision_id)
+                missing = conn.execute(self._decision_exists, {"did": did}).first() is None
+                out[i] = UnknownDecision(did) if missing else DuplicateReward(did)
+                continue
+            out[i] = row.arm_id
+            applied.append((row.arm_id, value))
+        if applied:
+            k = len(applied)
             if discount < 1.0:
-                conn.execute(self._decay, {"d": discount})
-            conn.execute(self._increment, {"arm": row.arm_id, "val": value, "val2": value * value})
-            return row.arm_id
+                conn.execute(self._decay, {"d": discount ** k})
+            totals: dict[str, list[float]] = {}
+            for j, (arm_id, value) in enumerate(applied):
+                w = discount ** (k - 1 - j)  # later rewards decay less, as if applied one by one
+                t = totals.setdefault(arm_id, [0.0, 0.0, 0.0])
+                t[0] += w
+                t[1] += w * value
+                t[2] += w * value * value
+            # arms in id order: concurrent transactions take the arm rows' locks in the same order
+            conn.execute(self._increment, [{"arm": a, "dn": t[0], "ds": t[1], "dss": t[2]}
+                                           for a, t in sorted(totals.items())])
+        return out
 
     def decision_counts(self) -> dict:
         with self.engine.connect() as conn:
@@ -212,6 +350,14 @@ class ArmStore:
                     d["rewarded"] += 1
                     d["reward_sum"] += reward
         return out
+
+    def recent_shares(self, last: int = 1000) -> dict[str, float]:
+        """Each arm's share of the last ``last`` decisions (what traffic actually saw)."""
+        recent = select(decisions_table.c.arm_id).order_by(decisions_table.c.created_at.desc()).limit(last).subquery()
+        with self.engine.connect() as conn:
+            counts = dict(conn.execute(select(recent.c.arm_id, func.count()).group_by(recent.c.arm_id)).all())
+        total = sum(counts.values())
+        return {a: c / total for a, c in counts.items()} if total else {}
 
     def logs(self, limit: int | None = None) -> list[dict]:
         """Rewarded decisions with their arm's genome and the request features (reward-model data)."""
@@ -226,6 +372,30 @@ class ArmStore:
                      "reward": r.reward, "genome": json.loads(r.genome)} for r in conn.execute(query)]
 
 
+class _Checkpointer:
+    """Moves the SQLite WAL into the database file every ``every_s`` seconds with a PASSIVE checkpoint,
+    which never blocks writers, off the commit path."""
+
+    def __init__(self, engine, every_s: float = 0.5):
+        self.engine, self.every_s = engine, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="store-checkpointer", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:  # noqa: BLE001 - a busy database: try again next time
+                pass
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
 def _arm(row) -> ArmRow:
     return ArmRow(row.id, row.position, row.label, json.loads(row.genome), bool(row.production), bool(row.active),
-                  float(row.n), float(row.s), float(row.ss))
+                  float(row.n), float(row.s), float(row.ss), json.loads(row.context) if row.context else None,
+                  int(row.stage), row.stage_since, float(row.stage_pulls or 0.0))

@@ -10,13 +10,15 @@ import sqlite3
 import time
 
 
-def enable_wal(conn, attempts: int = 100, delay_s: float = 0.1) -> None:
-    """``PRAGMA journal_mode=WAL`` and ``synchronous=NORMAL`` on a DB-API sqlite3 connection."""
+def enable_wal(conn, attempts: int = 100, delay_s: float = 0.1, synchronous: str = "NORMAL") -> None:
+    """``PRAGMA journal_mode=WAL`` and ``synchronous`` (``NORMAL``: a commit survives a crash of the
+    process; ``FULL``: it also survives a power loss, one fsync per commit) on a DB-API sqlite3
+    connection."""
     for attempt in range(attempts):
         try:
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.close()
             return
         except sqlite3.OperationalError as exc:

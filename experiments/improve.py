@@ -70,11 +70,14 @@ def improve_once(suite: TaskSuite, store: ArmStore, spec: RunSpec, *, router, to
                 candidates = [g for g in candidates if model.predict_genome(g) >= bar]
             except ValueError as exc:  # too little signal yet: deploy unfiltered, say why
                 model_quality = {"skipped": str(exc)}
+        from evo.evaluation.render import render_context
+
         deployed = []
         if not production:
-            router.add_arm(seed_genome.id, seed_genome.to_json(), label="production (seed prompt)", production=True)
+            router.add_arm(seed_genome.id, seed_genome.to_json(), label="production (seed prompt)", production=True,
+                           context=render_context(seed_genome, golden))
         for g in candidates[:top]:
-            router.add_arm(g.id, g.to_json(), label=f"improve {run_path.name}")
+            router.add_arm(g.id, g.to_json(), label=f"improve {run_path.name}", context=render_context(g, golden))
             deployed.append(g.id)
         report = {"run_dir": str(run_path), "logged_examples": len(extra), "deployed": deployed,
                   "reward_model": model_quality, "after": result.after, "before": result.before,

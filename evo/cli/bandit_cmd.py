@@ -20,15 +20,22 @@ def register(sub) -> None:
     bsub = p.add_subparsers(dest="bandit_command", metavar="SUBCOMMAND", required=True)
 
     def store_args(q):
-        q.add_argument("--store", help="SQL URL of the arm store (default: sqlite file results/bandit.sqlite)")
+        q.add_argument("--store", help="SQL URL of the arm store (default: sqlite file results/bandit.sqlite; "
+                                       "or postgresql://user:pass@host:port/db)")
         q.add_argument("--policy", choices=POLICY_KINDS, default="beta_ts", help="bandit policy (default beta_ts)")
         q.add_argument("--discount", type=float, default=1.0, help="evidence decay per reward, (0, 1]")
+        q.add_argument("--rollout", type=Path, metavar="YAML",
+                       help="rollout settings (stages, advance_after_pulls, production_floor, rollback_margin, ...); "
+                            "default: 10%% -> 50%% -> 100%% every 200 rewards, production floor 10%%")
+        q.add_argument("--no-rollout", action="store_true", help="new arms compete for all traffic at once")
 
     s = bsub.add_parser("serve", help="serve POST /route, POST /reward, GET /arms, admin POST/DELETE /arms")
     store_args(s)
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=port, default=8765, help="TCP port (default 8765)")
     s.add_argument("--seed", type=int, default=0, help="seed of the policy's random draws (default 0)")
+    s.add_argument("--workers", type=positive_int, default=1,
+                   help="server processes sharing the port and the store (default 1)")
     s.add_argument("--max-body-bytes", type=positive_int, default=64 * 1024,
                    help="larger request bodies get 413 (default 65536)")
     s.add_argument("--max-feature-bytes", type=positive_int, default=16 * 1024,
@@ -80,6 +87,16 @@ def policy_cfg(kind: str, discount: float):
         raise pydantic_error_to_config_error("--policy/--discount", exc) from None
 
 
+def rollout_cfg(args):
+    from bandit.rollout import RolloutConfig
+    from evo.config_base import read_mapping, validate_config
+
+    data = read_mapping(args.rollout, "rollout settings") if getattr(args, "rollout", None) else {}
+    if getattr(args, "no_rollout", False):
+        data["enabled"] = False
+    return validate_config(RolloutConfig, data, str(args.rollout or "--no-rollout"))
+
+
 def open_router(args, seed: int = 0):
     from bandit.router import Router
     from bandit.store import ArmStore, default_store_url
@@ -88,20 +105,23 @@ def open_router(args, seed: int = 0):
     try:
         store = ArmStore(url)
     except Exception as exc:
-        raise ConfigError("--store", f"cannot open {url!r}: {type(exc).__name__}: {exc}") from None
-    return Router(store, policy_cfg(args.policy, args.discount), seed=seed)
+        raise ConfigError("--store", f"cannot open {url!r}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+    return Router(store, policy_cfg(args.policy, args.discount), seed=seed, rollout=rollout_cfg(args))
 
 
 def serve(args) -> int:
-    from bandit.service import serve as run_server
+    from bandit.service import ServeConfig, serve as run_server
 
-    router = open_router(args, args.seed)
+    router = open_router(args, args.seed)  # opens (and migrates) the store once, with a clear error
+    router.store.close()
     token = os.environ.get(args.admin_token_env)
+    cfg = ServeConfig(store=router.store.url, policy=router.policy_cfg.model_dump(),
+                      rollout=router.rollout.model_dump(), seed=args.seed, admin_token_env=args.admin_token_env,
+                      max_body_bytes=args.max_body_bytes, max_feature_bytes=args.max_feature_bytes)
     make_console(stderr=True).print(f"evo bandit router on http://{args.host}:{args.port} (docs: /docs) · store "
-                               f"{router.store.url} · policy {args.policy} · admin endpoints "
-                               f"{'on' if token else 'off (set ' + args.admin_token_env + ')'}")
-    run_server(router, args.host, args.port, token, max_body_bytes=args.max_body_bytes,
-               max_feature_bytes=args.max_feature_bytes)
+                               f"{router.store.url} · policy {args.policy} · {args.workers} worker(s) · admin "
+                               f"endpoints {'on' if token else 'off (set ' + args.admin_token_env + ')'}")
+    run_server(cfg, args.host, args.port, workers=args.workers)
     return 0
 
 
@@ -120,12 +140,14 @@ def deploy(args) -> int:
 
 def print_status(console, router) -> None:
     table = Table(title=f"arms · policy {router.policy_cfg.kind} · store {router.store.url}", title_justify="left")
-    for col in ("arm", "label", "prod", "active", "share", "pulls", "mean reward", "instruction"):
+    for col in ("arm", "label", "stage", "cap", "share", "pulls", "mean reward (95% CI)", "P(best)", "instruction"):
         table.add_column(col, overflow="ellipsis", no_wrap=True, max_width=28 if col == "instruction" else None)
     for r in router.status():
         mean = "-" if r["mean_reward"] is None else f"{r['mean_reward']:.3f}"
-        table.add_row(r["arm_id"], r["label"], "yes" if r["production"] else "", "yes" if r["active"] else "no",
-                      f"{r['share']:.1%}", f"{r['pulls']:.0f}", mean, r["instruction"][:50])
+        if r["ci95"] is not None:
+            mean += f" [{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}]"
+        table.add_row(r["arm_id"], r["label"], r["stage"], f"{r['cap']:.0%}", f"{r['share']:.1%}", f"{r['pulls']:.0f}",
+                      mean, f"{r['p_best']:.2f}" if r["active"] else "-", r["instruction"][:50])
     console.print(table)
 
 

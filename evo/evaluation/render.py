@@ -74,3 +74,50 @@ def extract_answer(text: str, chain_of_thought: bool) -> str:
         return matches[-1].group(1).strip()
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else ""
+
+
+# ---- serving: the same rendering for live requests (bandit router) -----------------------------------
+LIVE_EXAMPLE_ID = "__live__"
+DEFAULT_INPUT_TEMPLATE = "{input}"
+
+
+def render_context(genome: PromptGenome, suite: TaskSuite) -> dict:
+    """What ``render_live`` needs besides the genome to render a live request exactly as the evaluator
+    would: each task's input template and the genome's few-shot demos of that task (inputs and
+    expected answers). JSON-serializable; stored with a deployed arm."""
+    tasks = {}
+    for task in suite.tasks:
+        probe = Example(LIVE_EXAMPLE_ID, task.name, {}, None, "test")
+        demos = [{"id": d.id, "inputs": dict(d.inputs), "expected": d.expected}
+                 for d in demo_examples(genome, probe, suite)]
+        tasks[task.name] = {"input_template": task.input_template, "demos": demos}
+    return {"suite": suite.name, "tasks": tasks, "default_task": suite.tasks[0].name}
+
+
+def render_live(genome: PromptGenome, context: dict | None, inputs: dict, task: str | None = None,
+                *, seed: int = 0) -> LLMRequest:
+    """The request the evaluator would send for ``genome`` on an example with these input fields.
+
+    Builds a one-task suite from ``context`` (see ``render_context``) and calls ``render_request``, so
+    serving and evaluation share one rendering function. Without a context the input template is
+    ``{input}`` and there are no demos. Raises ``KeyError`` for an unknown task or a missing input field.
+    """
+    context = context or {"tasks": {"task": {"input_template": DEFAULT_INPUT_TEMPLATE, "demos": []}},
+                          "default_task": "task"}
+    name = task or context["default_task"]
+    if name not in context["tasks"]:
+        raise KeyError(f"unknown task {name!r}; this arm serves {sorted(context['tasks'])}")
+    spec = context["tasks"][name]
+    live_task = Task(name, spec["input_template"], ())
+    demos = tuple(Example(d["id"], name, d["inputs"], d["expected"], "train") for d in spec["demos"])
+    example = Example(LIVE_EXAMPLE_ID, name, inputs, None, "test")
+    suite = TaskSuite("live", (live_task,), demos + (example,))
+    return render_request(genome, example, live_task, suite, seed=seed)
+
+
+def request_json(request: LLMRequest) -> dict:
+    """A rendered request as the chat payload a client sends: system text, messages as
+    ``{"role", "content"}`` turns, model and sampling settings."""
+    return {"system": request.system, "messages": [{"role": r, "content": c} for r, c in request.messages],
+            "model": request.model, "temperature": request.temperature, "max_tokens": request.max_tokens,
+            "stop": list(request.stop)}

@@ -38,6 +38,25 @@ class PolicyConformance:
         rng = np.random.default_rng(0)
         assert all(0 <= policy.select(rng) < 3 for _ in range(50))
 
+    def test_select_stays_within_allowed_arms(self):
+        """The router passes the arms its rollout caps admit; the policy must choose among them."""
+        policy = self.make_policy()
+        rng = np.random.default_rng(4)
+        self.feed(policy, rng, 100)
+        assert {policy.select(rng, [0, 2]) for _ in range(200)} <= {0, 2}
+        assert {policy.select(rng, [1]) for _ in range(20)} == {1}
+
+    def test_posterior_draws_shape_and_order(self):
+        policy = self.make_policy()
+        rng = np.random.default_rng(5)
+        for _ in range(300):  # enough evidence on every arm for the means to order the draws
+            for i in range(3):
+                policy.update(i, float(rng.random() < self.means[i]))
+        draws = policy.posterior_draws(np.random.default_rng(6), 500)
+        assert draws.shape == (3, 500) and np.isfinite(draws).all()
+        means = draws.mean(axis=1)
+        assert list(np.argsort(means)) == list(np.argsort(self.means))
+
     def test_same_seed_same_choices(self):
         a = self.feed(self.make_policy(), np.random.default_rng(7), 200)
         b = self.feed(self.make_policy(), np.random.default_rng(7), 200)

@@ -7,6 +7,7 @@ import pytest
 from bandit.deploy import deploy_run
 from bandit.policies import BetaTSConfig
 from bandit.reward_model import RewardModel, train
+from bandit.rollout import RolloutConfig
 from bandit.router import Router
 from bandit.store import ArmStore
 from evo.genome import PromptGenome
@@ -17,6 +18,7 @@ from tests.helpers import arithmetic_suite, keyword_task_model, pure_optimizer
 
 GOOD = PromptGenome(instruction="Give the number only.")
 BAD = PromptGenome(instruction="Tell me a story about it.", temperature=0.9)
+NO_ROLLOUT = RolloutConfig(enabled=False)  # balanced traffic for the reward model
 
 
 def fill_logs(router, n=300, seed=0):
@@ -40,7 +42,7 @@ def test_reward_model_learns_from_logs_and_round_trips(router, tmp_path):
     with pytest.raises(ValueError, match="at least 20"):
         train(router.store.logs())
     # balanced traffic (uniform routing), so held-out data covers both arms
-    fill_logs(Router(router.store, UniformConfig(kind="uniform"), seed=1))
+    fill_logs(Router(router.store, UniformConfig(kind="uniform"), seed=1, rollout=NO_ROLLOUT))
     model = train(router.store.logs())
     q = model.quality
     assert q["metric"] == "brier" and q["heldout"] < q["baseline"] and q["auc"] > 0.7
@@ -53,7 +55,7 @@ def test_reward_model_learns_from_logs_and_round_trips(router, tmp_path):
 
 def test_deploy_filters_with_reward_model(router, tmp_path):
     from bandit.policies import UniformConfig
-    fill_logs(Router(router.store, UniformConfig(kind="uniform"), seed=1))
+    fill_logs(Router(router.store, UniformConfig(kind="uniform"), seed=1, rollout=NO_ROLLOUT))
     train(router.store.logs()).save(tmp_path / "m.json")
     run = tmp_path / "run"
     run.mkdir()

@@ -84,7 +84,8 @@ def test_restart_keeps_state(url):
     again.reward(pending.decision_id, 1.0)  # a reward arriving after the restart still counts
     assert sum(a.n for a in again.store.arms()) == sum(n for n, _ in before.values()) + 1
     status = {r["arm_id"]: r for r in again.status()}
-    assert status["cand"]["share"] > status["prod"]["share"]
+    assert status["cand"]["p_best"] > status["prod"]["p_best"]  # learned; traffic still capped by the rollout
+    assert status["cand"]["share"] <= 0.1 and status["cand"]["stage"] == "1/3"
 
 
 def test_production_arm_cannot_be_retired_alone_and_retired_arms_get_no_traffic(url):
