@@ -1,80 +1,108 @@
-"""HTTP /route + /reward on loopback with 32 concurrent clients against a real `evo bandit serve`
-process (SQLite store): requests/s, p50/p99 latency, and exact counts in the store afterwards.
-Bounded: 32 clients x 40 route+reward pairs, 127.0.0.1 only."""
+"""HTTP /route + /reward on loopback: 32 concurrent keep-alive clients (``benchmarks/loadgen.py``, an
+asyncio client light enough not to be the bottleneck) against a real `evo bandit serve` process, for
+the SQLite store and a real PostgreSQL server started on 127.0.0.1 (``evo.testing.postgres``).
+
+Prints requests/s, p50/p99 latency, whether the store's counts equal the acknowledged requests
+exactly, and the CPU share (of one core) of the load generator and of the server processes.
+Each /route carries input fields, so every answer is a rendered prompt. Bounded: 5 s per setup.
+"""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import numpy as np
 
 from benchmarks.common import figure
+from benchmarks.loadgen import run_load
 from evo.genome import PromptGenome
 
-CLIENTS, PAIRS = 32, 40
+CLIENTS, SECONDS = 32, 5.0
+TOKEN = "bench"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process and its children (uvicorn workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def _serve(store_url: str, workers: int):
+    from tests.fake_servers import start_router  # the tests' launcher: a free port, waits for /healthz
+
+    return start_router(store_url, TOKEN, "--workers", str(workers))
+
+
+def measure(store_url: str, label: str, workers: int = 1) -> dict:
+    base, proc = _serve(store_url, workers)
+    try:
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        for i, production in enumerate((True, False, False)):
+            httpx.post(base + "/arms", json={"genome": PromptGenome(instruction=f"variant {i}").to_json(),
+                                              "production": production}, headers=auth, timeout=10).raise_for_status()
+        time.sleep(0.6)  # every worker has refreshed its arms
+        port = int(base.rsplit(":", 1)[1])
+        cpu0 = _cpu_seconds(proc.pid)
+        load = run_load("127.0.0.1", port, clients=CLIENTS, seconds=SECONDS)
+        server_cpu = (_cpu_seconds(proc.pid) - cpu0) / load.elapsed_s
+        arms = httpx.get(base + "/arms", timeout=30).json()["arms"]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    pulls = {a["arm_id"]: a["pulls"] for a in arms}
+    exact = load.errors == 0 and all(pulls[k] == load.arms.count(k) for k in pulls) and \
+        sum(pulls.values()) == len(load.arms)
+    lat = np.array(load.latencies_s) * 1000
+    out = {"label": label, "workers": workers, "req_s": load.requests / load.elapsed_s,
+           "p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)), "exact": exact,
+           "errors": load.errors, "loadgen_cpu": load.cpu_s / load.elapsed_s, "server_cpu": server_cpu}
+    print(f"{label:<22} {workers} worker(s): {out['req_s']:,.0f} req/s · p50 {out['p50']:.1f} ms · "
+          f"p99 {out['p99']:.1f} ms · counts exact: {exact} · errors {load.errors} · CPU (of one core): "
+          f"load generator {out['loadgen_cpu']:.0%}, server {server_cpu:.0%}"
+          + (f" · first errors: {load.error_samples[:2]}" if load.errors else ""))
+    return out
 
 
 def main() -> None:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    print(f"{CLIENTS} clients, route+reward pairs for {SECONDS:.0f} s each, loopback, 2-core machine")
     with tempfile.TemporaryDirectory() as tmp:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        url = f"sqlite:///{tmp}/b.sqlite"
-        env = {**os.environ, "EVO_BANDIT_ADMIN_TOKEN": "bench"}
-        evo = Path(sys.executable).parent / "evo"
-        proc = subprocess.Popen([str(evo), "bandit", "serve", "--store", url, "--port", str(port)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
+        sqlite = measure(f"sqlite:///{tmp}/b.sqlite", "SQLite")
+        figure("http_route_reward_sqlite", f"{sqlite['req_s']:,.0f} req/s, p50 {sqlite['p50']:.1f} ms, "
+               f"p99 {sqlite['p99']:.1f} ms, counts exact: {sqlite['exact']} ({CLIENTS} clients, SQLite, 1 worker; "
+               f"load generator {sqlite['loadgen_cpu']:.0%} of a core)")
         try:
-            for _ in range(150):
-                try:
-                    httpx.get(base + "/healthz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            auth = {"Authorization": "Bearer bench"}
-            for i, prod in enumerate((True, False, False)):
-                g = PromptGenome(instruction=f"variant {i}")
-                httpx.post(base + "/arms", json={"genome": g.to_json(), "production": prod}, headers=auth).raise_for_status()
-            latencies: list[float] = []
+            from evo.testing.postgres import LocalPostgres
+        except ImportError:
+            print("PostgreSQL: skipped (pip install pgserver)")
+            return
+        with LocalPostgres(Path(tmp) / "pg") as pg_url:
+            for workers in (1, 2):
+                pg = measure(pg_url, "PostgreSQL", workers)
+                figure(f"http_route_reward_postgresql_{workers}w",
+                       f"{pg['req_s']:,.0f} req/s, p50 {pg['p50']:.1f} ms, p99 {pg['p99']:.1f} ms, counts exact: "
+                       f"{pg['exact']} ({CLIENTS} clients, PostgreSQL, {workers} worker(s))")
+                import psycopg
 
-            def client(k: int):
-                picks = []
-                rng = np.random.default_rng(k)
-                with httpx.Client(base_url=base, timeout=60) as c:
-                    for _ in range(PAIRS):
-                        t0 = time.perf_counter()
-                        d = c.post("/route").json()
-                        t1 = time.perf_counter()
-                        c.post("/reward", json={"decision_id": d["decision_id"], "reward": float(rng.random() < 0.5)}).raise_for_status()
-                        t2 = time.perf_counter()
-                        latencies.extend([t1 - t0, t2 - t1])
-                        picks.append(d["arm_id"])
-                return picks
-
-            start = time.perf_counter()
-            with ThreadPoolExecutor(CLIENTS) as pool:
-                picks = [p for ps in pool.map(client, range(CLIENTS)) for p in ps]
-            elapsed = time.perf_counter() - start
-            arms = httpx.get(base + "/arms").json()["arms"]
-        finally:
-            proc.terminate()
-            proc.wait(10)
-    pulls = {a["arm_id"]: a["pulls"] for a in arms}
-    exact = all(pulls[k] == picks.count(k) for k in pulls) and sum(pulls.values()) == len(picks)
-    requests = 2 * len(picks)
-    lat = np.array(latencies) * 1000
-    print(f"{requests} requests from {CLIENTS} clients in {elapsed:.2f} s: {requests / elapsed:,.0f} req/s · "
-          f"p50 {np.percentile(lat, 50):.1f} ms · p99 {np.percentile(lat, 99):.1f} ms · counts exact: {exact}")
-    figure("http_route_reward", f"{requests / elapsed:,.0f} req/s, p99 {np.percentile(lat, 99):.0f} ms, "
-           f"counts exact: {exact} ({CLIENTS} clients, SQLite store)")
+                with psycopg.connect(pg_url, autocommit=True) as conn:  # a clean store for the next setup
+                    conn.execute("DROP TABLE IF EXISTS decisions, arms, meta, events")
 
 
 if __name__ == "__main__":
