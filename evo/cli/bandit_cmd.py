@@ -58,8 +58,9 @@ def register(sub) -> None:
     rm.add_argument("--out", type=Path, default=Path("results/reward_model.json"))
     rm.set_defaults(func=train_reward_model)
 
-    st = bsub.add_parser("status", help="arms, traffic shares, pulls, mean rewards")
+    st = bsub.add_parser("status", help="arms: rollout stage, cap, traffic share, pulls, mean reward, P(best)")
     store_args(st)
+    st.add_argument("--json", action="store_true", help="print the arms as JSON (for scripts)")
     st.set_defaults(func=status)
 
     sim = bsub.add_parser("simulate", help="compare policies on simulated arms (regret curves)")
@@ -152,7 +153,12 @@ def print_status(console, router) -> None:
 
 
 def status(args) -> int:
-    print_status(make_console(), open_router(args))
+    router = open_router(args)
+    if args.json:
+        print(json.dumps({"policy": router.policy_cfg.kind, "store": router.store.url, "arms": router.status()},
+                         indent=2))
+        return 0
+    print_status(make_console(), router)
     return 0
 
 

@@ -101,3 +101,39 @@ def test_deploy_reads_a_real_runs_strategy_report(strategy, tmp_path, add_suite)
         candidates = run_candidates(tmp_path / "run", pareto=pareto)
         assert len(candidates) > 1 and all(q is not None for _, q in candidates[1:])
         assert len({g.id for g, _ in candidates}) == len(candidates)
+
+
+def test_cli_deploy_of_a_real_run_serves_rendered_prompts(tmp_path, add_suite):
+    """The README walkthrough: optimize, `evo bandit deploy RUN`, serve, `/route` with input fields."""
+    import httpx
+
+    import evo
+    from evo.cli.main import main
+    from evo.evaluation.evaluator import Evaluator
+    from evo.evaluation.render import request_json
+    from evo.llm.scripted import ScriptedBackend
+    from tests.fake_servers import start_router
+
+    strategy = {"kind": "evolutionary", "population_size": 4, "keep": 2, "generations": 2, "target_score": None}
+    evo.optimize(add_suite, {"strategy": strategy, "budget": {"max_calls": 120}, "cache": False,
+                             "task_model": {"kind": "scripted"}, "optimizer": {"kind": "scripted"}},
+                 run_dir=tmp_path / "run", env={}, backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
+    store = f"sqlite:///{tmp_path}/deploy.sqlite"
+    assert main(["bandit", "deploy", str(tmp_path / "run"), "--store", store, "--top", "2"]) == 0
+    arms = ArmStore(store).arms()
+    assert len(arms) == 3 and all(a.context and a.context["tasks"]["add"]["input_template"] == "{a} + {b}" for a in arms)
+    base, proc = start_router(store, "t")
+    try:
+        suite = evo.load_suite(add_suite)
+        example = suite.split("test")[0]
+        for _ in range(20):
+            answer = httpx.post(base + "/route", json={"input": dict(example.inputs)}, timeout=10).json()
+            genome = PromptGenome.from_json(answer["genome"])
+            backend = ScriptedBackend(lambda request: "1")
+            Evaluator(backend, suite, workers=1).evaluate(genome, [example])
+            assert answer["request"] == request_json(backend.requests[0])
+        status = {r["arm_id"]: r for r in httpx.get(base + "/arms", timeout=10).json()["arms"]}
+        assert sorted(r["stage"] for r in status.values()) == ["1/3", "1/3", "production"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
