@@ -1,6 +1,7 @@
 """HTTP service for the router (FastAPI + uvicorn; the only module importing them).
 
-Endpoints: ``POST /route``, ``POST /reward``, ``GET /arms``, admin ``POST /arms`` and
+Endpoints: ``POST /route``, ``POST /complete`` (route, call the configured model, answer),
+``POST /reward``, ``GET /arms``, admin ``POST /arms`` and
 ``DELETE /arms/{arm_id}`` (bearer token), ``GET /healthz`` (checks the store), ``GET /metrics``
 (Prometheus text format); OpenAPI docs at ``/docs`` and ``/redoc`` with self-hosted assets (no CDN).
 
@@ -159,6 +160,16 @@ class ArmBody(StrictConfig):
                                            "by `evo bandit deploy`; without it the template is '{input}'")
 
 
+class CompleteAnswer(BaseModel):
+    decision_id: str = Field(description="send it back with the reward")
+    arm_id: str
+    text: str = Field(description="the model's whole output")
+    answer: str = Field(description="the part the checks would judge (after 'Answer:' with chain-of-thought)")
+    input_tokens: int
+    output_tokens: int
+    latency_s: float
+
+
 class ErrorAnswer(BaseModel):
     detail: Any = Field(description="what is wrong: a sentence, or pydantic's list of field errors")
 
@@ -166,6 +177,7 @@ class ErrorAnswer(BaseModel):
 def _errors(*codes: int) -> dict:
     text = {401: "missing bearer token", 403: "wrong token, or admin endpoints disabled", 404: "unknown id",
             409: "conflict (see detail)", 413: "request body or features too large", 422: "invalid request",
+            501: "no model configured (start the server with --llm-config)", 502: "the model call failed",
             503: "the store is unavailable"}
     return {c: {"model": ErrorAnswer, "description": text[c]} for c in codes}
 
@@ -185,8 +197,12 @@ def _invalid(exc: ValidationError) -> Response:
 
 
 def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int = MAX_BODY_BYTES,
-               max_feature_bytes: int = MAX_FEATURE_BYTES):
-    from evo.evaluation.render import render_live, request_json
+               max_feature_bytes: int = MAX_FEATURE_BYTES, backend=None):
+    """The router's app. ``backend`` (an ``LLMBackend``, optional) serves ``POST /complete``."""
+    import asyncio
+
+    from evo.errors import BackendError
+    from evo.evaluation.render import extract_answer, render_live, request_json
 
     app = FastAPIOffline(title="evo bandit router", version="2",
                          description="Thompson-sampling router over deployed prompt genomes, with staged "
@@ -249,6 +265,37 @@ def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int =
         metrics.decided(decision.arm_id)
         return _json({"decision_id": decision.decision_id, "arm_id": decision.arm_id, "request": rendered,
                       "genome": decision.genome})
+
+    @app.post("/complete", response_model=CompleteAnswer, responses=_errors(413, 422, 501, 502, 503),
+              openapi_extra=_body_schema(RouteBody))
+    async def complete(request: Request):
+        """Route, call the server's model with the rendered request, and answer with its output."""
+        if backend is None:
+            return _json({"detail": "no model configured: start the server with --llm-config"}, 501)
+        try:
+            body = RouteBody.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return _invalid(exc)
+        if body.input is None:
+            return _json({"detail": [{"type": "missing", "loc": ["body", "input"], "msg": "Field required"}]}, 422)
+        try:
+            decision = await router.route_async(body.features or None)
+        except StoreError as exc:
+            metrics.store_errors.inc()
+            return _json({"detail": str(exc)}, 503)
+        metrics.decided(decision.arm_id)
+        try:
+            llm_request = render_live(decision.prompt, decision.context, body.input, body.task)
+        except (KeyError, ValueError, IndexError) as exc:
+            return _json({"detail": f"input does not fit arm {decision.arm_id}: {exc}"}, 422)
+        try:
+            response = await asyncio.get_running_loop().run_in_executor(None, backend.complete, llm_request)
+        except BackendError as exc:
+            return _json({"detail": f"model call failed (decision {decision.decision_id}): {exc}"}, 502)
+        return _json({"decision_id": decision.decision_id, "arm_id": decision.arm_id, "text": response.text,
+                      "answer": extract_answer(response.text, decision.prompt.chain_of_thought),
+                      "input_tokens": response.input_tokens, "output_tokens": response.output_tokens,
+                      "latency_s": response.latency_s})
 
     @app.post("/reward", response_model=RewardAnswer, responses=_errors(404, 409, 413, 422, 503),
               openapi_extra=_body_schema(RewardBody))
@@ -336,6 +383,7 @@ class ServeConfig(StrictConfig):
     admin_token_env: str = "EVO_BANDIT_ADMIN_TOKEN"
     max_body_bytes: int = MAX_BODY_BYTES
     max_feature_bytes: int = MAX_FEATURE_BYTES
+    llm: dict | None = Field(None, description="backend config for POST /complete (as in --llm-config)")
 
 
 CONFIG_ENV = "EVO_BANDIT_SERVE_CONFIG"
@@ -358,8 +406,13 @@ def app_from_env():
     """uvicorn factory for worker processes: the config comes from ``$EVO_BANDIT_SERVE_CONFIG``."""
     cfg = ServeConfig.model_validate_json(os.environ[CONFIG_ENV])
     router = build_router(cfg, worker_seed=os.getpid())
+    backend = None
+    if cfg.llm is not None:
+        from evo.llm.config import build_backend, parse_backend_config
+
+        backend = build_backend(parse_backend_config(cfg.llm, "--llm-config"))
     app = create_app(router, os.environ.get(cfg.admin_token_env), max_body_bytes=cfg.max_body_bytes,
-                     max_feature_bytes=cfg.max_feature_bytes)
+                     max_feature_bytes=cfg.max_feature_bytes, backend=backend)
     import gc
 
     gc.collect()

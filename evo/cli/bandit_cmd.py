@@ -40,6 +40,8 @@ def register(sub) -> None:
                    help="larger request bodies get 413 (default 65536)")
     s.add_argument("--max-feature-bytes", type=positive_int, default=16 * 1024,
                    help="larger /route features (as JSON) get 413 (default 16384)")
+    s.add_argument("--llm-config", type=Path, metavar="YAML",
+                   help="backend config (as for `evo eval --llm-config`) that serves POST /complete")
     s.add_argument("--admin-token-env", default="EVO_BANDIT_ADMIN_TOKEN",
                    help="environment variable holding the admin bearer token (admin endpoints off if unset)")
     s.set_defaults(func=serve)
@@ -116,7 +118,16 @@ def serve(args) -> int:
     router = open_router(args, args.seed)  # opens (and migrates) the store once, with a clear error
     router.store.close()
     token = os.environ.get(args.admin_token_env)
-    cfg = ServeConfig(store=router.store.url, policy=router.policy_cfg.model_dump(),
+    llm = None
+    if args.llm_config:
+        from evo.llm.config import parse_backend_config
+        from evo.tasks.loader import read_yaml
+
+        raw = read_yaml(args.llm_config)
+        if not isinstance(raw, dict):
+            raise ConfigError(args.llm_config, "must be a mapping with 'kind'")
+        llm = parse_backend_config(raw, args.llm_config).model_dump()
+    cfg = ServeConfig(llm=llm, store=router.store.url, policy=router.policy_cfg.model_dump(),
                       rollout=router.rollout.model_dump(), seed=args.seed, admin_token_env=args.admin_token_env,
                       max_body_bytes=args.max_body_bytes, max_feature_bytes=args.max_feature_bytes)
     make_console(stderr=True).print(f"evo bandit router on http://{args.host}:{args.port} (docs: /docs) · store "

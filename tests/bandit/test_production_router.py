@@ -236,3 +236,45 @@ def _outcome(router, decision_id):
         return "ok"
     except Exception as exc:  # noqa: BLE001
         return type(exc).__name__
+
+
+def test_complete_routes_calls_the_model_and_can_be_rewarded(tmp_path):
+    (tmp_path / "llm.yaml").write_text("kind: scripted\nresponses: {'2 + 3': 'Answer: 5'}\ndefault: 'no idea'\n")
+    base, proc = start_router(f"sqlite:///{tmp_path}/c.sqlite", TOKEN, "--llm-config", str(tmp_path / "llm.yaml"))
+    try:
+        genome = PromptGenome(instruction="Add.", chain_of_thought=True)
+        httpx.post(base + "/arms", json={"genome": genome.to_json(), "production": True}, headers=AUTH, timeout=10)
+        r = httpx.post(base + "/complete", json={"input": {"input": "2 + 3"}}, timeout=10)
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert out["arm_id"] == genome.id and out["text"] == "Answer: 5" and out["answer"] == "5"
+        assert httpx.post(base + "/reward", json={"decision_id": out["decision_id"], "reward": 1}, timeout=10).json()["ok"]
+        assert httpx.post(base + "/complete", json={}, timeout=10).status_code == 422
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_complete_without_a_model_says_how_to_configure_one(server):
+    r = httpx.post(server + "/complete", json={"input": {"input": "1"}}, timeout=10)
+    assert r.status_code == 501 and "--llm-config" in r.json()["detail"]
+
+
+def test_stages_can_advance_by_time(tmp_path):
+    cfg = RolloutConfig(stages=[0.1, 1.0], advance_after_pulls=None, advance_after_seconds=0.2)
+    router = _router(tmp_path, cfg)
+    router.add_arm("new", {"instruction": "B"})
+    assert router.store.arm("new").stage == 0
+    import time
+    time.sleep(0.3)
+    router.refresh()
+    assert router.store.arm("new").stage == 1
+    assert [e["kind"] for e in router.store.events("new")] == ["added", "advance"]
+
+
+def test_rollout_config_errors_name_the_field():
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="stages must be increasing"):
+        RolloutConfig(stages=[0.5, 0.2])
+    with pytest.raises(ValidationError, match="advance_after"):
+        RolloutConfig(advance_after_pulls=None)
