@@ -12,7 +12,7 @@ from typing import Mapping
 
 from evo.config_base import deep_merge
 from evo.tracking import build_tracker
-from experiments.config import load_raw, resolve_experiment, validate
+from experiments.config import load_raw, resolve_experiment, validate, with_mlflow
 from experiments.report import ComparisonReport, build_report, render_report
 from experiments.runner import run_experiment, write_resolved
 
@@ -35,9 +35,9 @@ def grid_overlays(grid: dict[str, list]) -> list[tuple[str, dict]]:
 
 
 def run_ablation(base: Path, overlays: list[Path], console, *, grid: dict | None = None, backends=None,
-                 env: Mapping[str, str] | None = None) -> ComparisonReport:
-    base_raw, _ = load_raw(base)
-    variants = [(p.stem, load_raw(base, [p])[0], f"{base} + {p}") for p in overlays]
+                 env: Mapping[str, str] | None = None, mlflow: bool | None = None) -> ComparisonReport:
+    base_raw = with_mlflow(load_raw(base)[0], mlflow)
+    variants = [(p.stem, with_mlflow(load_raw(base, [p])[0], mlflow), f"{base} + {p}") for p in overlays]
     for label, overlay in grid_overlays(grid or {}):
         variants.append((label, deep_merge(base_raw, overlay), f"{base} + grid {label}"))
     if not variants:

@@ -102,6 +102,17 @@ def validate(raw: dict, source: str) -> ExperimentConfig:
     return validate_config(ExperimentConfig, raw, source)
 
 
-def load_experiment(path: str | Path, overlays: list[str | Path] = ()) -> ExperimentConfig:
+def with_mlflow(raw: dict, mlflow: bool | None) -> dict:
+    """``raw`` with tracking forced on (``--mlflow``: MLflow, keeping a configured URI) or off
+    (``--no-mlflow``); ``None`` keeps the config's choice."""
+    if mlflow is None:
+        return raw
+    current = raw.get("tracking") or {"kind": "mlflow"}
+    if mlflow:
+        return {**raw, "tracking": current if current.get("kind", "mlflow") == "mlflow" else {"kind": "mlflow"}}
+    return {**raw, "tracking": {"kind": "none"}}
+
+
+def load_experiment(path: str | Path, overlays: list[str | Path] = (), *, mlflow: bool | None = None) -> ExperimentConfig:
     raw, source = load_raw(path, overlays)
-    return validate(raw, source)
+    return validate(with_mlflow(raw, mlflow), source)

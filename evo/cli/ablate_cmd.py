@@ -16,6 +16,9 @@ def register(sub) -> None:
     p.add_argument("--overlays", type=Path, nargs="*", default=[], help="overlay YAML files (e.g. configs/ablations/*.yaml)")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
                    help="dotted key and values, e.g. strategies.iterative.n_candidates=1,3 (repeatable)")
+    from evo.cli.compare_cmd import add_mlflow_flag
+
+    add_mlflow_flag(p)
     p.set_defaults(func=run)
 
 
@@ -35,7 +38,7 @@ def run(args) -> int:
     from experiments.runner import print_locations
 
     console = make_console()
-    report = run_ablation(args.base, args.overlays, console, grid=parse_grid(args.grid))
+    report = run_ablation(args.base, args.overlays, console, grid=parse_grid(args.grid), mlflow=args.mlflow)
     console.print(summary_table(report.rows, "ablation · held-out test (p: Wilcoxon vs baseline)"))
     print_locations(console, report)
     return errors_exit(console, report)

@@ -31,7 +31,7 @@ def register(sub) -> None:
 
     s = bsub.add_parser("serve", help="serve POST /route, POST /reward, GET /arms, admin POST/DELETE /arms")
     store_args(s)
-    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     s.add_argument("--port", type=port, default=8765, help="TCP port (default 8765)")
     s.add_argument("--seed", type=int, default=0, help="seed of the policy's random draws (default 0)")
     s.add_argument("--workers", type=positive_int, default=1,
@@ -48,7 +48,7 @@ def register(sub) -> None:
 
     d = bsub.add_parser("deploy", help="promote the best genomes of an optimization run as arms")
     store_args(d)
-    d.add_argument("run_dir", type=Path)
+    d.add_argument("run_dir", type=Path, help="a finished run directory (with result.json)")
     d.add_argument("--top", type=positive_int, default=2, help="how many genomes to deploy")
     d.add_argument("--pareto", action="store_true", help="deploy the Pareto set instead of the top by quality")
     d.add_argument("--filter-with-reward-model", type=Path, metavar="MODEL_JSON",
@@ -57,7 +57,8 @@ def register(sub) -> None:
 
     rm = bsub.add_parser("train-reward-model", help="fit the reward model on the router's logs; report held-out quality")
     store_args(rm)
-    rm.add_argument("--out", type=Path, default=Path("results/reward_model.json"))
+    rm.add_argument("--out", type=Path, default=Path("results/reward_model.json"),
+                    help="where to save the model as JSON (default results/reward_model.json)")
     rm.set_defaults(func=train_reward_model)
 
     st = bsub.add_parser("status", help="arms: rollout stage, cap, traffic share, pulls, mean reward, P(best)")
@@ -71,10 +72,14 @@ def register(sub) -> None:
     sim.add_argument("--drift", default="", help="per-step drift of each arm's mean, comma-separated")
     sim.add_argument("--horizon", type=positive_int, default=10_000, help="decisions per simulated run (default 10000)")
     sim.add_argument("--seeds", type=positive_int, default=20, help="simulated runs per policy (default 20)")
-    sim.add_argument("--policies", default="beta_ts,ucb1,epsilon_greedy,uniform")
-    sim.add_argument("--discount", type=float, default=1.0)
-    sim.add_argument("--out", type=Path, default=Path("results/bandit_simulate"))
-    sim.add_argument("--no-mlflow", action="store_true")
+    sim.add_argument("--policies", default="beta_ts,ucb1,epsilon_greedy,uniform",
+                     help="policies to compare, comma-separated (default beta_ts,ucb1,epsilon_greedy,uniform)")
+    sim.add_argument("--discount", type=float, default=1.0, help="evidence decay per reward, (0, 1] (default 1)")
+    sim.add_argument("--out", type=Path, default=Path("results/bandit_simulate"),
+                     help="output directory for the plot and summary (default results/bandit_simulate)")
+    from evo.cli.compare_cmd import add_mlflow_flag
+
+    add_mlflow_flag(sim, default=True)
     sim.set_defaults(func=simulate)
 
 
@@ -205,7 +210,7 @@ def simulate(args) -> int:
     console = make_console()
     console.print(table)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
-    if not args.no_mlflow:
+    if args.mlflow:
         from evo.tracking import MlflowTracker, default_tracking_uri
 
         tracker = MlflowTracker(default_tracking_uri("results"), "bandit-simulate", Path("results") / "mlartifacts")

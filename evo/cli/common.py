@@ -70,8 +70,8 @@ def add_genome_args(p) -> None:
                           "placement, temperature, max_tokens, chain_of_thought, few_shot_k, demo_ids)")
     g.add_argument("--system", help="system text")
     g.add_argument("--placement", choices=["user", "system"], help="where the instruction goes")
-    g.add_argument("--temperature", type=float)
-    g.add_argument("--max-tokens", type=positive_int)
+    g.add_argument("--temperature", type=float, help="sampling temperature (default: the prompt's, 0.0 if unset)")
+    g.add_argument("--max-tokens", type=positive_int, help="output token cap (default: the prompt's, 32 if unset)")
     g.add_argument("--cot", action="store_true", default=None, help="chain-of-thought on")
     g.add_argument("--few-shot", type=non_negative_int, metavar="K", help="show K training examples per task as chat turns")
 

@@ -14,7 +14,17 @@ def register(sub) -> None:
                                    "budget; write tables, plots and MLflow runs.")
     p.add_argument("config", type=Path, help="experiment YAML (see configs/)")
     p.add_argument("--overlay", type=Path, action="append", default=[], help="overlay YAML deep-merged onto CONFIG")
+    add_mlflow_flag(p)
     p.set_defaults(func=run)
+
+
+def add_mlflow_flag(p, default=None) -> None:
+    import argparse
+
+    p.add_argument("--mlflow", action=argparse.BooleanOptionalAction, default=default,
+                   help="log to MLflow (sqlite under results/ unless MLFLOW_TRACKING_URI is set)"
+                        + (" (default: the config's tracking)" if default is None else
+                           f" (default: {'on' if default else 'off'})"))
 
 
 def summary_table(rows: list[dict], title: str) -> Table:
@@ -42,7 +52,7 @@ def run(args) -> int:
     from experiments.runner import print_estimate, print_locations, run_experiment
 
     console = make_console()
-    resolved = resolve_experiment(load_experiment(args.config, args.overlay))
+    resolved = resolve_experiment(load_experiment(args.config, args.overlay, mlflow=args.mlflow))
     print_estimate(console, resolved)
     report = run_experiment(resolved, console=console, source=" + ".join(str(p) for p in [args.config, *args.overlay]))
     console.print(summary_table(report.rows, "held-out test (p: Wilcoxon vs baseline)"))

@@ -21,7 +21,9 @@ def register(sub) -> None:
     p.add_argument("--config", type=Path, help="optimize config (strategy must be evolutionary)")
     p.add_argument("--max-calls", type=positive_int, default=600, help="LLM-call budget (default 600)")
     p.add_argument("--top", type=positive_int, default=2, help="at most this many new arms")
-    p.add_argument("--no-mlflow", action="store_true")
+    from evo.cli.compare_cmd import add_mlflow_flag
+
+    add_mlflow_flag(p, default=True)
     p.set_defaults(func=run)
 
 
@@ -41,7 +43,7 @@ def run(args) -> int:
     config = load_run_spec(args.config, overrides)
     store = ArmStore(args.store or default_store_url())
     tracker = None
-    if not args.no_mlflow:
+    if args.mlflow:
         from evo.tracking import MlflowTracker, default_tracking_uri
 
         tracker = MlflowTracker(default_tracking_uri("results"), "improve", Path("results") / "mlartifacts")

@@ -1,7 +1,6 @@
 """``evo optimize [SUITE] [--strategy K] [--config F]``: optimize a prompt, show progress, summarize."""
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
@@ -27,8 +26,9 @@ def register(sub) -> None:
     p.add_argument("--run-dir", type=Path, help="where to write the run record (default: results/runs/...)")
     p.add_argument("--no-cache", action="store_true", help="do not use the response cache")
     p.add_argument("--cache", type=Path, help="response cache file (default: $EVO_CACHE or .evo/cache.sqlite)")
-    p.add_argument("--mlflow", action=argparse.BooleanOptionalAction, default=False,
-                   help="log every step to MLflow (sqlite under results/ unless MLFLOW_TRACKING_URI is set)")
+    from evo.cli.compare_cmd import add_mlflow_flag
+
+    add_mlflow_flag(p, default=False)
     p.set_defaults(func=run)
 
 
