@@ -141,9 +141,32 @@ def run_resolved(resolved, suite, session: Session, run_dir: RunDir, *, tracker=
         tracker.log_dict(run_id, result.best_genome.to_json(), "best_genome.json")
         tracker.log_dict(run_id, result.strategy_report, "strategy_report.json")
         tracker.log_dict(run_id, result.lineage, "lineage.json")
-        tracker.set_tags(run_id, {"stop_reason": result.stop_reason, "best_genome_id": result.best_genome.id})
+        tracker.set_tags(run_id, {"stop_reason": result.stop_reason, "best_genome_id": result.best_genome.id,
+                                  **register_winner(tracker, resolved, suite, result, run_id)})
         tracker.end_run(run_id, "FINISHED")
     return result
+
+
+def register_winner(tracker, resolved, suite, result: RunResult, run_id: str) -> dict:
+    """Register the run's chosen genome as a new version of prompt ``<suite>.<strategy>`` (MLflow's
+    prompt registry) with its scores as version tags; returns the run tags that point to it. A
+    registry that refuses (e.g. a tracking server without one) is reported in a tag, not raised."""
+    from evo.evaluation.render import prompt_template
+
+    genome = result.best_genome
+    scores = {f"{split}_score": f"{result.after[split]['mean_score']:.4f}" for split in SHARED_FINAL_METRICS}
+    tags = {**scores, "strategy": resolved.strategy.kind, "seed": resolved.seed, "run_id": run_id,
+            "genome_id": genome.id, "genome": json.dumps(genome.to_json(), sort_keys=True),
+            "commit_message": f"{resolved.strategy.kind} seed {resolved.seed}: test {scores['test_score']}, "
+                              f"val {scores['val_score']}, train {scores['train_score']}"}
+    model = {"model_name": genome.model or model_name_of(resolved.task_model) or resolved.task_model.kind,
+             "temperature": genome.temperature, "max_tokens": genome.max_tokens}
+    try:
+        version = tracker.register_prompt(f"{suite.name}.{resolved.strategy.kind}", prompt_template(genome, suite),
+                                          model, tags)
+    except Exception as exc:  # noqa: BLE001 - the run's results stand without the registry entry
+        return {"prompt_registry_error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+    return {"registered_prompt": version} if version else {}
 
 
 def model_name_of(backend_cfg) -> str:

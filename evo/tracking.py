@@ -30,6 +30,7 @@ class Tracker(Protocol):
     def last_step(self, run_id: str, key: str) -> int: ...
     def end_run(self, run_id: str, status: str = "FINISHED") -> None: ...
     def info(self) -> dict | None: ...
+    def register_prompt(self, name: str, messages: list[dict], model_config: dict, tags: dict) -> str | None: ...
 
 
 def numeric_metrics(record: dict, prefix: str = "") -> dict:
@@ -48,6 +49,7 @@ class InMemoryTracker:
 
     def __init__(self):
         self.runs: dict[str, dict] = {}
+        self.prompts: dict[str, list[dict]] = {}
 
     def info(self) -> dict | None:
         return None
@@ -82,6 +84,18 @@ class InMemoryTracker:
     def end_run(self, run_id, status="FINISHED"):
         self.runs[run_id]["status"] = status
 
+    def register_prompt(self, name, messages, model_config, tags):
+        versions = self.prompts.setdefault(name, [])
+        versions.append({"messages": messages, "model_config": model_config, "tags": {k: str(v) for k, v in tags.items()}})
+        return f"{name}/{len(versions)}"
+
+
+def prompt_name(*parts: str) -> str:
+    """A prompt-registry name from parts: characters outside ``[A-Za-z0-9_.-]`` become ``-``."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", ".".join(p for p in parts if p)).strip("-.") or "prompt"
+
 
 def default_tracking_uri(output_dir: str | Path, env=None) -> str:
     """``$MLFLOW_TRACKING_URI`` (from ``env``, default ``os.environ``) or an absolute sqlite URI under
@@ -92,6 +106,11 @@ def default_tracking_uri(output_dir: str | Path, env=None) -> str:
     path = (Path(output_dir) / "mlflow.db").resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
+
+
+# MLflow 3 opens an experiment without this tag on its GenAI page (traces), empty for our runs; this
+# kind opens the runs table, where strategies are compared.
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
 
 
 class MlflowTracker:
@@ -109,9 +128,12 @@ class MlflowTracker:
         exp = self.client.get_experiment_by_name(experiment)
         if exp is None:
             location = artifact_root.resolve().as_uri() if artifact_root else None
-            self.experiment_id = self.client.create_experiment(experiment, artifact_location=location)
+            self.experiment_id = self.client.create_experiment(experiment, artifact_location=location,
+                                                               tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
         else:
             self.experiment_id = exp.experiment_id
+            if exp.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+                self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         self.experiment = experiment
 
     def info(self) -> dict | None:
@@ -150,6 +172,16 @@ class MlflowTracker:
 
     def end_run(self, run_id, status="FINISHED"):
         self.client.set_terminated(run_id, status)
+
+    def register_prompt(self, name, messages, model_config, tags):
+        """A new version of prompt ``<experiment>.<name>`` in MLflow's prompt registry; returns
+        ``name/version``. Values of ``tags`` are stored as text."""
+        full = prompt_name(self.experiment, name)
+        version = self.client.register_prompt(
+            full, messages, commit_message=str(tags.get("commit_message", "")) or None,
+            tags={k: str(v)[:5000] for k, v in tags.items() if k != "commit_message"},
+            model_config={k: v for k, v in model_config.items() if v not in (None, "")} or None)
+        return f"{full}/{version.version}"
 
 
 def flat_params(data: dict, prefix: str = "") -> dict:

@@ -121,3 +121,17 @@ def request_json(request: LLMRequest) -> dict:
     return {"system": request.system, "messages": [{"role": r, "content": c} for r, c in request.messages],
             "model": request.model, "temperature": request.temperature, "max_tokens": request.max_tokens,
             "stop": list(request.stop)}
+
+
+def prompt_template(genome: PromptGenome, suite: TaskSuite, task: str | None = None) -> list[dict]:
+    """The genome as a chat template for a prompt registry: the rendered messages with every input
+    field of the task's template left as a ``{{field}}`` placeholder (MLflow's variable syntax), the
+    system text as a leading ``system`` message."""
+    from evo.tasks.suite import template_fields
+
+    context = render_context(genome, suite)
+    name = task or context["default_task"]
+    fields = template_fields(context["tasks"][name]["input_template"])
+    request = render_live(genome, context, {f: "{{" + f + "}}" for f in fields}, name)
+    messages = [{"role": "system", "content": request.system}] if request.system else []
+    return messages + [{"role": r, "content": c} for r, c in request.messages]

@@ -81,6 +81,15 @@ def test_compare_end_to_end_with_mlflow(experiment, monkeypatch):
     evo_child = next(c for c in children if c.data.tags["strategy"] == "evolutionary")
     assert "evolutionary/quality_mean" in evo_child.data.metrics and "evolutionary/diversity" in evo_child.data.metrics
     assert evo_child.data.params["strategy.kind"] == "evolutionary" and evo_child.data.params["optimizer.kind"] == "scripted"
+    # the experiment opens on the runs table, and each run's winner is a registered prompt version
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
+    for child in children:
+        name, version = child.data.tags["registered_prompt"].rsplit("/", 1)
+        prompt = client.get_prompt_version(name, version)
+        assert name == f"e2e.add.{child.data.tags['strategy']}"
+        assert float(prompt.tags["test_score"]) == pytest.approx(child.data.metrics["test_score"], abs=1e-4)
+        assert json.loads(prompt.tags["genome"])["instruction"] in json.dumps(prompt.template)
+        assert prompt.template[-1]["role"] == "user" and "{{a}}" in prompt.template[-1]["content"]
     # API keys never reach params, tags or artifacts
     blob = json.dumps([r.data.to_dictionary() for r in runs])
     for child in children:
