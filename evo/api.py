@@ -64,7 +64,7 @@ def resolve_run(suite: TaskSuite | str | Path | None, config=None, *,
 def optimize(suite: TaskSuite | str | Path | None, config=None, *, run_dir: str | Path | None = None,
              backends: dict | None = None, tracker=None, on_step: Callable[[dict], None] | None = None,
              env: Mapping[str, str] | None = None, seed_genome: PromptGenome | None = None,
-             extra_seeds: tuple = ()) -> RunResult:
+             extra_seeds: tuple = (), on_call: Callable[[str], None] | None = None) -> RunResult:
     """Optimize the suite's seed prompt (or ``seed_genome``); the held-out test split is scored once, at
     the end. Writes a run directory (default ``results/runs/<suite>_<strategy>_<time>``)."""
     resolved, limited = resolve_run(suite, config, env=env)
@@ -73,7 +73,8 @@ def optimize(suite: TaskSuite | str | Path | None, config=None, *, run_dir: str 
     with Session(resolved, backends=backends) as session:
         return run_resolved(resolved, limited, session, rd, tracker=tracker,
                             tags={"suite": limited.name, "strategy": resolved.strategy.kind},
-                            seed_genome=seed_genome, extra_seeds=tuple(extra_seeds), on_record=on_step)
+                            seed_genome=seed_genome, extra_seeds=tuple(extra_seeds), on_record=on_step,
+                            on_call=on_call)
 
 
 def open_tracker(meta: dict):
@@ -87,7 +88,7 @@ def open_tracker(meta: dict):
 
 
 def resume(run_dir: str | Path, *, backends: dict | None = None,
-           on_step: Callable[[dict], None] | None = None) -> RunResult:
+           on_step: Callable[[dict], None] | None = None, on_call: Callable[[str], None] | None = None) -> RunResult:
     """Continue the run in ``run_dir`` from its checkpoint, with exactly the resolved config it recorded
     (the environment is not consulted again: a key set since does not switch models)."""
     rd = RunDir.existing(Path(run_dir))
@@ -101,7 +102,7 @@ def resume(run_dir: str | Path, *, backends: dict | None = None,
     extra = tuple(PromptGenome.from_json(g) for g in meta.get("extra_seeds") or ())
     with Session(resolved, backends=backends) as session:
         return run_resolved(resolved, suite, session, rd, tracker=open_tracker(meta), seed_genome=seed_genome,
-                            extra_seeds=extra, on_record=on_step, resume=True)
+                            extra_seeds=extra, on_record=on_step, resume=True, on_call=on_call)
 
 
 def compare(config, overlays: tuple = (), *, backends: dict | None = None, console=None,

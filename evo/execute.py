@@ -78,7 +78,8 @@ def restore(parts: RunParts, run_dir: RunDir) -> tuple[set, list, dict]:
 
 
 def execute(parts: RunParts, run_dir: RunDir, *, tracker=None, tracker_run_id: str | None = None,
-            resume: bool = False, on_record: Callable[[dict], None] | None = None) -> RunResult:
+            resume: bool = False, on_record: Callable[[dict], None] | None = None,
+            on_call: Callable[[str], None] | None = None) -> RunResult:
     charged, steps, history = set(), [], {}
     if resume and (run_dir.path / "checkpoint.json").exists():
         charged, steps, history = restore(parts, run_dir)
@@ -97,7 +98,7 @@ def execute(parts: RunParts, run_dir: RunDir, *, tracker=None, tracker_run_id: s
             on_record(record)
 
     loop = OptimizationRun(parts.strategy, parts.evaluator, parts.budget, parts.seed_genome, on_step=on_step,
-                           charged_keys=charged, steps=steps, history=history)
+                           charged_keys=charged, steps=steps, history=history, on_call=on_call)
     result = loop.run()
     run_dir.write_result(result)
     return result
@@ -106,7 +107,7 @@ def execute(parts: RunParts, run_dir: RunDir, *, tracker=None, tracker_run_id: s
 def run_resolved(resolved, suite, session: Session, run_dir: RunDir, *, tracker=None, run_name: str = "",
                  parent_run_id: str | None = None, tags: dict | None = None, seed_genome: PromptGenome | None = None,
                  extra_seeds: tuple = (), on_record: Callable[[dict], None] | None = None,
-                 resume: bool = False) -> RunResult:
+                 resume: bool = False, on_call: Callable[[str], None] | None = None) -> RunResult:
     """Run ``resolved`` on ``suite`` (already limited) into ``run_dir``; see the module docstring.
     On resume, the tracker run recorded in ``config.json`` is continued."""
     parts = session.parts(resolved, suite, seed_genome=seed_genome, extra_seeds=extra_seeds)
@@ -127,7 +128,8 @@ def run_resolved(resolved, suite, session: Session, run_dir: RunDir, *, tracker=
                               "tracking": tracker.info() if tracker is not None else None})
     status = "FAILED"
     try:
-        result = execute(parts, run_dir, tracker=tracker, tracker_run_id=run_id, resume=resume, on_record=on_record)
+        result = execute(parts, run_dir, tracker=tracker, tracker_run_id=run_id, resume=resume, on_record=on_record,
+                         on_call=on_call)
         status = "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"

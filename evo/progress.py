@@ -46,12 +46,18 @@ class RunProgress:
     ``start(label, max_calls)`` before a run, ``on_step(record)`` as its step callback."""
 
     def __init__(self, console):
+        import threading
+
         self.console = console
         self.live = console.is_terminal
         self._progress = None
         self._task = None
         self._label = ""
         self._max_calls = None
+        self._lock = threading.Lock()
+        self._used = 0  # calls counted at the last step record
+        self._since_step = 0  # examples evaluated since then
+        self._last_draw = 0.0
 
     def __enter__(self):
         if self.live:
@@ -69,6 +75,7 @@ class RunProgress:
 
     def start(self, label: str, max_calls: int | None) -> None:
         self._label, self._max_calls = label, max_calls
+        self._used = self._since_step = 0
         if self._progress is not None:
             self._task = self._progress.add_task(label, total=max_calls or 1, calls="starting…", best="", eta="-")
 
@@ -77,6 +84,8 @@ class RunProgress:
             self.console.print((f"    [dim]{self._label}[/] " if self._label else "") + step_line(record))
             return
         used = record["task_calls"] + record["optimizer_calls"] + record.get("monitor_calls", 0)
+        with self._lock:
+            self._used, self._since_step = used, 0
         eta = eta_s(record, self._max_calls)
         self._progress.update(
             self._task, completed=min(used, self._max_calls or used),
@@ -84,3 +93,21 @@ class RunProgress:
             calls=f"calls {used}/{self._max_calls or '∞'} (task {record['task_calls']}, opt {record['optimizer_calls']})",
             best=f"best train {_score(record.get('best_train_score'))} val {_score(record.get('best_val_score'))}",
             eta="-" if eta is None else f"{eta:.0f} s")
+
+    def on_call(self, phase: str) -> None:
+        """One example evaluated (any thread): on a terminal the bar moves and shows the phase, at most
+        ten redraws a second; plain output prints nothing here."""
+        if self._progress is None:
+            return
+        import time
+
+        with self._lock:
+            self._since_step += 1
+            now = time.monotonic()
+            if now - self._last_draw < 0.1:
+                return
+            self._last_draw = now
+            evaluated = self._since_step
+        completed = self._used + evaluated if phase == "optimizing" else self._used
+        self._progress.update(self._task, completed=min(completed, self._max_calls or completed),
+                              description=f"{self._label} · {phase} · {evaluated} examples since the last step")

@@ -99,12 +99,17 @@ class RunResult:
 class OptimizationRun:
     def __init__(self, strategy: Strategy, evaluator: Evaluator, budget: Budget, seed_genome: PromptGenome, *,
                  on_step: Callable[[dict], None] | None = None, charged_keys: set | None = None,
-                 steps: list | None = None, monitor_val: bool = True, history: dict | None = None):
+                 steps: list | None = None, monitor_val: bool = True, history: dict | None = None,
+                 on_call: Callable[[str], None] | None = None):
         self.strategy = strategy
         self.evaluator = evaluator
         self.budget = budget
         self.seed_genome = seed_genome
         self.on_step = on_step
+        # called with the phase ("optimizing", "final scoring") after every evaluated example, from
+        # the evaluator's threads: progress displays move during long steps too
+        self.on_call = on_call
+        self.phase = "optimizing"
         self.suite = evaluator.suite
         self.memo: dict[tuple, EvalBatch] = {}
         self.genomes: dict[str, PromptGenome] = {seed_genome.id: seed_genome}
@@ -130,7 +135,8 @@ class OptimizationRun:
             examples = self.suite.split(split)
             if perturbed:
                 examples = perturb_examples(examples)
-            batch = self.evaluator.evaluate(genome, examples, samples=samples)
+            on_result = (lambda _rec: self.on_call(self.phase)) if self.on_call else None
+            batch = self.evaluator.evaluate(genome, examples, samples=samples, on_result=on_result)
             self.failed_calls += batch.n_errors  # counted where calls are made: a reused batch is no new call
             self.memo[key] = batch
             self.genomes.setdefault(genome.id, genome)
@@ -254,6 +260,7 @@ class OptimizationRun:
         return best, [{"id": g.id, "val_score": b.mean_score} for b, g in scored]
 
     def finish(self, stop_reason: str) -> RunResult:
+        self.phase = "final scoring"
         candidates = self.strategy.final_candidates()
         best, selection = self.choose_final(candidates)
         finals = {}

@@ -68,7 +68,8 @@ class Comparison:
             resolved, suite, self.session, run_dir, tracker=self.tracker, run_name=f"{suite.name}/{name}/seed{seed}",
             parent_run_id=self.parent_run_id,
             tags={"suite": suite.name, "strategy": name, "seed": seed, "variant": self.variant},
-            on_record=self.progress.on_step if self.progress is not None else lambda r: log.info(step_line(r)))
+            on_record=self.progress.on_step if self.progress is not None else lambda r: log.info(step_line(r)),
+            on_call=self.progress.on_call if self.progress is not None else None)
         if name != "baseline":
             plots.lineage_plot(result.lineage, run_dir.path / "lineage.png", f"{suite.name}/{name}: winner's lineage")
         calls = result.calls

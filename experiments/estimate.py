@@ -9,20 +9,48 @@ from evo.tasks.loader import load_suite
 OPTIMIZER_TOKENS = {"compact": (350, 80), "full": (1800, 350)}
 
 
-def estimate(config) -> dict:
-    """``config``: a resolved experiment (its optimizer is explicit)."""
+def anthropic_token_counter(model_cfg):
+    """A request -> input-token function using the Messages API's token counting, when the task model
+    is Anthropic's and a key is set; None otherwise (the estimate then counts ~4 characters a token)."""
+    if model_cfg.kind != "anthropic":
+        return None
+    try:
+        from evo.llm.config import build_backend
+
+        backend = build_backend(model_cfg)
+    except Exception:  # noqa: BLE001 - no key or SDK: fall back to characters
+        return None
+    return backend.count_tokens
+
+
+def estimate(config, token_counter=None) -> dict:
+    """``config``: a resolved experiment (its optimizer is explicit). ``token_counter`` (request ->
+    input tokens, e.g. ``anthropic_token_counter``) measures the task prompts exactly; without it,
+    or when it fails, about four characters count as a token. ``totals["tokens_counted"]`` says which."""
+    from evo.errors import BackendError
+    from evo.evaluation.render import render_request
+
     opt_cfg = config.optimizer
     opt_in, opt_out = OPTIMIZER_TOKENS["compact" if opt_cfg.kind == "local" else "full"]
     b = config.budget
     per_run = b.max_calls or ((b.max_task_calls or 0) + (b.max_optimizer_calls or 0)) or 1000
-    totals = {"runs": 0, "task_calls": 0, "optimizer_calls": 0, "tokens": 0, "usd": 0.0, "priced": True}
+    totals = {"runs": 0, "task_calls": 0, "optimizer_calls": 0, "tokens": 0, "usd": 0.0, "priced": True,
+              "tokens_counted": token_counter is not None}
     for name in config.suites:
         suite = limit_suite(load_suite(name), config.split_limits)
         n = sum(suite.counts().values())
         genome = seed_genome_of(suite)
         sample = suite.examples[:5]
-        chars = sum(len(genome.instruction) + len(suite.task(e.task).render_input(e)) for e in sample) / max(1, len(sample))
-        task_tokens = chars / 4 + 20 + genome.max_tokens
+        requests = [render_request(genome, e, suite.task(e.task), suite) for e in sample]
+        prompt_tokens = None
+        if token_counter is not None and requests:
+            try:
+                prompt_tokens = sum(token_counter(r) for r in requests) / len(requests)
+            except BackendError:
+                totals["tokens_counted"] = False
+        if prompt_tokens is None:
+            prompt_tokens = sum(r.prompt_chars() for r in requests) / max(1, len(requests)) / 4 + 20
+        task_tokens = prompt_tokens + genome.max_tokens
         runs = len(config.strategies) * len(config.seeds)
         final = 2 * n + 3 * suite.counts()["val"]
         task_calls = runs * (per_run + final) + (len(config.seeds) * n if config.baseline else 0)

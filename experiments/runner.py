@@ -26,8 +26,11 @@ def git_sha() -> str:
 
 
 def print_estimate(console, resolved: ResolvedExperiment) -> None:
-    est = estimate(resolved)
-    table = Table(title=f"estimate for '{resolved.name}' (upper bound)", title_justify="left")
+    from experiments.estimate import anthropic_token_counter
+
+    est = estimate(resolved, anthropic_token_counter(resolved.task_model))
+    how = "tokens counted by the API" if est["tokens_counted"] else "~4 characters a token"
+    table = Table(title=f"estimate for '{resolved.name}' (upper bound; {how})", title_justify="left")
     for col in ("runs", "task calls", "optimizer calls", "tokens", "USD"):
         table.add_column(col, justify="right")
     usd = f"${est['usd']:.2f}" + ("" if est["priced"] else " (some models unpriced)")

@@ -65,12 +65,36 @@ class ScriptedHTTPServer(LocalServer):
         self.script: deque = deque()
         self.requests: list[dict] = []
         self.headers: list[dict] = []
+        self.count_requests: list[dict] = []  # anthropic /v1/messages/count_tokens bodies
+        self.batches: dict[str, dict] = {}  # anthropic Message Batches: id -> {"requests", "polls", "results"}
         outer = self
 
         class Handler(JsonHandler):
+            def do_GET(self):
+                parts = self.path.split("?")[0].rstrip("/").split("/")
+                batch = outer.batches.get(parts[4]) if len(parts) > 4 else None
+                if batch is None:
+                    self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
+                elif parts[-1] == "results":
+                    lines = [json.dumps(r) for r in batch["results"]]
+                    self._send_raw(200, ("\n".join(lines) + "\n").encode(), {"content-type": "application/binary"})
+                else:
+                    batch["polls"] += 1
+                    self._send(200, outer._batch_object(parts[4], ended=batch["polls"] >= 1))
+
             def do_POST(self):
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path.endswith("/messages/count_tokens"):
+                    outer.count_requests.append(body)
+                    self._send(200, {"input_tokens": outer._chars(body) // 4})
+                    return
+                if self.path.endswith("/messages/batches"):
+                    batch_id = f"msgbatch_{len(outer.batches)}"
+                    outer.batches[batch_id] = {"requests": body["requests"], "polls": 0,
+                                               "results": [outer._batch_result(r) for r in body["requests"]]}
+                    self._send(200, outer._batch_object(batch_id, ended=False))
+                    return
                 outer.requests.append(body)
                 outer.headers.append({k.lower(): v for k, v in self.headers.items()})
                 step = outer.script.popleft() if outer.script else ("ok", outer.default_text)
@@ -91,10 +115,43 @@ class ScriptedHTTPServer(LocalServer):
 
         self._start_server(Handler)
 
+    @staticmethod
+    def _chars(body: dict) -> int:
+        def text(content):
+            return content if isinstance(content, str) else "".join(b.get("text", "") for b in content)
+        system = body.get("system") or ""
+        return len(text(system)) + sum(len(text(m["content"])) for m in body.get("messages", []))
+
+    def _batch_result(self, entry: dict) -> dict:
+        """One request of a batch, answered by the next script step (a status becomes an errored result)."""
+        step = self.script.popleft() if self.script else ("ok", self.default_text)
+        if step[0] == "status":
+            kind = {429: "rate_limit_error", 529: "overloaded_error", 400: "invalid_request_error"}.get(step[1], "api_error")
+            return {"custom_id": entry["custom_id"], "result": {"type": "errored", "error": {
+                "type": "error", "error": {"type": kind, "message": f"scripted {step[1]}"}}}}
+        if step[0] == "expired":
+            return {"custom_id": entry["custom_id"], "result": {"type": "expired"}}
+        self.requests.append(entry["params"])
+        return {"custom_id": entry["custom_id"], "result": {"type": "succeeded",
+                                                            "message": self._reply(entry["params"], step[1])}}
+
+    def _batch_object(self, batch_id: str, ended: bool) -> dict:
+        results = self.batches[batch_id]["results"]
+        counts = {k: 0 for k in ("processing", "succeeded", "errored", "canceled", "expired")}
+        for r in results:
+            counts[r["result"]["type"] if ended else "processing"] += 1
+        return {"id": batch_id, "type": "message_batch", "processing_status": "ended" if ended else "in_progress",
+                "request_counts": counts, "created_at": "2026-11-23T00:00:00Z", "expires_at": "2026-11-24T00:00:00Z",
+                "ended_at": "2026-11-23T00:01:00Z" if ended else None, "archived_at": None,
+                "cancel_initiated_at": None,
+                "results_url": f"{self.url}/v1/messages/batches/{batch_id}/results" if ended else None}
+
     def _reply(self, body: dict, text: str, raw_content=None) -> dict:
         if self.flavor == "anthropic":
             system = body.get("system")
-            cached = isinstance(system, list) and any("cache_control" in b for b in system)
+            blocks = (system if isinstance(system, list) else []) + [
+                b for m in body.get("messages", []) if isinstance(m["content"], list) for b in m["content"]]
+            cached = any("cache_control" in b for b in blocks)
             return {
                 "id": f"msg_{len(self.requests)}", "type": "message", "role": "assistant",
                 "model": body.get("model"),
@@ -137,7 +194,7 @@ class FaultyAdderServer(LocalServer):
                         if outer.random.random() < outer.rate else "ok"
                     outer.log.append((json.dumps(body["messages"]), fault))
                 if fault in ("429", "500", "529"):
-                    return self._send(int(fault), {"error": "scripted"}, {"retry-after": "0"})
+                    return self._send(int(fault), {"error": "scripted"}, {"retry-after": "0", "retry-after-ms": "5"})
                 if fault == "timeout":
                     time.sleep(outer.slow_s)
                 if fault == "garbage":

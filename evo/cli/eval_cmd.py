@@ -30,6 +30,8 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print records and summary as JSON")
     p.add_argument("--show-failures", type=non_negative_int, default=8, metavar="N", help="failed examples to show")
     p.add_argument("--fail-under", type=unit_float, metavar="RATE", help="exit 1 if the pass rate is below RATE")
+    p.add_argument("--batch", action="store_true",
+                   help="send all requests as one Anthropic Message Batch (half price; waits for it to end)")
     p.set_defaults(func=run)
 
 
@@ -48,7 +50,10 @@ def run(args) -> int:
     backend = backend_from_args(args)
     console = make_console(stderr=args.json)
     with Evaluator(backend, suite, workers=args.workers, seed=args.seed) as evaluator:
-        if console.is_terminal and not args.json and len(examples) > 1:
+        if args.batch:
+            console.print(f"sending {len(examples)} requests as one batch; waiting for it to end...")
+            batch = evaluator.evaluate_batched(genome, examples)
+        elif console.is_terminal and not args.json and len(examples) > 1:
             with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                           console=console, transient=True) as progress:
                 bar = progress.add_task("eval", total=len(examples))

@@ -67,7 +67,7 @@ def run(args) -> int:
                   f"budget {resolved.budget.max_calls} calls · run dir {run_dir.path}")
     with RunProgress(console) as progress:
         progress.start(f"{suite.name}/{resolved.strategy.kind}", resolved.budget.max_calls)
-        result = optimize(suite, resolved, run_dir=run_dir.path, tracker=tracker, on_step=progress.on_step,
+        result = optimize(suite, resolved, run_dir=run_dir.path, tracker=tracker, on_step=progress.on_step, on_call=progress.on_call,
                           env=os.environ)
     print_summary(console, result, run_dir.path)
     return exit_if_every_call_failed(result)

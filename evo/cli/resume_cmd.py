@@ -28,6 +28,6 @@ def run(args) -> int:
         console.print(f"[bold]evo resume[/] · {rd.path} · continuing after step {done - 1}")
     with RunProgress(console) as progress:
         progress.start(rd.path.name, None)
-        result = resume(rd.path, on_step=progress.on_step)
+        result = resume(rd.path, on_step=progress.on_step, on_call=progress.on_call)
     print_summary(console, result, rd.path)
     return exit_if_every_call_failed(result)

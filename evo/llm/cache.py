@@ -136,6 +136,25 @@ class CachedBackend:
         self.cache.put(key, self.fingerprint, response)
         return response
 
+    @property
+    def supports_batch(self) -> bool:
+        return hasattr(self.inner, "complete_batch")
+
+    def complete_batch(self, requests: list[LLMRequest]) -> list:
+        """Cached answers for the requests the cache holds; the rest as one batch of ``inner``
+        (successes are stored). Outcomes in request order: ``LLMResponse`` or ``BackendError``."""
+        keys = [r.key(self.fingerprint) for r in requests]
+        out: list = [self.cache.get(k) for k in keys]
+        missing = [i for i, hit in enumerate(out) if hit is None]
+        if missing:
+            for i, outcome in zip(missing, self.inner.complete_batch([requests[i] for i in missing])):
+                if isinstance(outcome, LLMResponse) and not isinstance(outcome.text, str):
+                    outcome = BackendError(f"malformed response: text is {type(outcome.text).__name__}, not a string")
+                if isinstance(outcome, LLMResponse):
+                    self.cache.put(keys[i], self.fingerprint, outcome)
+                out[i] = outcome
+        return out
+
     def flush(self) -> None:
         self.cache.flush()
 

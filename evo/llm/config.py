@@ -31,8 +31,12 @@ class AnthropicConfig(StrictConfig):
     base_url: str | None = None
     max_retries: int = Field(2, ge=0)
     timeout_s: float = Field(60.0, gt=0)
-    cache_system_prompt: bool = True
+    cache_system_prompt: bool = Field(True, description="cache the static prefix (system + demos) when it reaches "
+                                      "the model's minimum cacheable length")
     send_temperature: bool = False
+    thinking_budget_tokens: int | None = Field(None, ge=1024, description="extended thinking (optimizer): "
+                                               "tokens the model may think before answering")
+    batch_poll_s: float = Field(10.0, gt=0, description="seconds between polls of a Message Batch")
 
 
 class OpenAICompatibleConfig(StrictConfig):
@@ -42,7 +46,6 @@ class OpenAICompatibleConfig(StrictConfig):
     api_key_env: str | None = None
     max_retries: int = Field(2, ge=0)
     timeout_s: float = Field(60.0, gt=0)
-    backoff_s: float = Field(0.5, ge=0, description="first retry delay (doubles each retry) unless retry-after says")
 
 
 class ScriptedConfig(StrictConfig):
@@ -63,14 +66,15 @@ def _anthropic(cfg):
 
     return AnthropicBackend(cfg.model, api_key_env=cfg.api_key_env, base_url=cfg.base_url,
                             max_retries=cfg.max_retries, timeout_s=cfg.timeout_s,
-                            cache_system_prompt=cfg.cache_system_prompt, send_temperature=cfg.send_temperature)
+                            cache_system_prompt=cfg.cache_system_prompt, send_temperature=cfg.send_temperature,
+                            thinking_budget_tokens=cfg.thinking_budget_tokens, batch_poll_s=cfg.batch_poll_s)
 
 
 def _openai_compatible(cfg):
     from evo.llm.openai_compat import OpenAICompatibleBackend
 
     return OpenAICompatibleBackend(cfg.base_url, cfg.model, api_key_env=cfg.api_key_env, timeout_s=cfg.timeout_s,
-                                   max_retries=cfg.max_retries, backoff_s=cfg.backoff_s)
+                                   max_retries=cfg.max_retries)
 
 
 def _scripted(cfg):

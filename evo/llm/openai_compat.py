@@ -1,73 +1,66 @@
-"""``OpenAICompatibleBackend``: any server with an OpenAI-style ``/chat/completions`` endpoint
-(Ollama, vLLM, llama.cpp server), called with httpx.
+"""``OpenAICompatibleBackend``: any server with an OpenAI-style ``/chat/completions`` endpoint (OpenAI,
+Ollama, vLLM, llama.cpp server), called through the official ``openai`` SDK with ``base_url`` (the only
+module importing it).
 
-Retries ``max_retries`` times on 408/409/429/5xx and on timeouts, with exponential backoff that
-honors ``Retry-After``; then raises ``BackendError``.
+- Retries are the SDK's own: ``max_retries`` times on connection errors, timeouts, 408/409/429 and
+  5xx, with exponential backoff (0.5 s doubling to 8 s) unless the server's ``retry-after`` /
+  ``retry-after-ms`` says otherwise; then ``BackendError`` (retryable). Other statuses fail at once.
+- The body is parsed here, not by the SDK's models, so a malformed answer (a non-JSON body, content
+  that is a number or an object) is a clear ``BackendError`` instead of a crash or a silent coercion.
+- The key comes from ``api_key_env`` when set (servers without auth get a placeholder).
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 
-import httpx
+import openai
 
 from evo.errors import BackendError
 from evo.llm.base import BackendBase, LLMRequest, LLMResponse
-
-_RETRY_STATUS = {408, 409, 429}
 
 
 class OpenAICompatibleBackend(BackendBase):
     max_concurrency = None
 
     def __init__(self, base_url: str, model: str, *, api_key_env: str | None = None,
-                 timeout_s: float = 60.0, max_retries: int = 2, backoff_s: float = 0.5):
+                 timeout_s: float = 60.0, max_retries: int = 2):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.max_retries = max_retries
-        self.backoff_s = backoff_s
         self.fingerprint = f"openai_compatible:{self.base_url}:{model}"
-        headers = {}
-        if api_key_env and os.environ.get(api_key_env):
-            headers["Authorization"] = f"Bearer {os.environ[api_key_env]}"
-        self._client = httpx.Client(timeout=timeout_s, headers=headers)
+        key = os.environ.get(api_key_env) if api_key_env else None
+        self._client = openai.OpenAI(base_url=self.base_url, api_key=key or "not-needed", max_retries=max_retries,
+                                     timeout=timeout_s)
 
     def complete(self, request: LLMRequest) -> LLMResponse:
         messages = ([{"role": "system", "content": request.system}] if request.system else [])
         messages += [{"role": r, "content": c} for r, c in request.messages]
-        body = {
-            "model": request.model or self.model, "messages": messages,
-            "temperature": request.temperature, "max_tokens": request.max_tokens,
-            "seed": request.effective_seed,
-        }
-        if request.stop:
-            body["stop"] = list(request.stop)
+        extra = {"stop": list(request.stop)} if request.stop else {}
         start = time.perf_counter()
-        last = "no attempt made"
-        for attempt in range(self.max_retries + 1):
-            delay = self.backoff_s * (2 ** attempt)
-            try:
-                resp = self._client.post(f"{self.base_url}/chat/completions", json=body)
-            except httpx.TimeoutException:
-                last = "request timed out"
-            except httpx.HTTPError as exc:
-                last = f"connection failed: {exc}"
-            else:
-                if resp.status_code == 200:
-                    return self._parse(resp, time.perf_counter() - start)
-                last = f"HTTP {resp.status_code}: {resp.text[:200]}"
-                if resp.status_code not in _RETRY_STATUS and resp.status_code < 500:
-                    raise BackendError(f"{self.base_url}: {last}", status=resp.status_code)
-                retry_after = resp.headers.get("retry-after")
-                if retry_after and retry_after.replace(".", "", 1).isdigit():
-                    delay = min(float(retry_after), 60.0)
-            if attempt < self.max_retries:
-                time.sleep(delay)
-        raise BackendError(f"{self.base_url}: {last} (after {self.max_retries} retries)", retryable=True)
-
-    def _parse(self, resp: httpx.Response, latency: float) -> LLMResponse:
         try:
-            data = resp.json()
+            raw = self._client.chat.completions.with_raw_response.create(
+                model=request.model or self.model, messages=messages, temperature=request.temperature,
+                max_tokens=request.max_tokens, seed=request.effective_seed, **extra)
+        except openai.APITimeoutError:
+            raise BackendError(f"{self.base_url}: request timed out (after {self.max_retries} retries)",
+                               retryable=True) from None
+        except openai.APIConnectionError as exc:
+            raise BackendError(f"{self.base_url}: connection failed: {exc} (after {self.max_retries} retries)",
+                               retryable=True) from None
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            retryable = status in (408, 409, 429) or status >= 500
+            text = exc.response.text[:200] if exc.response is not None else str(exc)
+            raise BackendError(f"{self.base_url}: HTTP {status}: {text}" +
+                               (f" (after {self.max_retries} retries)" if retryable else ""),
+                               retryable=retryable, status=status) from None
+        return self._parse(raw.http_response.content, time.perf_counter() - start)
+
+    def _parse(self, body: bytes, latency: float) -> LLMResponse:
+        try:
+            data = json.loads(body)
             choice = data["choices"][0]
             text = message_text(choice["message"].get("content"))
             usage = data.get("usage") or {}

@@ -41,7 +41,7 @@ class _ServerBacked(BackendConformance):
 @pytest.mark.parametrize("fake", ["openai"], indirect=True)
 class TestOpenAICompatible(_ServerBacked):
     def make_backend(self):
-        return OpenAICompatibleBackend(self.server.url, "tiny", max_retries=0, backoff_s=0.0)
+        return OpenAICompatibleBackend(self.server.url, "tiny", max_retries=0)
 
     def make_failing_backend(self, kind):
         self.server.script.append(("status", 429 if kind == "retryable" else 401))

@@ -37,3 +37,41 @@ def test_optimize_config_errors_name_the_field(add_suite, tmp_path, capsys):
     cfg.write_text("strategy: {kind: iterative}\nbudgett: {max_calls: 3}\n")
     assert main(["optimize", str(add_suite), "--config", str(cfg)]) == 2
     assert "opt.yaml: budgett: unknown field" in capsys.readouterr().err
+
+
+def test_progress_moves_inside_long_steps(add_suite, tmp_path):
+    """Every evaluated example reaches the progress display, with its phase, not only step ends."""
+    import io
+    import threading
+
+    from rich.console import Console
+
+    import evo
+    from evo.progress import RunProgress
+    from tests.helpers import keyword_task_model, pure_optimizer
+
+    phases, lock = [], threading.Lock()
+
+    def on_call(phase):
+        with lock:
+            phases.append(phase)
+    steps = []
+    result = evo.optimize(add_suite, {"strategy": {"kind": "evolutionary", "population_size": 4, "keep": 2,
+                                                   "generations": 1, "target_score": None},
+                                      "budget": {"max_calls": 60}, "cache": False,
+                                      "task_model": {"kind": "scripted"}, "optimizer": {"kind": "scripted"}},
+                          run_dir=tmp_path / "run", env={}, on_step=steps.append, on_call=on_call,
+                          backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
+    assert phases.count("optimizing") >= steps[-1]["task_calls"] + steps[-1]["monitor_calls"] > 0
+    assert phases.count("final scoring") > 0 and phases[-1] == "final scoring"
+    assert result.after["test"]["n"] > 0
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160)
+    with RunProgress(console) as progress:
+        progress.start("add/evolutionary", 60)
+        progress.on_call("optimizing")
+        progress.on_step(steps[0])
+        import time
+        time.sleep(0.11)
+        progress.on_call("final scoring")
+    assert "final scoring" in out.getvalue() and "add/evolutionary" in out.getvalue()

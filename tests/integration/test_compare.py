@@ -81,6 +81,13 @@ def test_compare_end_to_end_with_mlflow(experiment, monkeypatch):
     evo_child = next(c for c in children if c.data.tags["strategy"] == "evolutionary")
     assert "evolutionary/quality_mean" in evo_child.data.metrics and "evolutionary/diversity" in evo_child.data.metrics
     assert evo_child.data.params["strategy.kind"] == "evolutionary" and evo_child.data.params["optimizer.kind"] == "scripted"
+    # shared metric names mean the same for every strategy: the table's value is the seeds' mean
+    for row in rows:
+        mine = [c for c in children if c.data.tags["strategy"] == row["strategy"]]
+        assert len(mine) == 2
+        mean_test = sum(c.data.metrics["test_score"] for c in mine) / 2
+        assert mean_test == pytest.approx(float(row["test_score"]), abs=1e-6), row["strategy"]
+        assert parent.data.metrics[f"add/{row['strategy']}/test_score"] == pytest.approx(float(row["test_score"]))
     # the experiment opens on the runs table, and each run's winner is a registered prompt version
     assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
     for child in children:

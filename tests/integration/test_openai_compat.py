@@ -11,7 +11,7 @@ REQ = LLMRequest(messages=(("user", "hi"),), system="sys", max_tokens=4, seed=5)
 def test_openai_compatible_roundtrip_and_retries():
     with ScriptedHTTPServer("openai", default_text="hello") as s:
         s.script.extend([("status", 503), ("ok", "hello")])
-        b = OpenAICompatibleBackend(s.url + "/v1", "tiny", backoff_s=0.01)
+        b = OpenAICompatibleBackend(s.url + "/v1", "tiny")
         r = b.complete(REQ)
         assert r.text == "hello" and r.input_tokens == 10
         body = s.requests[-1]

@@ -111,8 +111,7 @@ def test_compare_survives_20pct_faults_and_counts_exactly_what_was_lost(tmp_path
         cfg.write_text(f"""
 name: faulty
 suites: ['{suite}']
-task_model: {{kind: openai_compatible, base_url: '{server.url}', model: adder, timeout_s: 0.2, max_retries: 2,
-             backoff_s: 0.01}}
+task_model: {{kind: openai_compatible, base_url: '{server.url}', model: adder, timeout_s: 0.2, max_retries: 2}}
 optimizer: {{kind: scripted, default: '<prompt>Give the number only.</prompt>'}}
 strategies:
   evolutionary: {{kind: evolutionary, population_size: 3, keep: 1, generations: 2, target_score: null,
