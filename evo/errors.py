@@ -30,12 +30,15 @@ class StateError(EvoError):
 class BackendError(EvoError):
     """An LLM call that failed after the backend's own retries.
 
-    ``retryable`` says whether the same request may succeed later (rate limit, overload, timeout).
+    ``retryable`` says whether the same request may succeed later (rate limit, overload, timeout);
+    ``retry_after_s`` is the provider's ``retry-after`` when it gave one.
     """
 
-    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None):
+    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None,
+                 retry_after_s: float | None = None):
         self.retryable = retryable
         self.status = status
+        self.retry_after_s = retry_after_s
         super().__init__(" ".join(str(message).split()))
 
 

@@ -132,22 +132,45 @@ class OptimizationRun:
         key = (genome.id, split, samples, perturbed)
         batch = self.memo.get(key)
         if batch is None:
-            examples = self.suite.split(split)
-            if perturbed:
-                examples = perturb_examples(examples)
-            on_result = (lambda _rec: self.on_call(self.phase)) if self.on_call else None
-            batch = self.evaluator.evaluate(genome, examples, samples=samples, on_result=on_result)
-            self.failed_calls += batch.n_errors  # counted where calls are made: a reused batch is no new call
-            self.memo[key] = batch
-            self.genomes.setdefault(genome.id, genome)
-            if split == "train" and not perturbed and batch.n and genome.id not in self.points:
-                self.points[genome.id] = {"quality": batch.mean_score,
-                                          "tokens": (batch.input_tokens + batch.output_tokens) / batch.n,
-                                          "latency_ms": batch.latency_mean_s * 1000}
+            batch = self.evaluator.evaluate(genome, self._examples(split, perturbed), samples=samples,
+                                            on_result=self._on_result())
+            self._remember(key, genome, batch)
         if charge and key not in self.charged_keys:
             self.charged_keys.add(key)
             self.budget.charge_batch(batch)
         return batch
+
+    def _examples(self, split: str, perturbed: bool) -> list:
+        examples = self.suite.split(split)
+        return perturb_examples(examples) if perturbed else examples
+
+    def _on_result(self):
+        return (lambda _rec: self.on_call(self.phase)) if self.on_call else None
+
+    def _remember(self, key: tuple, genome: PromptGenome, batch: EvalBatch) -> None:
+        self.failed_calls += batch.n_errors  # counted where calls are made: a reused batch is no new call
+        self.memo[key] = batch
+        self.genomes.setdefault(genome.id, genome)
+        genome_id, split, _, perturbed = key
+        if split == "train" and not perturbed and batch.n and genome_id not in self.points:
+            self.points[genome_id] = {"quality": batch.mean_score,
+                                      "tokens": (batch.input_tokens + batch.output_tokens) / batch.n,
+                                      "latency_ms": batch.latency_mean_s * 1000}
+
+    def evaluate_step(self, requests) -> list[tuple]:
+        """(request, batch) for every request of a step. The ones not memoized go to the evaluator
+        together (``evaluate_many``), so a whole generation or every candidate of an iteration is
+        scheduled at once across threads or the cluster; results keep the requests' order."""
+        fresh: dict[tuple, tuple] = {}
+        for r in requests:
+            key = (r.genome.id, r.split, r.samples, r.perturbed)
+            if key not in self.memo and key not in fresh:
+                fresh[key] = (r.genome, self._examples(r.split, r.perturbed), r.samples)
+        if fresh and hasattr(self.evaluator, "evaluate_many"):
+            batches = self.evaluator.evaluate_many(list(fresh.values()), on_result=self._on_result())
+            for (key, (genome, _, _)), batch in zip(fresh.items(), batches):
+                self._remember(key, genome, batch)
+        return [(r, self.evaluate(r.genome, r.split, r.samples, perturbed=r.perturbed)) for r in requests]
 
     def train_score(self, genome: PromptGenome) -> float | None:
         """Mean train score of ``genome`` if it was evaluated on train in this run (resumes included)."""
@@ -212,7 +235,7 @@ class OptimizationRun:
             if remaining is not None and cost > remaining:
                 stop_reason = f"next step needs {cost} task calls, {remaining} left in the budget"
                 break
-            results = [(r, self.evaluate(r.genome, r.split, r.samples, perturbed=r.perturbed)) for r in requests]
+            results = self.evaluate_step(requests)
             self.strategy.tell(results)
             improved = self.strategy.best_score() > prev_best + 1e-12
             self.budget.end_step(improved, self.budget.snapshot() != before)

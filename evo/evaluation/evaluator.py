@@ -128,6 +128,28 @@ class Evaluator:
         self.backend.flush()
         return EvalBatch(genome.id, tuple(records), time.perf_counter() - start)
 
+    def evaluate_many(self, jobs: Sequence[tuple], *, on_result: OnResult | None = None) -> list[EvalBatch]:
+        """Several ``(genome, examples, samples)`` at once: every example of every genome goes to the
+        thread pool together (no idle workers between genomes); one ``EvalBatch`` per job, in order."""
+        if self._pool is None or len(jobs) <= 1:
+            return [self.evaluate(g, ex, samples=s, on_result=on_result) for g, ex, s in jobs]
+        start = time.perf_counter()
+        units = [(j, g, ex, s) for j, (g, exs, samples) in enumerate(jobs) for ex in exs for s in range(samples)]
+
+        def run(unit):
+            _, genome, example, sample = unit
+            rec = self.evaluate_one(genome, example, sample)
+            if on_result:
+                on_result(rec)
+            return rec
+        records = list(self._pool.map(run, units))
+        self.backend.flush()
+        elapsed = time.perf_counter() - start
+        per_job: list[list] = [[] for _ in jobs]
+        for (j, *_), rec in zip(units, records):
+            per_job[j].append(rec)
+        return [EvalBatch(g.id, tuple(recs), elapsed) for (g, _, _), recs in zip(jobs, per_job)]
+
     def evaluate(self, genome: PromptGenome, examples: Iterable[Example] | None = None, *,
                  samples: int = 1, on_result: OnResult | None = None) -> EvalBatch:
         """Evaluate ``genome`` on ``examples`` (default: the whole suite), ``samples`` times each."""

@@ -29,7 +29,7 @@ import time
 import anthropic
 
 from evo.errors import BackendError, ConfigError
-from evo.llm.base import BackendBase, LLMRequest, LLMResponse
+from evo.llm.base import BackendBase, LLMRequest, LLMResponse, retry_after
 from evo.llm.pricing import cost_usd
 
 DEFAULT_OPTIMIZER_MODEL = "claude-opus-4-5"
@@ -201,7 +201,7 @@ def _backend_error(model: str, exc: Exception) -> BackendError:
     if isinstance(exc, anthropic.APIStatusError):
         retryable = exc.status_code in (408, 409, 429) or exc.status_code >= 500
         return BackendError(f"anthropic {model}: HTTP {exc.status_code}: {_error_message(exc)}",
-                            retryable=retryable, status=exc.status_code)
+                            retryable=retryable, status=exc.status_code, retry_after_s=retry_after(exc.response))
     return BackendError(f"anthropic {model}: {type(exc).__name__}: {exc}", retryable=False)
 
 

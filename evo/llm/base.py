@@ -107,3 +107,15 @@ class BackendBase:
 
     def flush(self) -> None:
         """Nothing buffered."""
+
+
+def retry_after(response) -> float | None:
+    """Seconds from a response's ``retry-after-ms`` or ``retry-after`` header (None when absent)."""
+    headers = getattr(response, "headers", None) or {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        try:
+            return max(0.0, float(value) * scale) if value is not None else None
+        except ValueError:
+            continue
+    return None

@@ -18,7 +18,7 @@ import time
 import openai
 
 from evo.errors import BackendError
-from evo.llm.base import BackendBase, LLMRequest, LLMResponse
+from evo.llm.base import BackendBase, LLMRequest, LLMResponse, retry_after
 
 
 class OpenAICompatibleBackend(BackendBase):
@@ -55,7 +55,7 @@ class OpenAICompatibleBackend(BackendBase):
             text = exc.response.text[:200] if exc.response is not None else str(exc)
             raise BackendError(f"{self.base_url}: HTTP {status}: {text}" +
                                (f" (after {self.max_retries} retries)" if retryable else ""),
-                               retryable=retryable, status=status) from None
+                               retryable=retryable, status=status, retry_after_s=retry_after(exc.response)) from None
         return self._parse(raw.http_response.content, time.perf_counter() - start)
 
     def _parse(self, body: bytes, latency: float) -> LLMResponse:
