@@ -67,6 +67,13 @@ class Session:
             optimizer = task
         else:
             optimizer = build_backend(settings.optimizer)
+        limit = getattr(settings.evaluator, "rate_limit", None)
+        if limit is not None and settings.evaluator.kind == "threads":  # Ray workers book through their own actor
+            from evo.evaluation.rate_limit import RateLimitedBackend, TokenBuckets
+
+            limited = RateLimitedBackend(task, TokenBuckets(limit), limit.max_pause_retries)
+            optimizer = limited if optimizer is task else optimizer
+            task = limited
         self._raw = (task, optimizer)
         self._caches: dict[str, ResponseCache] = {}
         self._wrapped: dict[str | None, tuple] = {}

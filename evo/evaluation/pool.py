@@ -19,6 +19,7 @@ from pydantic import Field
 
 from evo.config_base import Entry, StrictConfig
 from evo.evaluation.evaluator import Evaluator as ThreadEvaluator
+from evo.evaluation.rate_limit import RateLimitConfig
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
 
@@ -44,14 +45,19 @@ class EvaluatorPool(Protocol):
 class ThreadsEvaluatorConfig(StrictConfig):
     kind: Literal["threads"] = "threads"
     workers: int = Field(4, ge=1, description="calls in flight (capped by the backend's own limit)")
+    rate_limit: RateLimitConfig | None = Field(None, description="provider limits for the task model")
 
 
 class RayEvaluatorConfig(StrictConfig):
     kind: Literal["ray"]
     address: str = Field("local", description="local | auto | ray://host:port")
-    num_workers: int = Field(2, ge=1, description="evaluation actors")
-    threads_per_worker: int = Field(1, ge=1, description="calls in flight per actor (and llama.cpp threads)")
+    num_workers: int = Field(2, ge=1, description="evaluation actors (mode actors)")
+    mode: Literal["auto", "tasks", "actors"] = Field(
+        "auto", description="tasks: stateless tasks (API models); actors: one loaded model per actor, pinned to "
+                            "nodes; auto: actors for the local model, tasks otherwise")
+    threads_per_worker: int = Field(1, ge=1, description="calls in flight per actor or task (and llama.cpp threads)")
     num_cpus: int | None = Field(None, ge=1, description="CPUs for a local cluster (default: all)")
+    rate_limit: RateLimitConfig | None = Field(None, description="provider limits for the task model, cluster-wide")
 
 
 class ThreadEvaluatorPool:

@@ -31,6 +31,8 @@ class RateLimitConfig(StrictConfig):
     requests_per_minute: float | None = Field(None, gt=0, description="calls per minute, whole pool")
     tokens_per_minute: float | None = Field(None, gt=0, description="estimated input+output tokens per minute")
     max_pause_retries: int = Field(3, ge=0, description="tries after a 429 pause before the example fails")
+    burst_s: float = Field(60.0, gt=0, description="bucket capacity in seconds of the rate (60: a minute's worth "
+                                                   "at once, as providers allow; smaller spreads calls evenly)")
 
 
 def estimated_tokens(request: LLMRequest) -> int:
@@ -38,7 +40,8 @@ def estimated_tokens(request: LLMRequest) -> int:
 
 
 class TokenBuckets:
-    """Requests-per-minute and tokens-per-minute buckets (continuous refill, burst of one minute)."""
+    """Requests-per-minute and tokens-per-minute buckets (continuous refill, capacity ``burst_s``
+    seconds of the rate)."""
 
     def __init__(self, cfg: RateLimitConfig, clock=time.monotonic):
         self.cfg = cfg
@@ -57,11 +60,11 @@ class TokenBuckets:
             for name, per_minute, amount in (("requests", self.cfg.requests_per_minute, 1),
                                              ("tokens", self.cfg.tokens_per_minute, tokens)):
                 if per_minute:
-                    # a bucket of one minute's capacity: a booking needs the bucket's cursor within it
-                    cursor = max(self._next_free[name], now)
-                    cursor += amount * 60.0 / per_minute
+                    # GCRA: the cursor runs ahead of now by the booked work; a booking may go once the
+                    # cursor is within ``burst_s`` of now
+                    cursor = max(self._next_free[name], now) + amount * 60.0 / per_minute
                     self._next_free[name] = cursor
-                    start = max(start, cursor - 60.0)
+                    start = max(start, cursor - self.cfg.burst_s)
             wait = max(0.0, start - now)
             self.waited_s += wait
             return wait

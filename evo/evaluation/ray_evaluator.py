@@ -1,12 +1,23 @@
 """Fitness evaluation on Ray (the only module importing ray).
 
-``RayEvaluatorPool`` starts (``address: local``) or joins (``auto`` / ``ray://…``) a cluster and
-creates ``num_workers`` actors; each builds its task-model backend once (the local GGUF model is
-loaded once per actor, with ``n_threads = n_threads_batch = threads_per_worker``) behind the shared
-SQLite response cache. ``pool.evaluator(suite, seed)`` returns an object with the ``Evaluator``
-interface: examples are split into contiguous chunks (one per actor, so one prompt's examples run
-back to back on each model), records come back in input order, and per-example failures are records.
-If Ray is configured and cannot start, ``ConfigError`` says so: there is no silent fallback.
+``RayEvaluatorPool`` starts (``address: local``) or joins (``auto``, ``host:port``, ``ray://…``) a
+cluster. How work runs depends on the task model:
+- **API backends** (anthropic, openai_compatible, scripted): stateless Ray tasks. Each task evaluates
+  a chunk of examples with ``threads_per_worker`` calls in flight; a worker process builds the backend
+  once and reuses it. Ray reschedules a task whose node dies (``max_retries``).
+- **The local GGUF model**: ``num_workers`` actors, pinned round-robin to the cluster's nodes (one
+  loaded model per actor, ``n_threads = threads_per_worker``). If an actor's node dies, its chunks go
+  to the surviving actors, and replacements start on the nodes still alive.
+
+``pool.evaluator(suite, seed, cache_path)`` gives the ``Evaluator`` interface. ``evaluate_many`` takes
+every genome of a step at once and spreads all their examples over the cluster. Records come back in
+input order; per-example failures are records; nothing is lost when a node dies, since only
+completed chunks count.
+
+With ``rate_limit`` set, one named limiter actor books every call of every worker, so the whole
+cluster stays under the provider's requests/tokens per minute and honours ``retry-after``.
+
+If Ray is configured and cannot start, a ``ConfigError`` says so: there is no silent fallback.
 """
 from __future__ import annotations
 
@@ -14,45 +25,103 @@ import os
 import time
 
 import ray
+from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
 
 from evo.errors import ConfigError
 from evo.evaluation.evaluator import Evaluator
+from evo.evaluation.rate_limit import RateLimitedBackend, TokenBuckets
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
 
+_WORKER_BACKENDS: dict = {}  # per worker process: (backend config, cache path) -> backend
 
-@ray.remote
-class EvalWorker:
-    def __init__(self, backend_cfg: dict, cache_path: str | None, threads: int):
+
+def _backend(backend_cfg: dict, cache_path: str | None, threads: int, limiter, max_pause_retries: int):
+    """The task backend for this worker process, built once per (config, cache), behind the limiter
+    (inside the cache: cache hits are not rate limited)."""
+    key = (repr(sorted(backend_cfg.items())), cache_path)
+    if key not in _WORKER_BACKENDS:
         from evo.llm.cache import CachedBackend, ResponseCache
         from evo.llm.config import build_backend, parse_backend_config
 
         if backend_cfg.get("kind", "local") == "local":
             backend_cfg = {**backend_cfg, "n_threads": backend_cfg.get("n_threads") or threads,
                            "n_threads_batch": backend_cfg.get("n_threads_batch") or threads}
-        self.raw = build_backend(parse_backend_config(backend_cfg, "task_model"))
-        self.cached: dict = {None: self.raw}
-        self.default_cache = cache_path
-        self.threads = threads
-        self._wrap = lambda path: CachedBackend(self.raw, ResponseCache(path))
+        backend = build_backend(parse_backend_config(backend_cfg, "task_model"))
+        if limiter is not None:
+            backend = RateLimitedBackend(backend, _LimiterProxy(limiter), max_pause_retries)
+        _WORKER_BACKENDS[key] = CachedBackend(backend, ResponseCache(cache_path)) if cache_path else backend
+    return _WORKER_BACKENDS[key]
 
-    def backend(self, cache_path: str | None):
-        """The model behind the run's cache (opened once per path in this actor)."""
-        if cache_path not in self.cached:
-            self.cached[cache_path] = self._wrap(cache_path)
-        return self.cached[cache_path]
+
+def _evaluate(backend, suite, genome_json: dict, examples: list, samples: int, seed: int, threads: int) -> list:
+    evaluator = Evaluator(backend, suite, workers=threads, seed=seed)
+    try:
+        return list(evaluator.evaluate(PromptGenome.from_json(genome_json), examples, samples=samples).records)
+    finally:
+        evaluator.close()
+
+
+@ray.remote(num_cpus=1, max_retries=5)
+def evaluate_chunk(backend_cfg: dict, cache_path: str | None, suite, genome_json: dict, examples: list,
+                   samples: int, seed: int, threads: int, limiter=None, max_pause_retries: int = 3) -> list:
+    """A stateless chunk evaluation (API backends); rescheduled by Ray if its node dies."""
+    backend = _backend(backend_cfg, cache_path, threads, limiter, max_pause_retries)
+    return [os.getpid(), _evaluate(backend, suite, genome_json, examples, samples, seed, threads)]
+
+
+@ray.remote
+class EvalWorker:
+    """One loaded local model on one node."""
+
+    def __init__(self, backend_cfg: dict, threads: int, limiter=None, max_pause_retries: int = 3):
+        self.backend_cfg, self.threads = backend_cfg, threads
+        self.limiter, self.max_pause_retries = limiter, max_pause_retries
+        _backend(backend_cfg, None, threads, limiter, max_pause_retries)  # load the model now
 
     def evaluate(self, suite, genome_json: dict, examples: list, samples: int, seed: int,
                  cache_path: str | None = None) -> list:
-        genome = PromptGenome.from_json(genome_json)
-        evaluator = Evaluator(self.backend(cache_path), suite, workers=self.threads, seed=seed)
-        try:
-            return list(evaluator.evaluate(genome, examples, samples=samples).records)
-        finally:
-            evaluator.close()
+        backend = _backend(self.backend_cfg, cache_path, self.threads, self.limiter, self.max_pause_retries)
+        return _evaluate(backend, suite, genome_json, examples, samples, seed, self.threads)
 
-    def pid(self) -> int:
-        return os.getpid()
+    def where(self) -> tuple[int, str]:
+        return os.getpid(), ray.get_runtime_context().get_node_id()
+
+
+@ray.remote(num_cpus=0)
+class RateLimiterActor:
+    """The cluster's one ``TokenBuckets``."""
+
+    def __init__(self, cfg_json: dict):
+        from evo.evaluation.rate_limit import RateLimitConfig
+
+        self.buckets = TokenBuckets(RateLimitConfig.model_validate(cfg_json))
+
+    def reserve(self, tokens: int) -> float:
+        return self.buckets.reserve(tokens)
+
+    def pause(self, seconds: float) -> None:
+        self.buckets.pause(seconds)
+
+    def stats(self) -> dict:
+        return self.buckets.stats()
+
+
+class _LimiterProxy:
+    """``reserve``/``pause`` of the limiter actor, for ``RateLimitedBackend`` inside a worker."""
+
+    def __init__(self, actor):
+        self.actor = actor
+
+    def reserve(self, tokens: int) -> float:
+        return ray.get(self.actor.reserve.remote(tokens))
+
+    def pause(self, seconds: float) -> None:
+        self.actor.pause.remote(seconds)
+
+
+def alive_nodes() -> list[dict]:
+    return [n for n in ray.nodes() if n.get("Alive")]
 
 
 class RayEvaluatorPool:
@@ -72,12 +141,58 @@ class RayEvaluatorPool:
                 raise ConfigError("evaluator.address", f"Ray could not start at {cfg.address!r}: "
                                   f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
             self.started_ray = True
-        cfg_dict = backend_cfg.model_dump(mode="json")
-        self.actors = [EvalWorker.options(num_cpus=0.01 if backend_cfg.kind != "local" else min(1, cfg.threads_per_worker))
-                       .remote(cfg_dict, str(cache_path) if cache_path else None, cfg.threads_per_worker)
-                       for _ in range(cfg.num_workers)]
-        self._suite_refs: dict[int, object] = {}
-        self.actor_pids = ray.get([a.pid.remote() for a in self.actors])
+        self.backend_cfg = backend_cfg.model_dump(mode="json")
+        mode = getattr(cfg, "mode", "auto")
+        self.local_model = mode == "actors" or (mode == "auto" and backend_cfg.kind == "local")
+        self.limiter = None
+        limit = getattr(cfg, "rate_limit", None)
+        self.max_pause_retries = limit.max_pause_retries if limit is not None else 0
+        if limit is not None:
+            self.limiter = RateLimiterActor.remote(limit.model_dump(mode="json"))
+        self.actors: list = []
+        self.actor_pids: list[int] = []
+        self.actor_nodes: list[str] = []
+        self.restarts = 0
+        self.worker_pids: set[int] = set()  # processes that evaluated tasks (API backends)
+        if self.local_model:
+            self._start_actors(cfg.num_workers)
+        self._suite_refs: dict[int, tuple] = {}
+
+    # ---- actors (local model) --------------------------------------------------------------------------
+    def _start_actors(self, count: int, timeout_s: float = 60.0) -> None:
+        """Start up to ``count`` actors round-robin over the alive nodes, as many as free CPUs allow (a
+        lost node's actor is replaced only where there is room); an actor that cannot start within
+        ``timeout_s`` is dropped. Raises ``ConfigError`` when no actor can start at all."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        cpus = min(1, self.cfg.threads_per_worker)
+        free = ray.available_resources().get("CPU", 0.0)
+        count = min(count, int(free // cpus)) if cpus else count
+        nodes = [n["NodeID"] for n in alive_nodes() if n.get("Resources", {}).get("CPU", 0) >= cpus] or \
+                [n["NodeID"] for n in alive_nodes()]
+        new = [EvalWorker.options(num_cpus=cpus, scheduling_strategy=NodeAffinitySchedulingStrategy(
+                   nodes[(len(self.actors) + i) % len(nodes)], soft=True))
+               .remote(self.backend_cfg, self.cfg.threads_per_worker, self.limiter, self.max_pause_retries)
+               for i in range(count)]
+        probes = {a.where.remote(): a for a in new}
+        ready, stuck = ray.wait(list(probes), num_returns=len(probes), timeout=timeout_s) if probes else ([], [])
+        for ref in stuck:
+            ray.kill(probes[ref])
+        for ref in ready:
+            try:
+                pid, node = ray.get(ref)
+            except (RayActorError, WorkerCrashedError):
+                continue
+            self.actors.append(probes[ref])
+            self.actor_pids.append(pid)
+            self.actor_nodes.append(node)
+        if not self.actors:
+            raise ConfigError("evaluator", "no Ray node could start an evaluation actor (not enough free CPUs)")
+
+    def _drop_actor(self, actor) -> None:
+        i = self.actors.index(actor)
+        for lst in (self.actors, self.actor_pids, self.actor_nodes):
+            lst.pop(i)
 
     def suite_ref(self, suite):
         key = id(suite)
@@ -85,8 +200,58 @@ class RayEvaluatorPool:
             self._suite_refs[key] = (suite, ray.put(suite))
         return self._suite_refs[key][1]
 
+    @property
+    def slots(self) -> int:
+        """Chunks that can run at once."""
+        if self.local_model:
+            return max(1, len(self.actors))
+        return max(1, int(sum(n.get("Resources", {}).get("CPU", 0) for n in alive_nodes())))
+
+    def run_units(self, units: list[tuple], suite, seed: int, cache_path: str | None) -> list[list]:
+        """Evaluate ``(genome_json, examples, samples)`` units; one record list per unit, in order."""
+        ref = self.suite_ref(suite)
+        threads = self.cfg.threads_per_worker
+        if not self.local_model:
+            futures = [evaluate_chunk.remote(self.backend_cfg, cache_path, ref, g, ex, s, seed, threads, self.limiter,
+                                             self.max_pause_retries) for g, ex, s in units]
+            out = []
+            for pid, records in ray.get(futures):
+                self.worker_pids.add(pid)
+                out.append(records)
+            return out
+        results: list = [None] * len(units)
+        todo = list(range(len(units)))
+        while todo:
+            if not self.actors:
+                self._start_actors(self.cfg.num_workers)
+            pending = {}
+            for k, i in enumerate(todo):
+                actor = self.actors[k % len(self.actors)]
+                g, ex, s = units[i]
+                pending[actor.evaluate.remote(ref, g, ex, s, seed, cache_path)] = (i, actor)
+            todo = []
+            lost = set()
+            for future, (i, actor) in pending.items():
+                try:
+                    results[i] = ray.get(future)
+                except (RayActorError, WorkerCrashedError):
+                    todo.append(i)  # its node or process died: run it again elsewhere
+                    lost.add(actor)
+                except RayTaskError:
+                    raise
+            for actor in lost:
+                if actor in self.actors:
+                    self._drop_actor(actor)
+                    self.restarts += 1
+            if lost and len(self.actors) < self.cfg.num_workers:
+                self._start_actors(self.cfg.num_workers - len(self.actors), timeout_s=10.0)
+        return results
+
     def evaluator(self, suite, seed: int = 0, cache_path: str | None = None) -> "RayEvaluator":
         return RayEvaluator(self, suite, seed, cache_path if cache_path is not None else self.cache_path)
+
+    def limiter_stats(self) -> dict | None:
+        return ray.get(self.limiter.stats.remote()) if self.limiter is not None else None
 
     def close(self) -> None:
         self.shutdown()
@@ -98,9 +263,12 @@ class RayEvaluatorPool:
         self.close()
 
     def shutdown(self) -> None:
-        for actor in self.actors:
-            ray.kill(actor)
-        self.actors = []
+        for actor in self.actors + ([self.limiter] if self.limiter is not None else []):
+            try:
+                ray.kill(actor)
+            except Exception:  # noqa: BLE001 - already gone with its node
+                pass
+        self.actors, self.limiter = [], None
         if self.started_ray:
             ray.shutdown()
 
@@ -113,27 +281,43 @@ class RayEvaluator:
         self.suite = suite
         self.seed = seed
         self.cache_path = cache_path
-        self.workers = len(pool.actors) * pool.cfg.threads_per_worker
+        self.workers = pool.slots * pool.cfg.threads_per_worker
         self.backend = None
 
     def evaluate(self, genome: PromptGenome, examples=None, *, samples: int = 1, on_result=None) -> EvalBatch:
         items = list(self.suite.examples if examples is None else examples)
+        return self.evaluate_many([(genome, items, samples)], on_result=on_result)[0]
+
+    def evaluate_many(self, jobs, *, on_result=None) -> list[EvalBatch]:
+        """All jobs' examples split into chunks (about two per slot over the whole step, contiguous
+        within a genome so a local model reuses its prompt prefix) and scheduled at once."""
         start = time.perf_counter()
-        n_actors = len(self.pool.actors)
-        size = -(-len(items) // n_actors) if items else 0
-        chunks = [items[i:i + size] for i in range(0, len(items), size)] if size else []
-        ref = self.pool.suite_ref(self.suite)
-        futures = [actor.evaluate.remote(ref, genome.to_json(), chunk, samples, self.seed, self.cache_path)
-                   for actor, chunk in zip(self.pool.actors, chunks)]
-        records = [rec for chunk in ray.get(futures) for rec in chunk]
-        if on_result:
-            for rec in records:
-                on_result(rec)
-        return EvalBatch(genome.id, tuple(records), time.perf_counter() - start)
+        jobs = [(g, list(self.suite.examples if ex is None else ex), s) for g, ex, s in jobs]
+        total = sum(len(ex) for _, ex, _ in jobs)
+        size = max(1, -(-total // (2 * self.pool.slots)))
+        units, owner = [], []
+        for j, (genome, items, samples) in enumerate(jobs):
+            for i in range(0, len(items), size):
+                units.append((genome.to_json(), items[i:i + size], samples))
+                owner.append(j)
+        per_job: list[list] = [[] for _ in jobs]
+        for j, records in zip(owner, self.pool.run_units(units, self.suite, self.seed, self.cache_path)):
+            per_job[j].extend(records)
+        elapsed = time.perf_counter() - start
+        batches = []
+        for (genome, _, _), records in zip(jobs, per_job):
+            if on_result:
+                for rec in records:
+                    on_result(rec)
+            batches.append(EvalBatch(genome.id, tuple(records), elapsed))
+        return batches
 
     def describe(self) -> dict:
-        return {"kind": "ray", "address": self.pool.cfg.address, "actors": len(self.pool.actors),
-                "actor_pids": list(self.pool.actor_pids)}
+        nodes = alive_nodes()
+        return {"kind": "ray", "address": self.pool.cfg.address, "nodes": len(nodes),
+                "mode": "actors" if self.pool.local_model else "tasks", "actors": len(self.pool.actors),
+                "actor_pids": list(self.pool.actor_pids), "actor_restarts": self.pool.restarts,
+                "worker_pids": sorted(self.pool.worker_pids | set(self.pool.actor_pids))}
 
     def close(self) -> None:
         """Nothing to release per run: the actors belong to the pool."""

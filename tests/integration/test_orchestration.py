@@ -139,8 +139,8 @@ bootstrap_resamples: 100
     assert {c.strategy for c in report.cells} == {"baseline", "evolutionary"}
     for cell in report.cells:
         where = cell.result.evaluator
-        assert where["kind"] == "ray" and where["actors"] == 2, (cell.variant, cell.strategy, where)
-        assert os.getpid() not in where["actor_pids"]  # examples were scored in the actors' processes
+        assert where["kind"] == "ray" and where["mode"] == "tasks", (cell.variant, cell.strategy, where)
+        assert where["worker_pids"] and os.getpid() not in where["worker_pids"]  # scored in Ray's workers
         run_dir = tmp_path / "results" / f"rayab-{cell.variant}" / "runs" / "add" / cell.strategy / "seed0"
         assert json.loads((run_dir / "result.json").read_text())["evaluator"]["kind"] == "ray"
 
