@@ -43,21 +43,15 @@ def eta_s(record: dict, max_calls: int | None) -> float | None:
 class RunProgress:
     """Progress of one or more runs: on a terminal a live bar per run (calls used vs budget, best
     train/val so far, elapsed and ETA); otherwise one plain line per step. Use as a context manager;
-    ``start(label, max_calls)`` before a run, ``on_step(record)`` as its step callback."""
+    ``start(label, max_calls)`` before a run returns that run's ``RunBar`` (its ``on_step(record)``
+    and ``on_call(phase)`` callbacks). Several bars may run at once (parallel runs);
+    ``on_step``/``on_call`` on this object go to the bar started last."""
 
     def __init__(self, console):
-        import threading
-
         self.console = console
         self.live = console.is_terminal
         self._progress = None
-        self._task = None
-        self._label = ""
-        self._max_calls = None
-        self._lock = threading.Lock()
-        self._used = 0  # calls counted at the last step record
-        self._since_step = 0  # examples evaluated since then
-        self._last_draw = 0.0
+        self._current: RunBar | None = None
 
     def __enter__(self):
         if self.live:
@@ -73,9 +67,33 @@ class RunProgress:
         if self._progress is not None:
             self._progress.stop()
 
-    def start(self, label: str, max_calls: int | None) -> None:
+    def start(self, label: str, max_calls: int | None) -> "RunBar":
+        self._current = RunBar(self, label, max_calls)
+        return self._current
+
+    def on_step(self, record: dict) -> None:
+        if self._current is None:
+            self.start("", None)
+        self._current.on_step(record)
+
+    def on_call(self, phase: str) -> None:
+        if self._current is not None:
+            self._current.on_call(phase)
+
+
+class RunBar:
+    """One run's bar (or plain step lines)."""
+
+    def __init__(self, owner: RunProgress, label: str, max_calls: int | None):
+        import threading
+
+        self.console, self._progress = owner.console, owner._progress
         self._label, self._max_calls = label, max_calls
-        self._used = self._since_step = 0
+        self._lock = threading.Lock()
+        self._used = 0  # calls counted at the last step record
+        self._since_step = 0  # examples evaluated since then
+        self._last_draw = 0.0
+        self._task = None
         if self._progress is not None:
             self._task = self._progress.add_task(label, total=max_calls or 1, calls="starting…", best="", eta="-")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import threading
 
 from evo.build import Session
 from evo.execute import run_resolved
@@ -28,6 +29,28 @@ log = logging.getLogger(__name__)
 @contextlib.contextmanager
 def _nothing():
     yield
+
+
+_PLOT_LOCK = threading.Lock()
+
+
+class SerializedTracker:
+    """A tracker shared by parallel runs: one call at a time (MLflow's sqlite store is not safe to
+    write from several threads at once)."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            with self._lock:
+                return attr(*args, **kwargs)
+        return call
 
 
 class Comparison:
@@ -55,23 +78,40 @@ class Comparison:
                 suite = limit_suite(load_suite(suite_ref), self.resolved.split_limits)
                 counts = suite.counts()
                 self.say(f"[bold]suite {suite.name}[/]: train {counts['train']} · val {counts['val']} · test {counts['test']}")
-                for name, seed in itertools.product(names, self.resolved.seeds):
-                    cells.append(self._run_cell(suite_ref, suite, name, seed))
+                jobs = [(suite_ref, suite, name, seed) for name, seed in itertools.product(names, self.resolved.seeds)]
+                cells += self._run_all(jobs)
         return cells
+
+    def _run_all(self, jobs: list[tuple]) -> list[Cell]:
+        """The cells of ``jobs`` in order; ``parallel_runs`` of them at a time (threads in this process:
+        the strategies' own work is light, evaluation goes to the shared pool or Ray cluster)."""
+        workers = min(self.resolved.parallel_runs, len(jobs))
+        if workers <= 1:
+            return [self._run_cell(*job) for job in jobs]
+        from concurrent.futures import ThreadPoolExecutor
+
+        tracker = self.tracker
+        self.tracker = SerializedTracker(tracker) if tracker is not None else None
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="evo-cell") as pool:
+                return list(pool.map(lambda job: self._run_cell(*job), jobs))
+        finally:
+            self.tracker = tracker
 
     def _run_cell(self, suite_ref: str, suite, name: str, seed: int) -> Cell:
         resolved = self.resolved.cell(suite_ref, name, seed)
         run_dir = RunDir(self.out / "runs" / suite.name / name / f"seed{seed}")
-        if self.progress is not None:
-            self.progress.start(f"{suite.name}/{name} s{seed}", resolved.budget.max_calls)
+        bar = self.progress.start(f"{suite.name}/{name} s{seed}", resolved.budget.max_calls) \
+            if self.progress is not None else None
         result = run_resolved(
             resolved, suite, self.session, run_dir, tracker=self.tracker, run_name=f"{suite.name}/{name}/seed{seed}",
             parent_run_id=self.parent_run_id,
             tags={"suite": suite.name, "strategy": name, "seed": seed, "variant": self.variant},
-            on_record=self.progress.on_step if self.progress is not None else lambda r: log.info(step_line(r)),
-            on_call=self.progress.on_call if self.progress is not None else None)
+            on_record=bar.on_step if bar is not None else lambda r: log.info(step_line(r)),
+            on_call=bar.on_call if bar is not None else None)
         if name != "baseline":
-            plots.lineage_plot(result.lineage, run_dir.path / "lineage.png", f"{suite.name}/{name}: winner's lineage")
+            with _PLOT_LOCK:  # matplotlib's pyplot is not thread-safe (parallel runs)
+                plots.lineage_plot(result.lineage, run_dir.path / "lineage.png", f"{suite.name}/{name}: winner's lineage")
         calls = result.calls
         self.say(f"  {name} seed {seed}: test {result.before['test']['pass_rate']:.1%} → "
                  f"{result.after['test']['pass_rate']:.1%} · calls task {calls['task']} / optimizer "

@@ -35,6 +35,8 @@ class ExperimentConfig(RunSettings):
     tracking: TrackingConfig = Field(default_factory=MlflowConfig)
     output_dir: str = "results"
     bootstrap_resamples: int = Field(2000, ge=100)
+    parallel_runs: int = Field(1, ge=1, description="strategy x seed runs at a time (with a Ray evaluator, "
+                                                      "each run's evaluations spread over the cluster)")
     cache_scope: Literal["strategy", "shared"] = Field(
         "strategy", description="strategy: one response cache per strategy (the baseline too), so wall time "
                                 "and cache hits do not depend on run order; shared: one cache for all")

@@ -144,3 +144,38 @@ def test_ablate_overlays_and_grid(experiment):
     assert (out / "plots" / "add_progress.png").stat().st_size > 1000
     resolved = yaml.safe_load((out / "one_candidate.config.yaml").read_text())
     assert resolved["strategies"]["iterative"]["n_candidates"] == 1
+
+
+def test_parallel_runs_give_the_sequential_report(experiment):
+    """Strategy x seed cells three at a time: the same rows, run dirs and MLflow child runs as one at a time."""
+    import threading
+
+    cfg, tmp = experiment
+    backends = {"task": keyword_task_model(), "optimizer": pure_optimizer()}
+    seen_threads = set()
+    original = keyword_task_model().__class__.complete
+
+    def spy(self, request):
+        seen_threads.add(threading.current_thread().name.split("_")[0])
+        return original(self, request)
+    sequential = run_experiment(cfg, [], backends=backends, console=Console(file=open(tmp / "a.txt", "w")))
+    parallel_cfg = tmp / "parallel.yaml"
+    parallel_cfg.write_text(cfg.read_text().replace("name: e2e", "name: e2e-par") + "parallel_runs: 3\n")
+    backends = {"task": keyword_task_model(), "optimizer": pure_optimizer()}
+    backends["task"].__class__.complete = spy
+    try:
+        parallel = run_experiment(parallel_cfg, [], backends=backends, console=Console(file=open(tmp / "b.txt", "w")))
+    finally:
+        backends["task"].__class__.complete = original
+    assert any(name.startswith("evo-cell") for name in seen_threads)  # the cells did run on the cell pool
+    volatile = ("wall_s", "usd", "tokens")
+    strip = lambda rows: [{k: v for k, v in r.items() if not any(x in k for x in volatile)} for r in rows]
+    assert strip(parallel.rows) == strip(sequential.rows)
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient(f"sqlite:///{tmp}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("e2e-par").experiment_id])
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(children) == 8 and all(r.info.status == "FINISHED" for r in runs)
+    for child in children:  # no step logged twice or lost by concurrent writers
+        steps = [m.step for m in client.get_metric_history(child.info.run_id, "task_calls")]
+        assert steps == list(range(len(steps)))
