@@ -39,7 +39,8 @@ _WORKER_BACKENDS: dict = {}  # per worker process: (backend config, cache path) 
 def _backend(backend_cfg: dict, cache_path: str | None, threads: int, limiter, max_pause_retries: int):
     """The task backend for this worker process, built once per (config, cache), behind the limiter
     (inside the cache: cache hits are not rate limited)."""
-    key = (repr(sorted(backend_cfg.items())), cache_path)
+    key = (repr(sorted(backend_cfg.items())), cache_path,
+           limiter._actor_id.hex() if limiter is not None else None)  # each pool's own limiter
     if key not in _WORKER_BACKENDS:
         from evo.llm.cache import CachedBackend, ResponseCache
         from evo.llm.config import build_backend, parse_backend_config
