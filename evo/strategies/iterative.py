@@ -35,6 +35,7 @@ from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome, stable_hash
 from evo.operators.guard import ProposalGuard
 from evo.optimizer_llm import OptimizerLLM, extract_instruction, extract_tagged
+from evo.strategies.fallback import fallback_edits
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.memory import OptimizationMemory
 from evo.tasks.suite import TaskSuite
@@ -60,6 +61,8 @@ class IterativeConfig(StrictConfig):
     extraction: Literal["strict", "lenient"] = "strict"
     extend_to_budget: bool = Field(True, description="when the phases end with budget left, start another round "
                                                      "(train then validation) from the best; false: the caps are final")
+    fallback: bool = Field(True, description="replace an unusable proposal (prose, unchanged, duplicate, error) with "
+                                             "an edit chosen from the current failure categories (evo.strategies.fallback)")
 
     def for_optimizer(self, optimizer_kind: str) -> "IterativeConfig":
         """The small embedded model cannot follow the full tagged meta-prompt: with a local optimizer,
@@ -91,12 +94,13 @@ class Candidate:
     train: dict | None = None
     val: dict | None = None
     batches: dict = field(default_factory=dict)  # split -> EvalBatch, this step only
+    fallback_for: str | None = None  # why the optimizer's proposal was unusable, when a fallback edit replaced it
 
     def to_record(self) -> dict:
         return {"id": self.genome.id if self.genome else None,
                 "instruction": self.genome.instruction if self.genome else None, "extracted_by": self.how,
                 "change": self.change, "targets": self.targets, "train": self.train, "val": self.val,
-                "rejected": self.rejected}
+                "rejected": self.rejected, "fallback_for": self.fallback_for}
 
 
 def accepts(current: dict, score: float, strict_below: float) -> bool:
@@ -108,8 +112,12 @@ def accepts(current: dict, score: float, strict_below: float) -> bool:
 
 
 def _summary(batch: EvalBatch) -> dict:
+    failing: dict[str, list[str]] = {}
+    for r in batch.records:
+        if not r.passed:
+            failing.setdefault(r.category or "wrong_answer", []).append(r.example_id)
     return {"pass_rate": batch.pass_rate, "score": batch.mean_score,
-            "passed": sorted(r.example_id for r in batch.records if r.passed)}
+            "passed": sorted(r.example_id for r in batch.records if r.passed), "failing": failing}
 
 
 class IterativeStrategy(Strategy):
@@ -139,6 +147,8 @@ class IterativeStrategy(Strategy):
         self.memory = OptimizationMemory(window=config.memory_window)
         self.guard = ProposalGuard(suite, seed_instruction=seed_genome.instruction)
         self.tried: set[str] = {stable_hash(seed_genome.instruction.strip())}
+        self.tried_genomes: set[str] = {seed_genome.id}  # every genome proposed (fallback edits are checked here)
+        self.proposals = {"total": 0, "usable": 0, "fallbacks": 0}
         self.pending: list[Candidate] = []
         self._meta_prompt_sent = ""
         self.records: list[dict] = []
@@ -285,8 +295,27 @@ class IterativeStrategy(Strategy):
                     cand.genome = self.current.replace(instruction=text, parents=(self.current.id,), operator="iterative")
             candidates.append(cand)
         self.tried |= seen
+        self.proposals["total"] += len(candidates)
+        self.proposals["usable"] += sum(1 for c in candidates if c.genome is not None)
+        self.tried_genomes |= {c.genome.id for c in candidates if c.genome is not None}
+        if self.config.fallback:
+            self._fill_with_fallbacks(candidates)
         self._meta_prompt_sent = user
         return candidates
+
+    def _fill_with_fallbacks(self, candidates: list[Candidate]) -> None:
+        """Give every unusable proposal's slot an edit chosen from the current failure categories."""
+        unusable = [c for c in candidates if c.genome is None]
+        if not unusable or self.cur_train is None:
+            return
+        train_ids = [e.id for e in self.suite.split("train")]
+        edits = fallback_edits(self.current, self.cur_train.get("failing") or {}, train_ids, self.tried_genomes)
+        for cand, (genome, description) in zip(unusable, edits):
+            cand.fallback_for, cand.rejected = cand.rejected, None
+            cand.genome, cand.how, cand.change = genome, f"fallback: {description}", description
+            self.tried_genomes.add(genome.id)
+            self.tried.add(stable_hash(genome.instruction.strip()))
+            self.proposals["fallbacks"] += 1
 
     # ---- acceptance --------------------------------------------------------------------------
     def _accepts(self, current: dict, score: float) -> bool:
@@ -422,7 +451,9 @@ class IterativeStrategy(Strategy):
         return dict(self._last_record)
 
     def report(self) -> dict:
+        total = self.proposals["total"]
         return {"phase": self.phase.value, "rounds": self.rounds, "extensions": list(self.extensions),
+                "optimizer_proposals": {**self.proposals, "usable_share": self.proposals["usable"] / total if total else None},
                 "iterations": list(self.records)}
 
     # ---- state ---------------------------------------------------------------------------------
@@ -436,6 +467,7 @@ class IterativeStrategy(Strategy):
             "anchor_train_state": self.anchor_train_state, "rounds": self.rounds, "extensions": self.extensions,
             "broken_cases": self.broken_cases, "memory": self.memory.state_dict(), "tried": sorted(self.tried),
             "records": self.records, "stop_reason": self.stop_reason,
+            "tried_genomes": sorted(self.tried_genomes), "proposals": dict(self.proposals),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -449,3 +481,5 @@ class IterativeStrategy(Strategy):
         self.anchor = PromptGenome.from_json(state["anchor"])
         self.memory = OptimizationMemory.from_state(state["memory"])
         self.tried = set(state["tried"])
+        self.tried_genomes = set(state.get("tried_genomes", [self.seed_genome.id]))
+        self.proposals = dict(state.get("proposals", {"total": 0, "usable": 0, "fallbacks": 0}))

@@ -30,7 +30,8 @@ def test_iterative_rejects_a_proposal_that_copies_its_feedback():
     suite = arithmetic_suite()
     budget = Budget(BudgetConfig(max_calls=2000))
     seed = PromptGenome(instruction="Solve.", max_tokens=8)
-    strategy = IterativeStrategy(IterativeConfig(n_candidates=2, max_train_iterations=2, max_val_iterations=0),
+    strategy = IterativeStrategy(IterativeConfig(n_candidates=2, max_train_iterations=2, max_val_iterations=0,
+                                                 fallback=False),
                                  suite, seed, OptimizerLLM(echo_feedback_optimizer(), budget))
     result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, seed).run()
     candidates = [c for it in result.strategy_report["iterations"] for c in it["candidates"]]
@@ -38,6 +39,21 @@ def test_iterative_rejects_a_proposal_that_copies_its_feedback():
     assert copied, candidates
     assert all(c["train"] is None for c in copied)  # never evaluated
     assert result.best_genome.instruction == "Solve."  # the feedback sentence did not become the prompt
+
+
+def test_iterative_fallback_tests_a_real_edit_in_the_copied_proposals_slot():
+    suite = arithmetic_suite()
+    budget = Budget(BudgetConfig(max_calls=2000))
+    seed = PromptGenome(instruction="Solve.", max_tokens=8)
+    strategy = IterativeStrategy(IterativeConfig(n_candidates=2, max_train_iterations=2, max_val_iterations=0),
+                                 suite, seed, OptimizerLLM(echo_feedback_optimizer(), budget))
+    result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, seed).run()
+    candidates = [c for it in result.strategy_report["iterations"] for c in it["candidates"]]
+    replaced = [c for c in candidates if (c["fallback_for"] or "").startswith("copies the optimizer's input")]
+    assert replaced and all(c["train"] is not None and c["extracted_by"].startswith("fallback:") for c in replaced)
+    proposals = result.strategy_report["optimizer_proposals"]
+    assert proposals["usable"] < proposals["total"] and proposals["fallbacks"] == len(replaced)
+    assert "likely cause" not in result.best_genome.instruction and "fix:" not in result.best_genome.instruction
 
 
 def test_evolutionary_operators_fall_back_instead_of_using_a_copy():

@@ -127,7 +127,8 @@ def test_no_test_or_val_example_reaches_the_optimizer():
 def test_unusable_proposals_are_rejected_with_reasons_and_run_continues():
     replies = ["no tags at all", "<prompt>   </prompt>", "<prompt>Solve.</prompt>", "<prompt>Give the num",
                tagged("Compute X."), tagged("Compute X."), tagged("Give the number only.")]
-    run, strategy, _, _ = make_run(replies, n_candidates=3, max_train_iterations=3, plateau=5, max_val_iterations=0)
+    run, strategy, _, _ = make_run(replies, n_candidates=3, max_train_iterations=3, plateau=5, max_val_iterations=0,
+                                   fallback=False)  # the reasons themselves (fallback edits: test_guard, test_fallback_edits)
     result = run.run()
     reasons = [c["rejected"] for it in strategy.records for c in it["candidates"]]
     assert reasons[:4] == ["no <prompt> tag", "empty", "unchanged", "unclosed tag"]
@@ -150,7 +151,8 @@ def test_optimizer_errors_are_recorded():
     def boom(request):
         raise BackendError("HTTP 529: overloaded", retryable=True)
     from evo.llm.scripted import ScriptedBackend
-    strategy = IterativeStrategy(IterativeConfig(n_candidates=2, max_train_iterations=2, max_val_iterations=0),
+    strategy = IterativeStrategy(IterativeConfig(n_candidates=2, max_train_iterations=2, max_val_iterations=0,
+                                                 fallback=False),
                                  suite, PromptGenome(instruction="Solve."), OptimizerLLM(ScriptedBackend(boom), budget))
     result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, strategy.current).run()
     assert strategy.records[0]["candidates"][0]["rejected"] == "optimizer error: HTTP 529: overloaded"
