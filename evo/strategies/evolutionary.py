@@ -24,6 +24,7 @@ from evo.config_base import StrictConfig
 from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
+from evo.operators.structural import structural_variants
 from evo.operators.edits import edit_instruction, phrase_bank
 from evo.operators.guard import ProposalGuard
 from evo.operators.hyper import SearchSpace, crossover_hyper, mutate_hyper, resample_demos
@@ -49,6 +50,8 @@ class EvolutionaryConfig(StrictConfig):
     operator_weights: dict[str, float] = Field(default_factory=lambda: {op: 1.0 for op in TEXT_OPERATORS})
     llm_operators: bool = True
     init_llm_variants: int = Field(3, ge=0)
+    structural_prior: int = Field(3, ge=0, description="first-generation slots for cheap settings variants of the "
+                                                       "seed (3 demos, placement, answer-only, CoT, 1 and 5 demos)")
     tournament_size: int = Field(3, ge=1)
     mode: Literal["scalar", "pareto"] = "scalar"
     objectives: tuple[str, ...] = D.OBJECTIVES
@@ -289,10 +292,16 @@ class EvolutionaryStrategy(Strategy):
         attempts = 0
         if not self._affordable(0):
             return []
+        for genome, how in structural_variants(self.seed_genome, self.suite.split("train"), self.rng)[:self.config.structural_prior]:
+            genome = genome.replace(parents=(self.seed_genome.id,), operator=how)
+            if genome.id not in self.seen and len(out) < self.config.population_size and self._affordable(len(out)):
+                self.seen.add(genome.id)
+                out.append(D.Individual(genome, self.fitness_cls, how=how))
+        first_text = len(out)
         while len(out) < self.config.population_size and attempts < self.config.population_size * 5 \
                 and self._affordable(len(out)):
             attempts += 1
-            i = len(out) - 1
+            i = len(out) - first_text
             if self.config.llm_operators and i < self.config.init_llm_variants:
                 genome, how = self._text_operator(self.seed_genome, styles[i % len(styles)])
             else:
@@ -439,9 +448,11 @@ class EvolutionaryStrategy(Strategy):
         check_state(state, self.name, STATE_VERSION)
         self.population = [self._ind_from(d) for d in state["population"]]
         self.hof = D.HallOfFame(self.config.hall_of_fame)
-        self.hof.update([self._ind_from(d) for d in state["hof"]])
+        # DEAP puts a newcomer before the members it ties with: insert the saved list worst first so
+        # ties keep their saved order (and a resumed run picks the same best)
+        self.hof.update([self._ind_from(d) for d in reversed(state["hof"])])
         self.front = D.ParetoFront()
-        self.front.update([self._ind_from(d) for d in state["front"]])
+        self.front.update([self._ind_from(d) for d in reversed(state["front"])])
         self.seen = set(state["seen"])
         self.feedback = {k: tuple(v) for k, v in state["feedback"].items()}
         self.logbook = D.Logbook()
