@@ -13,12 +13,13 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 WHEELHOUSE := $(HOME)/.cache/evo-bandit/wheels-llama-$(LLAMA_VERSION)-portable
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install run test bench clean help
+.PHONY: install run test bench bench-quality clean help
 
 help:
 	@echo "make run    - install into .venv, then run the main job (evaluate a built-in suite on the embedded model)"
 	@echo "make test   - install into .venv, then run the test suite"
 	@echo "make bench  - install into .venv, then run the benchmarks (prints figures)"
+	@echo "make bench-quality - optimizer quality table: seed, reference grid, ours, DSPy GEPA/MIPROv2 (about 1 h per seed)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +51,11 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py
+
+# Side-by-side quality table (results/quality/table.md); DSPy gets its own virtualenv on first use.
+# QUALITY_ARGS, e.g. "--seeds 0 1 2 --tasks arithmetic dates"
+bench-quality: install
+	$(BIN)/python benchmarks/quality/run.py $(QUALITY_ARGS)
 
 clean:
 	rm -rf $(VENV) .evo .pytest_cache

@@ -19,6 +19,17 @@ from evo.llm.base import LLMRequest
 
 
 _QUOTED = re.compile(r"[\"“]([^\"”\n]{10,400})[\"”]")
+_LABEL = re.compile(r"^\s*(?:new |improved |better )?(?:instruction|prompt)\s*:\s*", re.IGNORECASE)
+
+
+def _instruction_line(text: str) -> str | None:
+    """The reply's first non-empty line as an instruction (a leading "New instruction:" label and
+    quotes removed) when it has 3 to 60 words; else None."""
+    for line in text.splitlines():
+        line = _LABEL.sub("", line.strip()).strip().strip('"“”').strip()
+        if line:
+            return line if 3 <= len(line.split()) <= 60 else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,9 @@ def extract_instruction(text: str, stop_reason: str, lenient: bool) -> tuple[str
         quoted = _QUOTED.findall(text)
         if quoted:
             return quoted[-1].strip(), "quoted"
+        line = _instruction_line(text)
+        if line:
+            return line, "line"
     return None, problem or "unusable"
 
 

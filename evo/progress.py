@@ -11,6 +11,9 @@ def step_line(r: dict) -> str:
     d = r.get("detail") or {}
     calls = f"calls task {r['task_calls']} / optimizer {r['optimizer_calls']} · {r['wall_s']:.0f} s"
     best = f"best train {_score(r.get('best_train_score'))} val {_score(r.get('best_val_score'))}"
+    if str(d.get("event", "")).startswith("race"):
+        return (f"step {r['step']:>3} · {d.get('phase', ''):<10} · {d['event']}: {d.get('alive', 0)} candidate(s) "
+                f"still racing · {best} · {calls}")
     if "gen" in d:
         return (f"step {r['step']:>3} · gen {d['gen']:<6} · {best} · quality mean {d['quality_mean']:.3f} · "
                 f"diversity {d['diversity']:.2f} · {calls}")

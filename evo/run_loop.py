@@ -4,8 +4,9 @@ Contract:
 - Each step: ``ask`` -> evaluate every request (train/val only) -> ``tell`` -> step record ->
   ``on_step`` callback (progress, tracking, checkpoints).
 - A step whose task-model cost would exceed the remaining call budget is not started.
-- Re-evaluating a (genome, split, samples) seen before in this run costs nothing: its batch is
-  reused (and a resumed run knows which keys were already charged).
+- Re-evaluating a (genome, example) seen before in this run costs nothing: records are memoized per
+  example (``evo.evaluation.memo``), so a minibatch followed by the full split pays for each example
+  once, and a resumed run knows which (genome, example) pairs were already charged.
 - Optimization calls are charged to the budget; the final choice among ``final_candidates`` on val
   and the final scoring are not (they are reported separately).
 - After the loop, the seed genome and the best genome are scored on train, val and test. The test
@@ -19,6 +20,7 @@ from typing import Callable
 
 from evo.budget import Budget
 from evo.evaluation.evaluator import Evaluator
+from evo.evaluation.memo import ExampleMemo
 from evo.evaluation.perturb import perturb_examples
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
@@ -54,6 +56,7 @@ class RunResult:
     strategy_report: dict = field(default_factory=dict)
     evaluator: dict = field(default_factory=dict)
     final_candidates: list = field(default_factory=list)  # the genomes compared on val at the end
+    distinct_candidates: int = 0  # genomes evaluated on at least one example during optimization
 
     @property
     def test_records(self) -> tuple:
@@ -111,7 +114,8 @@ class OptimizationRun:
         self.on_call = on_call
         self.phase = "optimizing"
         self.suite = evaluator.suite
-        self.memo: dict[tuple, EvalBatch] = {}
+        self.memo = ExampleMemo()
+        self._split_ids = {s: [e.id for e in self.suite.split(s)] for s in SPLITS}
         self.genomes: dict[str, PromptGenome] = {seed_genome.id: seed_genome}
         # genome id -> first train evaluation's {quality, tokens, latency_ms}: kept across a resume
         # (``history()``/``history=``) so curves, Pareto points and lineage survive the memo's loss
@@ -121,56 +125,113 @@ class OptimizationRun:
         for data in ((history or {}).get("genomes") or {}).values():
             genome = PromptGenome.from_json(data)
             self.genomes.setdefault(genome.id, genome)
-        self.charged_keys: set = set(charged_keys or ())
+        # per-example charges (genome id, split, samples, perturbed, example id); a checkpoint written
+        # before per-example memoization holds whole-split keys: they stand for every example of it
+        self.charged_keys: set = set()
+        for k in charged_keys or ():
+            k = tuple(k)
+            self.charged_keys.update([k] if len(k) == 5 else (k + (i,) for i in self._split_ids.get(k[1], ())))
         self.steps: list = list(steps or [])
         self.monitor_val = monitor_val
         self.monitor_calls = 0
         self.failed_calls = 0  # task-model calls that failed, optimization and final scoring alike
 
+    def _ids(self, split: str, examples) -> list[str]:
+        ids = self._split_ids[split]
+        if examples is None:
+            return list(ids)
+        known = set(ids)
+        unknown = [i for i in examples if i not in known]
+        if unknown:
+            raise ValueError(f"examples {unknown[:3]} are not in the {split} split")
+        return list(dict.fromkeys(examples))
+
     def evaluate(self, genome: PromptGenome, split: str, samples: int = 1, charge: bool = True,
-                 perturbed: bool = False) -> EvalBatch:
+                 perturbed: bool = False, examples=None) -> EvalBatch:
+        """``genome`` on ``split`` (or the ``examples`` of it), from the per-example memo where known;
+        only the examples not known yet are evaluated, and (``charge``) only the examples never paid
+        for in this run are charged."""
         key = (genome.id, split, samples, perturbed)
-        batch = self.memo.get(key)
-        if batch is None:
-            batch = self.evaluator.evaluate(genome, self._examples(split, perturbed), samples=samples,
+        ids = self._ids(split, examples)
+        missing = self.memo.missing(key, ids)
+        wall_s = 0.0
+        if missing:
+            fresh = self.evaluator.evaluate(genome, self._examples(split, perturbed, missing), samples=samples,
                                             on_result=self._on_result())
-            self._remember(key, genome, batch)
-        if charge and key not in self.charged_keys:
-            self.charged_keys.add(key)
-            self.budget.charge_batch(batch)
+            self._remember(key, genome, missing, fresh)
+            wall_s = fresh.wall_s
+        batch = self.memo.batch(key, ids, wall_s)
+        if charge:
+            self._charge(key, ids, batch)
+        self._note_point(key, genome, ids, batch)
         return batch
 
-    def _examples(self, split: str, perturbed: bool) -> list:
+    def _charge(self, key: tuple, ids: list[str], batch: EvalBatch) -> None:
+        """Charge the budget for the examples of ``batch`` not paid for before (per example)."""
+        new = [i for i in ids if key + (i,) not in self.charged_keys]
+        if not new:
+            return
+        samples = key[2]
+        if len(new) == len(ids):
+            charged = batch
+        else:
+            fresh = set(new)
+            charged = EvalBatch(batch.genome_id, tuple(r for n, i in enumerate(ids) if i in fresh
+                                                       for r in batch.records[n * samples:(n + 1) * samples]))
+        self.charged_keys.update(key + (i,) for i in new)
+        self.budget.charge_batch(charged)
+
+    def _uncharged(self, key: tuple, ids: list[str]) -> int:
+        return sum(1 for i in ids if key + (i,) not in self.charged_keys)
+
+    def _examples(self, split: str, perturbed: bool, ids: list[str] | None = None) -> list:
         examples = self.suite.split(split)
+        if ids is not None:
+            by_id = {e.id: e for e in examples}
+            examples = [by_id[i] for i in ids]
         return perturb_examples(examples) if perturbed else examples
 
     def _on_result(self):
         return (lambda _rec: self.on_call(self.phase)) if self.on_call else None
 
-    def _remember(self, key: tuple, genome: PromptGenome, batch: EvalBatch) -> None:
+    def _remember(self, key: tuple, genome: PromptGenome, ids: list[str], batch: EvalBatch) -> None:
         self.failed_calls += batch.n_errors  # counted where calls are made: a reused batch is no new call
-        self.memo[key] = batch
+        self.memo.store(key, ids, batch)
         self.genomes.setdefault(genome.id, genome)
+
+    def _note_point(self, key: tuple, genome: PromptGenome, ids: list[str], batch: EvalBatch) -> None:
         genome_id, split, _, perturbed = key
-        if split == "train" and not perturbed and batch.n and genome_id not in self.points:
+        if split == "train" and not perturbed and batch.n and genome_id not in self.points \
+                and len(ids) == len(self._split_ids["train"]):
             self.points[genome_id] = {"quality": batch.mean_score,
                                       "tokens": (batch.input_tokens + batch.output_tokens) / batch.n,
                                       "latency_ms": batch.latency_mean_s * 1000}
 
     def evaluate_step(self, requests) -> list[tuple]:
-        """(request, batch) for every request of a step. The ones not memoized go to the evaluator
+        """(request, batch) for every request of a step. The examples not memoized go to the evaluator
         together (``evaluate_many``), so a whole generation or every candidate of an iteration is
         scheduled at once across threads or the cluster; results keep the requests' order."""
-        fresh: dict[tuple, tuple] = {}
+        fresh: dict[tuple, list[str]] = {}
+        genomes: dict[str, PromptGenome] = {}
         for r in requests:
             key = (r.genome.id, r.split, r.samples, r.perturbed)
-            if key not in self.memo and key not in fresh:
-                fresh[key] = (r.genome, self._examples(r.split, r.perturbed), r.samples)
-        if fresh and hasattr(self.evaluator, "evaluate_many"):
-            batches = self.evaluator.evaluate_many(list(fresh.values()), on_result=self._on_result())
-            for (key, (genome, _, _)), batch in zip(fresh.items(), batches):
-                self._remember(key, genome, batch)
-        return [(r, self.evaluate(r.genome, r.split, r.samples, perturbed=r.perturbed)) for r in requests]
+            wanted = fresh.setdefault(key, [])
+            for i in self.memo.missing(key, self._ids(r.split, r.examples)):
+                if i not in wanted:
+                    wanted.append(i)
+            genomes[r.genome.id] = r.genome
+        fresh = {k: ids for k, ids in fresh.items() if ids}
+        if len(fresh) > 1 and hasattr(self.evaluator, "evaluate_many"):
+            jobs = [(genomes[k[0]], self._examples(k[1], k[3], ids), k[2]) for k, ids in fresh.items()]
+            batches = self.evaluator.evaluate_many(jobs, on_result=self._on_result())
+            for (key, ids), batch in zip(fresh.items(), batches):
+                self._remember(key, genomes[key[0]], ids, batch)
+        return [(r, self.evaluate(r.genome, r.split, r.samples, perturbed=r.perturbed, examples=r.examples))
+                for r in requests]
+
+    def distinct_candidates(self) -> int:
+        """Genomes evaluated on at least one example during optimization (seed included)."""
+        return len(self.memo.genomes())
 
     def train_score(self, genome: PromptGenome) -> float | None:
         """Mean train score of ``genome`` if it was evaluated on train in this run (resumes included)."""
@@ -188,14 +249,14 @@ class OptimizationRun:
         genome changes (memoized per genome)."""
         if not self.monitor_val:
             return None
-        key = (genome.id, "val", 1, False)
-        if key not in self.charged_keys:  # not paid for yet (by the strategy or earlier monitoring)
-            n = self.suite.counts()["val"]
-            if not self.budget.affords(monitor_calls=n):
+        key, ids = (genome.id, "val", 1, False), self._split_ids["val"]
+        unpaid = [i for i in ids if key + (i,) not in self.charged_keys]
+        if unpaid:  # not paid for yet (by the strategy or earlier monitoring)
+            if not self.budget.affords(monitor_calls=len(unpaid)):
                 return None
-            self.monitor_calls += n
-            self.budget.charge_batch(self.evaluate(genome, "val", charge=False), role="monitor")
-            self.charged_keys.add(key)  # a later request by the strategy costs nothing more
+            self.monitor_calls += len(unpaid)
+            self.budget.charge_batch(self.evaluate(genome, "val", charge=False, examples=unpaid), role="monitor")
+            self.charged_keys.update(key + (i,) for i in unpaid)  # a later request by the strategy costs nothing more
         return self.evaluate(genome, "val", charge=False).mean_score
 
     def evaluated_points(self) -> list[dict]:
@@ -215,8 +276,12 @@ class OptimizationRun:
         return chain[::-1]
 
     def _step_cost(self, requests) -> int:
-        counts = self.suite.counts()
-        return sum(counts[r.split] * r.samples for r in requests if r.key not in self.charged_keys)
+        """Task calls the step will be charged: every (genome, example) not paid for before, once."""
+        unpaid: set = set()
+        for r in requests:
+            key = (r.genome.id, r.split, r.samples, r.perturbed)
+            unpaid.update((key, i) for i in self._ids(r.split, r.examples) if key + (i,) not in self.charged_keys)
+        return sum(key[2] for key, _ in unpaid)
 
     def run(self) -> RunResult:
         stop_reason = None
@@ -296,4 +361,5 @@ class OptimizationRun:
         return RunResult(self.strategy.name, self.seed_genome, best, summary["before"], summary["after"],
                          self.steps, budget, stop_reason, finals, selection, lineage=self.lineage(best),
                          points=self.evaluated_points(), strategy_report=self.strategy.report(),
-                         evaluator=self.evaluator.describe(), final_candidates=candidates)
+                         evaluator=self.evaluator.describe(), final_candidates=candidates,
+                         distinct_candidates=self.distinct_candidates())

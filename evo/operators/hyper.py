@@ -26,8 +26,8 @@ class SearchSpace(BaseModel):
 
 
 def mutate_hyper(genome: PromptGenome, rng: np.random.Generator, space: SearchSpace, train_ids: list[str],
-                 n_genes: int = 1) -> PromptGenome:
-    """Change ``n_genes`` randomly chosen hyperparameters."""
+                 n_genes: int = 1, credit=None) -> PromptGenome:
+    """Change ``n_genes`` randomly chosen hyperparameters (demos: see ``resample_demos``)."""
     genes = [g for g in space.genes if _mutable(g, space, train_ids)]
     changes = {}
     for gene in rng.choice(genes, size=min(n_genes, len(genes)), replace=False) if genes else []:
@@ -48,7 +48,7 @@ def mutate_hyper(genome: PromptGenome, rng: np.random.Generator, space: SearchSp
             others = [m for m in space.models if m != genome.model] or list(space.models)
             changes["model"] = others[int(rng.integers(len(others)))]
         elif gene == "few_shot_k":
-            changes.update(resample_demos(genome, rng, space, train_ids))
+            changes.update(resample_demos(genome, rng, space, train_ids, credit))
     return genome.replace(**changes) if changes else genome
 
 
@@ -64,12 +64,16 @@ def _mutable(gene: str, space: SearchSpace, train_ids: list[str]) -> bool:
     return True
 
 
-def resample_demos(genome: PromptGenome, rng: np.random.Generator, space: SearchSpace, train_ids: list[str]) -> dict:
-    """Add or drop one demo (``few_shot_k`` +- 1) with a fresh random choice of demo examples."""
+def resample_demos(genome: PromptGenome, rng: np.random.Generator, space: SearchSpace, train_ids: list[str],
+                   credit=None) -> dict:
+    """Add or drop one demo (``few_shot_k`` +- 1) with a fresh choice of demo examples: uniformly at
+    random, or favouring demos of measured effect with a ``DemoCredit`` (``evo.operators.demo_credit``)."""
     k = genome.few_shot_k + (1 if genome.few_shot_k == 0 or rng.random() < 0.5 else -1)
     k = int(np.clip(k, 0, space.max_few_shot))
     if k == 0:
         return {"few_shot_k": 0, "demo_ids": ()}
+    if credit is not None:
+        return {"few_shot_k": k, "demo_ids": tuple(credit.order(list(train_ids), rng))}
     order = rng.permutation(len(train_ids))
     return {"few_shot_k": k, "demo_ids": tuple(train_ids[i] for i in order)}
 

@@ -3,8 +3,10 @@
 Contract (the run loop in ``evo.run_loop`` is the only caller):
 - ``ask()`` returns the evaluations the strategy needs next, as ``EvalRequest``s (genome, split —
   ``train`` or ``val`` only: a strategy never sees the test split —, samples, ``perturbed`` for
-  lightly perturbed inputs, and a free ``tag`` the strategy uses to recognize the result). It may
-  return an empty list for a step that produced nothing to evaluate.
+  lightly perturbed inputs, ``examples`` for a minibatch of the split, and a free ``tag`` the
+  strategy uses to recognize the result). It may return an empty list for a step that produced
+  nothing to evaluate. The run loop memoizes per (genome, example): asking again for examples a
+  genome was already run on costs nothing, so incumbents join a minibatch comparison for free.
 - ``finished`` is True once the strategy has nothing more to do; ``stop_reason`` then says why.
 - ``tell(results)`` receives one ``(request, batch)`` pair per request, in request order (``[]`` after
   an empty ``ask``): strategies find their results by request (tag, genome, split), never by
@@ -45,15 +47,18 @@ class EvalRequest:
     samples: int = 1
     perturbed: bool = False
     tag: str = ""
+    examples: tuple[str, ...] | None = None  # ids of some examples of the split (a minibatch); None: all
 
     def __post_init__(self):
         if self.split not in ALLOWED_SPLITS:
             raise ValueError(f"strategies may only evaluate on {ALLOWED_SPLITS}, not {self.split!r}")
+        if self.examples is not None:
+            object.__setattr__(self, "examples", tuple(self.examples))
 
     @property
     def key(self) -> tuple:
-        """What identifies the evaluation (the tag does not): the run loop memoizes and charges by it."""
-        return (self.genome.id, self.split, self.samples, self.perturbed)
+        """What identifies the evaluation (the tag does not)."""
+        return (self.genome.id, self.split, self.samples, self.perturbed, self.examples)
 
 
 Results = list[tuple[EvalRequest, EvalBatch]]

@@ -24,6 +24,7 @@ from evo.config_base import StrictConfig
 from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
+from evo.operators.demo_credit import DemoCredit
 from evo.operators.structural import structural_variants
 from evo.operators.edits import edit_instruction, phrase_bank
 from evo.operators.guard import ProposalGuard
@@ -33,13 +34,14 @@ from evo.optimizer_llm import OptimizerLLM
 from evo.rng import generator_state, restore_generator, stream
 from evo.strategies import deap_support as D
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
+from evo.strategies.racing import Race, RacingFields, example_scores, rung_sizes, task_call_budget
 from evo.tasks.suite import TaskSuite
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 TEXT_OPERATORS = tuple(STYLES) + ("edit", "demos")
 
 
-class EvolutionaryConfig(StrictConfig):
+class EvolutionaryConfig(RacingFields):
     kind: Literal["evolutionary"] = "evolutionary"
     population_size: int = Field(12, ge=2)
     keep: int = Field(6, ge=1)
@@ -168,21 +170,70 @@ class EvolutionaryStrategy(Strategy):
         self.budget = optimizer.budget
         self.sample_counter = 0
         self._last_record: dict = {}
+        # screening (evo.strategies.racing): children race on minibatches before a full evaluation
+        self.minibatch = config.minibatch_size(len(self.train_ids), task_call_budget(self.budget))
+        self.race: Race | None = None
+        self.racers: dict[str, D.Individual] = {}  # the race's candidates, by genome id
+        self.bar: D.Individual | None = None
+        self.arrived: list[D.Individual] = []  # this generation's fully evaluated newcomers
+        self.screening = {"raced": 0, "promoted": 0, "dropped": 0}
+        # demo mutations favour demos whose genomes scored well (evo.operators.demo_credit)
+        self.credit = DemoCredit({e.id: e.task for e in suite.split("train")})
 
     # ---- interface -------------------------------------------------------------------------
     def ask(self) -> list[EvalRequest]:
         if self.finished:
             return []
-        self.pending = self._initial_population() if not self.population else self._offspring()
+        if self.race is not None:
+            return self._race_requests()
+        first = not self.population
+        self.pending = self._initial_population() if first else self._offspring()
         if not self.pending:
             self.stop_reason = "the budget left cannot pay for one more genome's evaluation"
             return []
-        return [req for ind in self.pending for req in self._requests(ind.genome)]
+        if not self.minibatch:
+            return [req for ind in self.pending for req in self._requests(ind.genome)]
+        # screening: the seeds (generation 0) are evaluated in full and are the bar; children race
+        full = [ind for ind in self.pending if ind.how == "seed"] if first else []
+        racers = [ind for ind in self.pending if ind not in full]
+        self.bar = full[0] if first else self._bar()
+        order = [self.train_ids[i] for i in self.rng.permutation(len(self.train_ids))]
+        self.race = Race(order, rung_sizes(self.minibatch, len(order), self.config.racing),
+                         [ind.genome.id for ind in racers], self.bar.genome.id if self.bar else None,
+                         alpha=self.config.racing_alpha, halving=self.config.racing)
+        self.racers = {ind.genome.id: ind for ind in racers}
+        self.screening["raced"] += len(racers)
+        self.pending = full
+        return [req for ind in full for req in self._requests(ind.genome)] + self._race_requests()
+
+    @property
+    def racing_now(self) -> bool:
+        """A generation's race is under way (its children are not all measured yet)."""
+        return self.race is not None
+
+    def _bar(self) -> D.Individual | None:
+        """The member a child must beat on the minibatch to matter: the ``keep``-th best of the
+        population (the weakest when it is not full). None in ``pareto`` mode (no single order)."""
+        if self.config.mode != "scalar" or not self.population:
+            return None
+        ranked = sorted(self.population, key=lambda i: (-i.fitness.values[0], i.genome.id))
+        return ranked[min(self.config.keep, len(ranked)) - 1]
+
+    def _race_requests(self) -> list[EvalRequest]:
+        race = self.race
+        if race.final:
+            return [req for gid in race.alive for req in self._requests(self.racers[gid].genome)]
+        samples, examples = self.config.robustness_samples, race.examples()
+        genomes = [self.racers[gid].genome for gid in race.alive] + ([self.bar.genome] if self.bar else [])
+        return [EvalRequest(g, "train", samples, tag="race", examples=examples) for g in genomes]
 
     def _affordable(self, k: int) -> bool:
-        """Whether a (k+1)-th genome of this generation can still be paid for: its evaluation and those
-        of the k before it, plus up to two optimizer calls to make it."""
-        cost = len(self.train_ids) * self.config.robustness_samples * (2 if self.config.perturbation else 1)
+        """Whether a (k+1)-th genome of this generation can still be paid for: its evaluation (the first
+        rung when screening) and those of the k before it, plus up to two optimizer calls to make it."""
+        if self.minibatch:
+            cost = self.minibatch * self.config.robustness_samples
+        else:
+            cost = len(self.train_ids) * self.config.robustness_samples * (2 if self.config.perturbation else 1)
         return self.budget.affords(cost * (k + 1), 2)
 
     def extend(self) -> bool:
@@ -204,27 +255,63 @@ class EvolutionaryStrategy(Strategy):
         return reqs
 
     def tell(self, results: Results) -> None:
-        if not self.pending:
-            return
         by_genome: dict[str, dict[str, EvalBatch]] = {}
         for request, batch in results:
             by_genome.setdefault(request.genome.id, {})[request.tag] = batch
-        for ind in self.pending:
+        if self.race is None:
+            if not self.pending:
+                return
+            self._measure(self.pending, by_genome)
+            self._finish_generation(self.pending)
+            return
+        self._measure(self.pending, by_genome)  # the seeds of generation 0, evaluated in full
+        self.arrived += self.pending
+        self.pending = []
+        race = self.race
+        if race.final:
+            finalists = [self.racers[gid] for gid in race.alive]
+            self._measure(finalists, by_genome)
+            self.arrived += finalists
+            race.update({gid: [self.racers[gid].objectives["quality"]] for gid in race.alive})
+        else:
+            examples = race.examples()
+            scores = {gid: example_scores(by_genome[gid]["race"], examples) for gid in race.alive}
+            if self.bar is not None:
+                scores[self.bar.genome.id] = example_scores(by_genome[self.bar.genome.id]["race"], examples)
+            race.update(scores)
+        if not race.done:
+            self._last_record = {"phase": f"gen {self.generation}", "event": f"race rung {race.rung}",
+                                 "alive": len(race.alive), "dropped": len(race.dropped)}
+            return
+        self.screening["promoted"] += len(race.alive)
+        self.screening["dropped"] += len(race.dropped)
+        arrived, self.arrived, self.race, self.racers, self.bar = self.arrived, [], None, {}, None
+        self._finish_generation(arrived, screened=len(race.dropped) + len(race.alive))
+
+    def _measure(self, individuals: list[D.Individual], by_genome: dict) -> None:
+        for ind in individuals:
             got = by_genome[ind.genome.id]
             batches = [got["fitness"]] + ([got["robustness"]] if "robustness" in got else [])
             ind.objectives = measure_objectives(batches)
             ind.fitness.values = self._fitness_values(ind.objectives)
+            self.credit.record(ind.genome, ind.objectives["quality"])
             fb = build_feedback(batches[0], max_diffs=5)
             top = fb.categories[0] if fb.categories else None
             short = f"Result: {fb.headline}." + (f" Main problem: {top.root_cause}." if top else "")
             self.feedback[ind.genome.id] = (fb.to_text(), short)
+
+    def _finish_generation(self, newcomers: list[D.Individual], screened: int | None = None) -> None:
+        """Selection and bookkeeping once every newcomer of the generation has its full fitness."""
+        self.pending = newcomers
+        if not self.population and not newcomers:
+            raise AssertionError("generation 0 ended without a fully evaluated genome")
         pool = self.population + self.pending
         self.hof.update(self.pending)
         self.front.update(self.pending)
         self.population = self._survivors(pool)
         alive = {i.genome.id for i in self.population}
         self.feedback = {k: v for k, v in self.feedback.items() if k in alive}  # only parents are mutated
-        self._record_generation(len(self.pending))
+        self._record_generation(len(self.pending), screened)
         self.pending = []
         self.generation += 1
         self._check_stop()
@@ -266,7 +353,7 @@ class EvolutionaryStrategy(Strategy):
 
     def _text_operator(self, genome: PromptGenome, op: str) -> tuple[PromptGenome, str]:
         if op == "demos":
-            return genome.replace(**resample_demos(genome, self.rng, self.config.search_space, self.train_ids)), "demos"
+            return genome.replace(**resample_demos(genome, self.rng, self.config.search_space, self.train_ids, self.credit)), "demos"
         if op == "edit" or not self.config.llm_operators:
             text, kind = edit_instruction(genome.instruction, self.rng, self.bank)
             return genome.replace(instruction=text), f"edit:{kind}"
@@ -307,7 +394,7 @@ class EvolutionaryStrategy(Strategy):
             else:
                 genome, how = self._text_operator(self.seed_genome, "edit" if i % 3 else "demos")
                 if self.rng.random() < 0.5:
-                    genome = mutate_hyper(genome, self.rng, self.config.search_space, self.train_ids)
+                    genome = mutate_hyper(genome, self.rng, self.config.search_space, self.train_ids, credit=self.credit)
                     how += "+hyper"
             genome = genome.replace(parents=(self.seed_genome.id,), operator=how)
             if genome.id not in self.seen:
@@ -332,7 +419,7 @@ class EvolutionaryStrategy(Strategy):
             if len(children) < fresh:  # after a stall: a fresh variant of the best, text and settings
                 best = max(self.population, key=key)
                 genome, how = self._text_operator(best.genome, self._pick_operator())
-                genome = mutate_hyper(genome, self.rng, self.config.search_space, self.train_ids)
+                genome = mutate_hyper(genome, self.rng, self.config.search_space, self.train_ids, credit=self.credit)
                 operator = f"fresh:{how}+hyper"
                 genome = genome.replace(parents=(best.genome.id,), operator=operator)
                 if genome.id not in self.seen:
@@ -355,7 +442,7 @@ class EvolutionaryStrategy(Strategy):
                 genome, how = self._text_operator(genome, self._pick_operator())
                 hows.append(how)
             if self.rng.random() < self.config.hyper_mutation_prob:
-                genome = mutate_hyper(genome, self.rng, self.config.search_space, self.train_ids)
+                genome = mutate_hyper(genome, self.rng, self.config.search_space, self.train_ids, credit=self.credit)
                 hows.append("hyper")
             if genome.id in self.seen:
                 genome, how = self._text_operator(genome, "edit")  # duplicate: nudge it once
@@ -386,9 +473,10 @@ class EvolutionaryStrategy(Strategy):
         texts = {(i.genome.instruction, i.genome.placement, i.genome.few_shot_k) for i in self.population}
         return len(texts) / max(1, len(self.population))
 
-    def _record_generation(self, nevals: int) -> None:
+    def _record_generation(self, nevals: int, screened: int | None = None) -> None:
         rec = {"gen": self.generation, "nevals": nevals, "diversity": self.diversity(),
-               "best_id": self.best().id, "best_score": self.best_score()}
+               "best_id": self.best().id, "best_score": self.best_score(),
+               "screened": nevals if screened is None else screened}
         for obj in ("quality", "latency_ms", "tokens", "robustness"):
             values = [i.objectives[obj] for i in self.population]
             rec[f"{obj}_best"] = max(values) if D.DIRECTIONS[obj] > 0 else min(values)
@@ -396,7 +484,7 @@ class EvolutionaryStrategy(Strategy):
             rec[f"{obj}_median"] = float(np.median(values))
         rec["operators"] = [i.how for i in self.pending]
         self.logbook.record(**rec)
-        self._last_record = {k: rec[k] for k in ("gen", "nevals", "diversity", "quality_best", "quality_mean")}
+        self._last_record = {k: rec[k] for k in ("gen", "nevals", "screened", "diversity", "quality_best", "quality_mean")}
         self._last_record["phase"] = f"gen {self.generation}"
 
     def _check_stop(self) -> None:
@@ -418,6 +506,7 @@ class EvolutionaryStrategy(Strategy):
 
     def report(self) -> dict:
         return {"mode": self.config.mode, "extensions": list(self.extensions), "generations": list(self.logbook),
+                "screening": {"minibatch": self.minibatch, "racing": self.config.racing, **self.screening},
                 "population": [{"id": i.genome.id, "operator": i.genome.operator, "instruction": i.genome.instruction,
                                 "parents": list(i.genome.parents), **i.objectives} for i in self.population],
                 "pareto_front": self.pareto_front(),
@@ -430,7 +519,8 @@ class EvolutionaryStrategy(Strategy):
 
     def _ind_from(self, data: dict) -> D.Individual:
         ind = D.Individual(PromptGenome.from_json(data["genome"]), self.fitness_cls, dict(data["objectives"]), data["how"])
-        ind.fitness.values = tuple(data["fitness"])
+        if data["fitness"]:  # a racer not measured yet has no fitness
+            ind.fitness.values = tuple(data["fitness"])
         return ind
 
     def state_dict(self) -> dict:
@@ -442,6 +532,11 @@ class EvolutionaryStrategy(Strategy):
             "generation": self.generation, "stall": self.stall, "best_so_far": self.best_so_far,
             "max_generations": self.max_generations, "fresh": self.fresh, "extensions": self.extensions,
             "sample_counter": self.sample_counter, "rng": generator_state(self.rng), "stop_reason": self.stop_reason,
+            "race": self.race.to_json() if self.race else None,
+            "racers": [self._ind_json(i) for i in self.racers.values()],
+            "bar": self._ind_json(self.bar) if self.bar else None,
+            "arrived": [self._ind_json(i) for i in self.arrived], "screening": dict(self.screening),
+            "demo_credit": self.credit.state_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -464,3 +559,9 @@ class EvolutionaryStrategy(Strategy):
         self.extensions = list(state["extensions"])
         self.rng = restore_generator(state["rng"])
         self.stop_reason = state["stop_reason"]
+        self.race = Race.from_json(state["race"]) if state["race"] else None
+        self.racers = {ind.genome.id: ind for ind in map(self._ind_from, state["racers"])}
+        self.bar = self._ind_from(state["bar"]) if state["bar"] else None
+        self.arrived = [self._ind_from(d) for d in state["arrived"]]
+        self.screening = dict(state["screening"])
+        self.credit.load_state_dict(state["demo_credit"])

@@ -85,7 +85,8 @@ class HybridStrategy(Strategy):
 
     def ask(self) -> list[EvalRequest]:
         if self.refinement is None:
-            if self.evolution.finished or (self.evolution.generation > 0 and self._evolution_budget_used()):
+            if self.evolution.finished or (self.evolution.generation > 0 and not self.evolution.racing_now
+                                           and self._evolution_budget_used()):
                 self._hand_over(self.evolution.stop_reason or "evolution budget share used")
             else:
                 return self.evolution.ask()

@@ -24,6 +24,8 @@ reason and the run goes on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 from enum import Enum
 from typing import Literal
 
@@ -38,13 +40,14 @@ from evo.optimizer_llm import OptimizerLLM, extract_instruction, extract_tagged
 from evo.strategies.fallback import fallback_edits
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.memory import OptimizationMemory
+from evo.strategies.racing import Race, RacingFields, example_scores, rung_sizes, task_call_budget
 from evo.tasks.suite import TaskSuite
 from evo.meta_prompts import render
 
-STATE_VERSION = 3
+STATE_VERSION = 4
 
 
-class IterativeConfig(StrictConfig):
+class IterativeConfig(RacingFields):
     kind: Literal["iterative"] = "iterative"
     n_candidates: int = Field(3, ge=1, le=10)
     temperature: float = Field(0.7, ge=0, le=2)
@@ -95,6 +98,18 @@ class Candidate:
     val: dict | None = None
     batches: dict = field(default_factory=dict)  # split -> EvalBatch, this step only
     fallback_for: str | None = None  # why the optimizer's proposal was unusable, when a fallback edit replaced it
+
+    def to_json(self) -> dict:
+        """What a resumed race needs (batches are not kept: the next rung brings its own)."""
+        return {"tag": self.tag, "genome": self.genome.to_json() if self.genome else None, "how": self.how,
+                "change": self.change, "targets": self.targets, "rejected": self.rejected,
+                "fallback_for": self.fallback_for}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Candidate":
+        genome = PromptGenome.from_json(data["genome"]) if data["genome"] else None
+        return cls(data["tag"], genome, data["how"], data["change"], data["targets"], data["rejected"],
+                   fallback_for=data["fallback_for"])
 
     def to_record(self) -> dict:
         return {"id": self.genome.id if self.genome else None,
@@ -153,6 +168,12 @@ class IterativeStrategy(Strategy):
         self._meta_prompt_sent = ""
         self.records: list[dict] = []
         self._last_record: dict = {}
+        # train-phase screening (evo.strategies.racing): candidates race the current instruction on
+        # minibatches; only the ones that beat it there are evaluated on the whole training split
+        self.train_ids = [e.id for e in suite.split("train")]
+        self.minibatch = config.minibatch_size(len(self.train_ids), task_call_budget(optimizer.budget))
+        self.race: Race | None = None
+        self.screening = {"raced": 0, "promoted": 0, "dropped": 0}
 
     # ---- interface -------------------------------------------------------------------------
     def best(self) -> PromptGenome:
@@ -173,19 +194,52 @@ class IterativeStrategy(Strategy):
             if self.current.id != self.anchor.id:
                 reqs.append(EvalRequest(self.anchor, "val", tag="anchor"))  # guard against a train-overfit winner
             return reqs
+        if self.race is not None:
+            return self._race_requests()
         n = self._affordable_candidates()
         if n == 0:
             self.stop_reason = "the budget left cannot pay for one more candidate"
             return []
         self.pending = self._propose(n)
+        split = "train" if self.phase == Phase.TRAIN else "val"
+        ids = [e.id for e in self.suite.split(split)]
+        minibatch = self.minibatch_for(split)
+        racers = [c.tag for c in self.pending if c.genome]
+        if minibatch and racers:
+            order_rng = np.random.default_rng(int(stable_hash(f"race:{split}:{self.iteration}", size=4), 16))
+            order = [ids[i] for i in order_rng.permutation(len(ids))]
+            self.race = Race(order, rung_sizes(minibatch, len(order), self.config.racing), racers,
+                             "bar", alpha=self.config.racing_alpha, halving=self.config.racing)
+            self.screening["raced"] += len(racers)
+            return self._race_requests()
         splits = ("train",) if self.phase == Phase.TRAIN else ("train", "val")
         return [EvalRequest(c.genome, s, tag=c.tag) for c in self.pending if c.genome for s in splits]
+
+    def minibatch_for(self, split: str) -> int:
+        """The first-rung size of a race on ``split`` (0: no screening): the train phase races on train,
+        the validation phase on val (finalists are then checked on the whole train split too)."""
+        if not self.minibatch:
+            return 0
+        return self.config.minibatch_size(self.suite.counts()[split], task_call_budget(self.optimizer.budget))
+
+    def _race_requests(self) -> list[EvalRequest]:
+        by_tag = {c.tag: c for c in self.pending}
+        split = "train" if self.phase == Phase.TRAIN else "val"
+        if self.race.final:
+            splits = ("train",) if self.phase == Phase.TRAIN else ("train", "val")
+            return [EvalRequest(by_tag[t].genome, s, tag=t) for t in self.race.alive for s in splits]
+        examples = self.race.examples()
+        return ([EvalRequest(by_tag[t].genome, split, tag=t, examples=examples) for t in self.race.alive]
+                + [EvalRequest(self.current, split, tag="bar", examples=examples)])
 
     def _affordable_candidates(self) -> int:
         """How many candidates the budget left can still pay for (each: one optimizer call plus its
         evaluations), at most ``n_candidates``."""
         counts = self.suite.counts()
         per = counts["train"] + (counts["val"] if self.phase == Phase.VALIDATION else 0)
+        first_rung = self.minibatch_for("train" if self.phase == Phase.TRAIN else "val")
+        if first_rung:
+            per = first_rung  # the first rung; the rest is paid only by candidates that earn it
         budget = self.optimizer.budget
         return max((k for k in range(self.config.n_candidates + 1) if budget.affords(k * per, k)), default=0)
 
@@ -230,6 +284,8 @@ class IterativeStrategy(Strategy):
             if (done := self._phase_done()) is not None:
                 self.stop_reason, self.phase = done, Phase.DONE
             return
+        if self.race is not None and not self._tell_race(results):
+            return
         for cand in self.pending:
             for split in ("train", "val"):
                 if (cand.tag, split) in by_tag:
@@ -238,6 +294,29 @@ class IterativeStrategy(Strategy):
             self._tell_train()
         else:
             self._tell_validation()
+
+    def _tell_race(self, results: Results) -> bool:
+        """One rung of the train-phase race; True once it is over (its finalists were evaluated on the
+        whole split, or none is left), the dropped candidates then carry why they were."""
+        race = self.race
+        split = "train" if self.phase == Phase.TRAIN else "val"
+        by_tag = {(request.tag, request.split): batch for request, batch in results}
+        if race.final:
+            race.update({t: [by_tag[t, split].mean_score] for t in race.alive})
+        else:
+            examples = race.examples()
+            race.update({t: example_scores(by_tag[t, split], examples) for t in race.alive + ["bar"]})
+        if not race.done:
+            self._last_record = {"phase": self.phase.value, "event": f"race rung {race.rung}",
+                                 "iteration": self.iteration, "alive": len(race.alive)}
+            return False
+        for cand in self.pending:
+            if cand.tag in race.dropped:
+                cand.rejected = f"screened out: {race.dropped[cand.tag]}"
+        self.screening["promoted"] += len(race.alive)
+        self.screening["dropped"] += len(race.dropped)
+        self.race = None
+        return True
 
     # ---- proposals ---------------------------------------------------------------------------
     def _meta_prompt(self) -> tuple[str, str]:
@@ -322,7 +401,7 @@ class IterativeStrategy(Strategy):
         return accepts(current, score, self.config.strict_below)
 
     def _tell_train(self) -> None:
-        valid = [c for c in self.pending if c.genome]
+        valid = [c for c in self.pending if c.genome and not c.rejected]
         for cand in valid:
             cand.train = _summary(cand.batches["train"])
         best = max(valid, key=lambda c: c.train["score"], default=None)
@@ -346,7 +425,7 @@ class IterativeStrategy(Strategy):
             self._enter_validation()
 
     def _tell_validation(self) -> None:
-        valid = [c for c in self.pending if c.genome]
+        valid = [c for c in self.pending if c.genome and not c.rejected]
         passed_before = set(self.cur_train["passed"])
         broken_all: list[dict] = []
         survivors = []
@@ -453,6 +532,7 @@ class IterativeStrategy(Strategy):
     def report(self) -> dict:
         total = self.proposals["total"]
         return {"phase": self.phase.value, "rounds": self.rounds, "extensions": list(self.extensions),
+                "screening": {"minibatch": self.minibatch, "racing": self.config.racing, **self.screening},
                 "optimizer_proposals": {**self.proposals, "usable_share": self.proposals["usable"] / total if total else None},
                 "iterations": list(self.records)}
 
@@ -468,6 +548,9 @@ class IterativeStrategy(Strategy):
             "broken_cases": self.broken_cases, "memory": self.memory.state_dict(), "tried": sorted(self.tried),
             "records": self.records, "stop_reason": self.stop_reason,
             "tried_genomes": sorted(self.tried_genomes), "proposals": dict(self.proposals),
+            "race": self.race.to_json() if self.race else None, "screening": dict(self.screening),
+            "pending": [c.to_json() for c in self.pending] if self.race else [],
+            "meta_prompt_sent": self._meta_prompt_sent,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -481,5 +564,9 @@ class IterativeStrategy(Strategy):
         self.anchor = PromptGenome.from_json(state["anchor"])
         self.memory = OptimizationMemory.from_state(state["memory"])
         self.tried = set(state["tried"])
-        self.tried_genomes = set(state.get("tried_genomes", [self.seed_genome.id]))
-        self.proposals = dict(state.get("proposals", {"total": 0, "usable": 0, "fallbacks": 0}))
+        self.tried_genomes = set(state["tried_genomes"])
+        self.proposals = dict(state["proposals"])
+        self.race = Race.from_json(state["race"]) if state["race"] else None
+        self.screening = dict(state["screening"])
+        self.pending = [Candidate.from_json(c) for c in state["pending"]]
+        self._meta_prompt_sent = state["meta_prompt_sent"]

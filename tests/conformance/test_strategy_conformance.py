@@ -43,3 +43,20 @@ def test_the_example_strategy_runs_in_evo_compare(tmp_path):
                             backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
     assert [r["strategy"] for r in report.rows] == ["baseline", "random"]
     assert report.cells[1].result.strategy == "random_search" and len(report.cells[1].result.steps) == 4
+
+
+class TestIterativeRacing(StrategyConformance):
+    """Minibatch screening and racing on (a resumed run may stop in the middle of a race)."""
+    strategy_config = {"kind": "iterative", "n_candidates": 3, "max_train_iterations": 3, "max_val_iterations": 2,
+                       "minibatch": 2}
+
+
+class TestEvolutionaryRacing(StrategyConformance):
+    strategy_config = {"kind": "evolutionary", "population_size": 6, "keep": 3, "generations": 3, "target_score": None,
+                       "minibatch": 2}
+
+
+class TestEvolutionaryMinibatchGate(StrategyConformance):
+    """One minibatch gate, then the whole split (no racing rungs)."""
+    strategy_config = {"kind": "evolutionary", "population_size": 6, "keep": 3, "generations": 3, "target_score": None,
+                       "minibatch": 3, "racing": False, "robustness_samples": 2}

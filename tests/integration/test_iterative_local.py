@@ -27,7 +27,7 @@ def test_iterative_on_embedded_model(tmp_path):
         result = OptimizationRun(parts.strategy, parts.evaluator, parts.budget, parts.seed_genome).run()
     assert result.budget["usage"]["optimizer"]["calls"] >= 2
     iterations = result.strategy_report["iterations"]
-    assert len(iterations) >= 2
+    assert len(iterations) >= 1
     for rec in iterations:
         for cand in rec["candidates"]:
             assert cand["rejected"] or cand["train"] is not None  # every proposal evaluated or rejected with a reason

@@ -42,7 +42,8 @@ suites: ['{suite}']
 task_model: {{kind: scripted, responses: {responses!r}, default: '?', latency_s: 0.03}}
 optimizer: {{kind: scripted, default: '<prompt>Add the numbers.</prompt>'}}
 strategies:
-  evolutionary: {{kind: evolutionary, population_size: 4, keep: 2, generations: 3, target_score: null}}
+  # whole-split evaluations (no minibatch screening): large units of work are in flight when the node dies
+  evolutionary: {{kind: evolutionary, population_size: 4, keep: 2, generations: 3, target_score: null, minibatch: 0}}
 budget: {{max_calls: 150}}
 cache: false
 evaluator: {evaluator}

@@ -114,10 +114,11 @@ suites: ['{suite}']
 task_model: {{kind: openai_compatible, base_url: '{server.url}', model: adder, timeout_s: 0.2, max_retries: 2}}
 optimizer: {{kind: scripted, default: '<prompt>Give the number only.</prompt>'}}
 strategies:
+  # minibatch: 0 keeps whole-split evaluations, so some faults stay unrecovered until the rerun
   evolutionary: {{kind: evolutionary, population_size: 3, keep: 1, generations: 2, target_score: null,
-                 extend_to_budget: false}}
+                 extend_to_budget: false, minibatch: 0}}
   iterative: {{kind: iterative, n_candidates: 1, max_train_iterations: 1, max_val_iterations: 1,
-              extend_to_budget: false}}
+              extend_to_budget: false, minibatch: 0}}
 budget: {{max_calls: 80}}
 evaluator: {{kind: threads, workers: 1}}
 tracking: {{kind: none}}

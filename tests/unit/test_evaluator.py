@@ -1,4 +1,5 @@
 """Evaluator: order, parallelism, per-example failures, rendering, feedback."""
+import pytest
 import threading
 import time
 
@@ -148,3 +149,12 @@ def test_outputs_repeating_a_demo_are_flagged_copied_demo(add_suite):
     feedback = build_feedback(batch)
     assert "(1 of them only repeat a demo's answer)" in feedback.headline
     assert feedback.categories[0].name == "copied_demo" and "repeats a few-shot demo" in feedback.categories[0].root_cause
+
+
+def test_local_model_names():
+    from evo.errors import ConfigError
+    from evo.llm.local import DEFAULT_MODEL_NAME, local_model_path
+
+    assert local_model_path(None) == local_model_path(DEFAULT_MODEL_NAME) == local_model_path("")
+    with pytest.raises(ConfigError, match="unknown local model"):
+        local_model_path("gpt-9")

@@ -1,0 +1,1 @@
+"""Side-by-side optimization quality benchmark (``make bench-quality``): see ``run.py``."""

@@ -1,0 +1,340 @@
+"""Side-by-side optimization quality benchmark (``make bench-quality``).
+
+For each task of ``benchmarks/quality/tasks.py`` and each seed, at the same task-model call budget,
+with the same splits, seed prompt and metric (the task's own checks), on the same model (the embedded
+SmolLM2-135M; in-process for the framework, served by llama-cpp-python's OpenAI-compatible server on
+127.0.0.1 for DSPy):
+
+- ``seed``: the seed prompt "Answer the question.";
+- ``reference``: a fixed grid of obvious hand-written prompts (answer-only constraint, the task's
+  one-line description, 3 demos as chat turns, description + 3 demos, chain of thought), the one best
+  on val reported (``reference_best_test`` in the JSON: the grid's best test score, an optimistic bar);
+- ``iterative`` / ``evolutionary`` / ``hybrid``: ``evo.optimize`` with the embedded model as task and
+  optimizer model, ``max_task_calls`` = the budget;
+- ``gepa`` / ``miprov2``: DSPy's optimizers (``dspy_runner.py``) in their own virtualenv, created here
+  on first use (``~/.cache/evo-bandit/venv-dspy-<version>``): a benchmark dependency, not a runtime one.
+
+Every finished run is appended to ``results/quality/runs.jsonl`` at once (a re-run skips what is
+there, so an interrupted benchmark continues); ``results/quality/table.md`` is rewritten after each
+run: held-out test score (mean over seeds) with a 95% bootstrap CI over (seed, example) pairs, the
+gain over the seed, task-model calls and, for the framework, distinct candidates evaluated.
+
+    python benchmarks/quality/run.py [--tasks arithmetic dates] [--seeds 0 1] [--calls 300]
+                                     [--rows seed reference iterative evolutionary hybrid gepa miprov2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.quality.tasks import TASKS, load_task, score_answer  # noqa: E402
+
+DSPY_VERSION = "3.4.1"
+DSPY_VENV = Path.home() / ".cache" / "evo-bandit" / f"venv-dspy-{DSPY_VERSION}"
+OURS = ("iterative", "evolutionary", "hybrid")
+# the same strategies with minibatch screening and racing off: the "before" of sample efficiency
+UNSCREENED = tuple(f"{k}-unscreened" for k in OURS)
+DSPY = ("gepa", "miprov2")
+ROWS = ("seed", "reference") + OURS + UNSCREENED + DSPY
+OUT = REPO / "results" / "quality"
+
+
+# ---- DSPy side -------------------------------------------------------------------------------------
+def ensure_dspy_venv() -> Path:
+    """The DSPy virtualenv's python (created once: dspy pinned, plus what ``evo.tasks`` imports)."""
+    python = DSPY_VENV / "bin" / "python"
+    stamp = DSPY_VENV / ".installed"
+    if not stamp.exists():
+        print(f"creating the DSPy virtualenv {DSPY_VENV} (dspy=={DSPY_VERSION}, about a minute)...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(DSPY_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", f"dspy=={DSPY_VERSION}", "numpy", "pyyaml"],
+                       check=True)
+        stamp.touch()
+    return python
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ModelServer:
+    """llama-cpp-python's OpenAI-compatible server on 127.0.0.1 serving the embedded GGUF."""
+
+    def __init__(self, n_ctx: int = 4096):
+        from evo.llm.local import default_model_path
+
+        self.port = free_port()
+        self.log = open(OUT / "server.log", "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()), "--host", "127.0.0.1",
+             "--port", str(self.port), "--n_ctx", str(n_ctx), "--n_threads", "2", "--model_alias", "smollm2"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the model server exited ({self.proc.returncode}); see {OUT / 'server.log'}")
+            try:
+                urllib.request.urlopen(f"{self.api_base}/models", timeout=2).read()
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise SystemExit("the model server did not start within 120 s")
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def run_dspy(python: Path, server: ModelServer, task: str, optimizer: str, seed: int, calls: int) -> dict:
+    suite = load_task(task)
+    job = {"task": task, "optimizer": optimizer, "seed": seed, "task_calls": calls, "api_base": server.api_base,
+           "model": "smollm2", **MIPRO_SETTINGS}
+    with tempfile.TemporaryDirectory() as tmp:
+        job_path, out_path = Path(tmp) / "job.json", Path(tmp) / "out.json"
+        job_path.write_text(json.dumps(job))
+        start = time.time()
+        proc = subprocess.run([str(python), str(REPO / "benchmarks/quality/dspy_runner.py"), str(job_path),
+                               str(out_path)], capture_output=True, text=True,
+                              env={**os.environ, "DSPY_CACHEDIR": str(Path(tmp) / "dspy-cache")})
+        if proc.returncode != 0 or not out_path.exists():
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            return {"error": f"dspy runner failed ({proc.returncode}): {' | '.join(tail)}"}
+        out = json.loads(out_path.read_text())
+    by_id = {e.id: e for e in suite.examples}
+    scores = [score_answer(suite, by_id[a["id"]], a["answer"]) for a in out["test"]]
+    seed_scores = [score_answer(suite, by_id[a["id"]], a["answer"]) for a in out["seed_test"]]
+    return {"test_scores": scores, "task_calls": out["task_calls"], "optimizer_calls": out["proposer_calls"],
+            "wall_s": time.time() - start, "dspy_seed_test": float(np.mean(seed_scores)) if seed_scores else 0.0,
+            "parse_errors": sum(1 for a in out["test"] if a["error"]), "instruction": out["instruction"],
+            "demos": out["demos"]}
+
+
+# MIPROv2 sized to land near the call budget (bootstrap + minibatch trials + periodic full evaluations);
+# the calls it actually used are reported next to its score
+MIPRO_SETTINGS = {"num_candidates": 4, "num_trials": 8, "minibatch_size": 10, "full_eval_steps": 4}
+
+
+# ---- framework side --------------------------------------------------------------------------------
+def reference_grid(suite):
+    from evo.build import seed_genome_of
+    from evo.operators.structural import ANSWER_ONLY
+
+    seed = seed_genome_of(suite)
+    by_task: dict[str, list[str]] = {}
+    for ex in suite.split("train"):
+        by_task.setdefault(ex.task, []).append(ex.id)
+    demos = [i for ids in by_task.values() for i in ids[:3]]
+    description = (suite.description or "").strip() or seed.instruction
+    return {
+        "answer_only": seed.replace(instruction=f"{seed.instruction} {ANSWER_ONLY}"),
+        "description": seed.replace(instruction=description),
+        "demos3": seed.replace(few_shot_k=3, demo_ids=demos),
+        "description+demos3": seed.replace(instruction=description, few_shot_k=3, demo_ids=demos),
+        "cot": seed.replace(instruction="Think step by step, then give the final answer on the last line.",
+                            chain_of_thought=True, max_tokens=160),
+    }
+
+
+def score_fixed(suite, rows: list[str]) -> dict[str, dict]:
+    """Seed and reference grid: scored on val (to choose) and test, outside any budget."""
+    from evo.build import seed_genome_of
+    from evo.evaluation.evaluator import Evaluator
+    from evo.llm.cache import CachedBackend
+    from evo.llm.local import LocalBackend
+
+    backend = CachedBackend(LocalBackend(), default_cache_path())
+    evaluator = Evaluator(backend, suite, workers=1)
+    out = {}
+    if "seed" in rows:
+        batch = evaluator.evaluate(seed_genome_of(suite), suite.split("test"))
+        out["seed"] = {"test_scores": [r.score for r in batch.records], "task_calls": 0}
+    if "reference" in rows:
+        grid = {}
+        for name, genome in reference_grid(suite).items():
+            val = evaluator.evaluate(genome, suite.split("val")).mean_score
+            test = evaluator.evaluate(genome, suite.split("test"))
+            grid[name] = {"val": val, "test": test.mean_score, "scores": [r.score for r in test.records]}
+        chosen = max(grid, key=lambda k: (grid[k]["val"], k))
+        out["reference"] = {"test_scores": grid[chosen]["scores"], "task_calls": 0, "chosen": chosen,
+                            "grid": {k: {"val": v["val"], "test": v["test"]} for k, v in grid.items()},
+                            "reference_best_test": max(v["test"] for v in grid.values())}
+    backend.flush()
+    return out
+
+
+def default_cache_path() -> Path:
+    return REPO / ".evo" / "quality-cache.sqlite"
+
+
+def run_ours(task: str, row: str, seed: int, calls: int) -> dict:
+    import evo
+
+    suite = load_task(task)
+    kind = row.removesuffix("-unscreened")
+    strategy = {"kind": kind}
+    if row.endswith("-unscreened"):
+        off = {"minibatch": 0}
+        strategy.update({"evolutionary": off, "iterative": off} if kind == "hybrid" else off)
+    start = time.time()
+    result = evo.optimize(suite, {
+        "strategy": strategy, "seed": seed, "budget": {"max_task_calls": calls},
+        "task_model": {"kind": "local"}, "optimizer": {"kind": "local"},
+        "evaluator": {"kind": "threads", "workers": 1}, "cache": str(default_cache_path())})
+    report = result.strategy_report
+    screening = [r.get("screening") for r in (report, report.get("evolution") or {}, report.get("refinement") or {})
+                 if isinstance(r, dict) and r.get("screening")]
+    return {"test_scores": [r.score for r in result.test_records], "task_calls": result.calls["task"],
+            "optimizer_calls": result.calls["optimizer"], "candidates": result.distinct_candidates,
+            "wall_s": time.time() - start, "screening": screening, "stop": result.stop_reason,
+            "seed_test": result.before["test"]["mean_score"], "instruction": result.best_genome.instruction,
+            "genome": result.best_genome.to_json()}
+
+
+# ---- table -----------------------------------------------------------------------------------------
+def bootstrap_ci(values: list[float], rng: np.random.Generator, n: int = 2000) -> tuple[float, float]:
+    if not values:
+        return (0.0, 0.0)
+    arr = np.asarray(values, dtype=float)
+    means = arr[rng.integers(0, len(arr), size=(n, len(arr)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def load_runs(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def summarize(runs: list[dict], tasks, rows) -> tuple[str, dict]:
+    rng = np.random.default_rng(0)
+    cell: dict[tuple, dict] = {}
+    for task in tasks:
+        for row in rows:
+            got = [r for r in runs if r["task"] == task and r["row"] == row and "test_scores" in r]
+            if not got:
+                continue
+            scores = [s for r in got for s in r["test_scores"]]
+            cell[task, row] = {"mean": float(np.mean([np.mean(r["test_scores"]) for r in got])),
+                               "ci": bootstrap_ci(scores, rng), "seeds": len(got),
+                               "calls": float(np.mean([r.get("task_calls", 0) for r in got])),
+                               "candidates": (float(np.mean([r["candidates"] for r in got]))
+                                              if all("candidates" in r for r in got) else None),
+                               "ref_best": (float(np.mean([r["reference_best_test"] for r in got]))
+                                            if row == "reference" else None)}
+    lines = ["| task | " + " | ".join(rows) + " |", "|---|" + "---|" * len(rows)]
+    for task in tasks:
+        seed = cell.get((task, "seed"), {}).get("mean")
+        parts = []
+        for row in rows:
+            c = cell.get((task, row))
+            if c is None:
+                parts.append("–")
+                continue
+            text = f"**{c['mean']:.3f}** ({c['ci'][0]:.2f}–{c['ci'][1]:.2f})"
+            if seed is not None and row != "seed":
+                text += f" {c['mean'] - seed:+.3f}"
+            if c["calls"]:
+                text += f", {c['calls']:.0f} calls"
+            if c["candidates"] is not None:
+                text += f", {c['candidates']:.0f} cand."
+            if c["ref_best"] is not None:
+                text += f", grid best {c['ref_best']:.3f}"
+            parts.append(text)
+        lines.append(f"| {task} | " + " | ".join(parts) + " |")
+    targets = {}
+    for row in [r for r in OURS + UNSCREENED if r in rows]:
+        have = [t for t in tasks if (t, row) in cell]
+        ref = [t for t in have if (t, "reference") in cell and cell[t, row]["mean"] >= cell[t, "reference"]["ref_best"] - 1e-9]
+        beats = [t for t in have if all((t, d) in cell for d in DSPY) and (t, "seed") in cell and all(
+            cell[t, row]["mean"] - cell[t, "seed"]["mean"] > cell[t, d]["mean"] - cell[t, "seed"]["mean"] + 1e-9
+            for d in DSPY)]
+        per100 = [100 * cell[t, row]["candidates"] / cell[t, row]["calls"] for t in have
+                  if cell[t, row]["candidates"] and cell[t, row]["calls"]]
+        targets[row] = {"tasks": len(have), "reaches_reference_best": len(ref), "beats_both_dspy_gains": len(beats),
+                        "candidates_per_100_calls": float(np.mean(per100)) if per100 else None}
+    lines.append("")
+    lines.append("Cells: held-out test score, mean over seeds (95% bootstrap CI over seed x example), gain over the seed, "
+                 "task-model calls, distinct candidates evaluated (framework rows).")
+    for row, t in targets.items():
+        per100 = t["candidates_per_100_calls"]
+        lines.append(f"- {row}: reaches the reference grid's best test score on {t['reaches_reference_best']}/{t['tasks']} "
+                     f"tasks; beats both DSPy optimizers' gain on {t['beats_both_dspy_gains']}/{t['tasks']}"
+                     + (f"; {per100:.1f} distinct candidates per 100 task calls" if per100 else ""))
+    return "\n".join(lines), {"cells": {f"{k[0]}/{k[1]}": v for k, v in cell.items()}, "targets": targets}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--calls", type=int, default=300, help="task-model calls per optimization run")
+    parser.add_argument("--rows", nargs="+", default=[r for r in ROWS if r not in UNSCREENED], choices=ROWS,
+                        help="the *-unscreened rows (screening off) measure what minibatches and racing change")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs_path = args.out / "runs.jsonl"
+    runs = load_runs(runs_path)
+    done = {(r["task"], r["row"], r["seed"], r["calls"]) for r in runs}
+    python = ensure_dspy_venv() if any(r in DSPY for r in args.rows) else None
+    server = ModelServer() if python else None
+    try:
+        for seed in args.seeds:
+            for task in args.tasks:
+                fixed_rows = [r for r in ("seed", "reference") if r in args.rows and (task, r, 0, 0) not in done]
+                todo = [(r, 0, 0) for r in fixed_rows]  # seed-independent: scored once
+                todo += [(r, seed, args.calls) for r in args.rows if r in OURS + UNSCREENED + DSPY
+                         and (task, r, seed, args.calls) not in done]
+                if fixed_rows:
+                    for row, rec in score_fixed(load_task(task), fixed_rows).items():
+                        runs.append(_append(runs_path, {"task": task, "row": row, "seed": 0, "calls": 0, **rec}))
+                for row, s, calls in todo:
+                    if row in fixed_rows:
+                        continue
+                    print(f"[{time.strftime('%H:%M:%S')}] {task} {row} seed {s} ({calls} calls)...", flush=True)
+                    rec = (run_dspy(python, server, task, row, s, calls) if row in DSPY else run_ours(task, row, s, calls))
+                    if "error" in rec:
+                        print(f"  {row} failed: {rec['error']}", flush=True)
+                    runs.append(_append(runs_path, {"task": task, "row": row, "seed": s, "calls": calls, **rec}))
+                    table, _ = summarize(runs, args.tasks, args.rows)
+                    (args.out / "table.md").write_text(table + "\n")
+    finally:
+        if server:
+            server.close()
+    table, summary = summarize(runs, args.tasks, args.rows)
+    (args.out / "table.md").write_text(table + "\n")
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(table)
+
+
+def _append(path: Path, record: dict) -> dict:
+    with path.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+    return record
+
+
+if __name__ == "__main__":
+    main()

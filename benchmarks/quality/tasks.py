@@ -1,0 +1,41 @@
+"""The benchmark's tasks, splits, seed prompt and metric — shared by the main process and the DSPy
+runner (which imports only ``evo.tasks``: no model, no MLflow, no Ray in the DSPy virtualenv).
+
+Five public tasks: the three built-in suites with their own splits, and two BIG-bench tasks
+(``object_counting``: exact match after normalization; ``sports_understanding``: plausible / not
+plausible choice), 40 train / 40 val / 40 test examples each, drawn with a fixed seed. The seed
+prompt is the same one-line instruction everywhere; the metric is each task's own checks.
+"""
+from __future__ import annotations
+
+from evo.tasks.bigbench import load_bigbench
+from evo.tasks.loader import SplitConfig, load_suite
+from evo.tasks.suite import Example, TaskSuite
+
+SEED_INSTRUCTION = "Answer the question."
+BUILTIN = ("arithmetic", "dates", "numbers")
+BIGBENCH = ("object_counting", "sports_understanding")
+TASKS = BUILTIN + BIGBENCH
+PER_SPLIT = 40
+
+
+def load_task(name: str) -> TaskSuite:
+    """The suite of benchmark task ``name`` with the benchmark's seed prompt (instruction only; the
+    suite's own max_tokens kept)."""
+    if name in BUILTIN:
+        suite = load_suite(name)
+        keep = [e for split in ("train", "val", "test") for e in suite.split(split)[:PER_SPLIT]]
+        suite = suite.subset(keep)
+    elif name in BIGBENCH:
+        suite = load_bigbench(name, max_examples=3 * PER_SPLIT, split=SplitConfig(train=1 / 3, val=1 / 3, test=1 / 3))
+    else:
+        raise ValueError(f"unknown benchmark task {name!r}; expected one of {TASKS}")
+    seed_prompt = {**(suite.seed_prompt or {}), "instruction": SEED_INSTRUCTION}
+    return TaskSuite(suite.name, suite.tasks, suite.examples, suite.description, seed_prompt, suite.source)
+
+
+def score_answer(suite: TaskSuite, example: Example, answer: str) -> float:
+    """The task's own score of an answer produced elsewhere (e.g. by a DSPy program)."""
+    task = suite.task(example.task)
+    results = tuple(check(answer, example.expected, example.inputs) for check in task.checks_for(example))
+    return task.score(results)[0]

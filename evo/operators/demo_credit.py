@@ -1,0 +1,66 @@
+"""Demos chosen by their measured effect (MIPROv2's bootstrapping idea, on labeled demos).
+
+Every genome measured on the whole training split credits the demos it showed (the first
+``few_shot_k`` of its ``demo_ids`` for each task) with its quality. A demo's effect is how much the
+genomes showing it scored above the mean of all genomes that showed demos, shrunk toward 0 by one
+pseudo-observation (a demo seen once is barely trusted). ``order`` draws a demo order where
+demos of higher effect tend to come first (Gumbel-top-k sampling with weights ``exp(effect / tau)``),
+so demo mutations keep exploring while favouring demos that helped. Pure bookkeeping; the random
+generator is the caller's.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from evo.genome import PromptGenome
+
+
+class DemoCredit:
+    def __init__(self, task_of: dict[str, str], tau: float = 0.1):
+        self.task_of = dict(task_of)  # example id -> task name
+        self.tau = tau
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self.total = 0.0
+        self.n = 0
+
+    def shown(self, genome: PromptGenome) -> list[str]:
+        """The demos ``genome`` shows: the first ``few_shot_k`` of its ``demo_ids`` for each task."""
+        per_task: dict[str, int] = {}
+        out = []
+        for demo in genome.demo_ids:
+            task = self.task_of.get(demo)
+            if task is not None and per_task.get(task, 0) < genome.few_shot_k:
+                per_task[task] = per_task.get(task, 0) + 1
+                out.append(demo)
+        return out
+
+    def record(self, genome: PromptGenome, quality: float) -> None:
+        demos = self.shown(genome) if genome.few_shot_k else []
+        if not demos:
+            return
+        self.total += quality
+        self.n += 1
+        for demo in demos:
+            self.sums[demo] = self.sums.get(demo, 0.0) + quality
+            self.counts[demo] = self.counts.get(demo, 0) + 1
+
+    def effect(self, demo: str) -> float:
+        if not self.n or demo not in self.counts:
+            return 0.0
+        mean = self.total / self.n
+        return (self.sums[demo] - self.counts[demo] * mean) / (self.counts[demo] + 1)
+
+    def order(self, ids: list[str], rng: np.random.Generator) -> list[str]:
+        """``ids`` in a random order favouring demos of higher effect; uniform while nothing is known."""
+        if not self.counts:
+            return [ids[i] for i in rng.permutation(len(ids))]
+        keys = np.array([self.effect(i) / self.tau for i in ids]) + rng.gumbel(size=len(ids))
+        return [ids[i] for i in np.argsort(-keys, kind="stable")]
+
+    def state_dict(self) -> dict:
+        return {"sums": self.sums, "counts": self.counts, "total": self.total, "n": self.n}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.sums, self.counts = dict(state["sums"]), dict(state["counts"])
+        self.total, self.n = state["total"], state["n"]

@@ -1,0 +1,159 @@
+"""Minibatch screening and racing: spend full evaluations only on candidates that earn them.
+
+A ``Race`` runs candidates over growing prefixes ("rungs") of one shuffled order of the training
+examples — ``minibatch``, then twice that, and so on up to the whole split — against a ``bar``: the
+incumbent a candidate must beat to matter (the current instruction for the iterative strategy, the
+population member a child would displace for the evolutionary one). The bar was evaluated on the
+whole split, so its per-example scores on any prefix cost nothing (the run loop memoizes per
+(genome, example)). Every comparison is paired: all candidates of a race see the same examples.
+
+After each rung but the last, a candidate is dropped when
+1. it does not strictly beat the bar on the prefix (GEPA's minibatch acceptance: a tie is no evidence);
+2. a one-sided paired sign test says it is worse than the rung's leader (p < ``alpha``; irace's
+   racing idea, with an exact test that needs no distributional assumption); or
+3. it is outside the best ``ceil(n / eta)`` of the rung (successive halving), when ``halving`` is on.
+Candidates alive after the last rung have been evaluated on the whole split: they get full fitness.
+Pure logic: no model calls, no randomness (the strategy passes the order it drew).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import Field
+
+from evo.config_base import StrictConfig
+
+
+class RacingFields(StrictConfig):
+    """Strategy config fields (both strategies inherit them). ``minibatch``: first-rung size (0: off,
+    every candidate on the whole training split; ``auto``: on when the task-call budget buys fewer than
+    ``racing_auto_below`` full evaluations of the split, sized ``clamp(n_train // 4, 3, 10)``).
+    ``racing``: after the minibatch, rungs double up to the whole split with the paired test and
+    halving; false: minibatch survivors go straight to the whole split (GEPA's single gate)."""
+
+    minibatch: int | Literal["auto"] = Field("auto", description="first-rung size of candidate screening; 0: off")
+    racing: bool = Field(True, description="race minibatch survivors over doubling rungs (paired sign test, halving)")
+    racing_alpha: float = Field(0.1, gt=0, lt=1)
+    racing_auto_below: int = Field(40, ge=1)
+
+    def minibatch_size(self, n_train: int, task_calls: int | None) -> int:
+        """The first-rung size for a split of ``n_train`` under ``task_calls`` (None: unlimited); 0: none."""
+        if self.minibatch == "auto":
+            if task_calls is None or task_calls >= self.racing_auto_below * n_train:
+                return 0
+            size = min(10, max(3, n_train // 4))
+        else:
+            size = self.minibatch
+        return size if 0 < size < n_train else 0
+
+
+def task_call_budget(budget) -> int | None:
+    """The task calls a budget allows at most (None: no call cap)."""
+    caps = [c for c in (budget.config.max_task_calls, budget.config.max_calls) if c is not None]
+    return min(caps) if caps else None
+
+
+def rung_sizes(minibatch: int, n: int, racing: bool) -> list[int]:
+    """Prefix sizes: ``minibatch``, doubling (with ``racing``), always ending at ``n``."""
+    if not minibatch or minibatch >= n:
+        return [n]
+    sizes, size = [], minibatch
+    while size < n:
+        sizes.append(size)
+        if not racing:
+            break
+        size *= 2
+    # a last rung barely larger than the one before adds little evidence: go to n directly
+    if racing and len(sizes) > 1 and n - sizes[-1] <= minibatch:
+        sizes.pop()
+    return sizes + [n]
+
+
+def sign_test_worse(diffs: list[float]) -> float:
+    """One-sided exact sign-test p-value that a candidate is worse than the leader, from per-example
+    differences (candidate - leader); ties carry no information and are left out."""
+    losses = sum(1 for d in diffs if d < -1e-12)
+    wins = sum(1 for d in diffs if d > 1e-12)
+    n = losses + wins
+    if n == 0:
+        return 1.0
+    return sum(math.comb(n, k) for k in range(losses, n + 1)) / 2 ** n
+
+
+@dataclass
+class Race:
+    """One race over ``order`` (example ids) with rungs ``sizes``; ``alive`` candidate ids, ``bar`` the
+    incumbent id (None: no bar, e.g. nothing evaluated yet). JSON round-trip: ``to_json``/``from_json``."""
+
+    order: list[str]
+    sizes: list[int]
+    alive: list[str]
+    bar: str | None = None
+    alpha: float = 0.1
+    halving: bool = True
+    rung: int = 0
+    dropped: dict[str, str] = field(default_factory=dict)  # candidate id -> why, at which rung
+    scored: dict[str, float] = field(default_factory=dict)  # last prefix mean of every candidate
+
+    @property
+    def final(self) -> bool:
+        """The current rung is the whole split."""
+        return self.rung == len(self.sizes) - 1
+
+    @property
+    def done(self) -> bool:
+        return not self.alive or self.rung >= len(self.sizes)
+
+    def examples(self) -> tuple[str, ...] | None:
+        """The current rung's example ids; None on the last rung (the whole split)."""
+        return None if self.final else tuple(self.order[: self.sizes[self.rung]])
+
+    def update(self, scores: dict[str, list[float]]) -> None:
+        """Per-example scores on the current rung (same order for every genome; the bar's included when
+        there is one); drops candidates (not after the last rung) and moves to the next rung."""
+        means = {gid: sum(v) / len(v) if v else 0.0 for gid, v in scores.items()}
+        self.scored.update({gid: means[gid] for gid in self.alive})
+        if not self.final:
+            rung = self.rung
+            bar = means.get(self.bar) if self.bar is not None else None
+            if bar is not None:
+                for gid in list(self.alive):
+                    if means[gid] <= bar + 1e-12:
+                        self._drop(gid, f"rung {rung}: {means[gid]:.3f} does not beat the bar {bar:.3f}")
+            if self.alive:
+                leader = max(self.alive, key=lambda g: (means[g], g))
+                for gid in list(self.alive):
+                    if gid == leader:
+                        continue
+                    p = sign_test_worse([a - b for a, b in zip(scores[gid], scores[leader])])
+                    if p < self.alpha:
+                        self._drop(gid, f"rung {rung}: worse than the leader (sign test p={p:.3f})")
+            if self.halving and len(self.alive) > 1:
+                keep = math.ceil(len(self.alive) / 2)
+                ranked = sorted(self.alive, key=lambda g: (-means[g], self.alive.index(g)))
+                for gid in ranked[keep:]:
+                    self._drop(gid, f"rung {rung}: outside the best {keep} (halving)")
+        self.rung += 1
+
+    def _drop(self, gid: str, why: str) -> None:
+        self.alive.remove(gid)
+        self.dropped[gid] = why
+
+    def to_json(self) -> dict:
+        return {"order": list(self.order), "sizes": list(self.sizes), "alive": list(self.alive), "bar": self.bar,
+                "alpha": self.alpha, "halving": self.halving, "rung": self.rung, "dropped": dict(self.dropped),
+                "scored": dict(self.scored)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Race":
+        return cls(**data)
+
+
+def example_scores(batch, example_ids) -> list[float]:
+    """Mean score per example of ``batch`` (several samples averaged), in ``example_ids`` order."""
+    per: dict[str, list[float]] = {}
+    for r in batch.records:
+        per.setdefault(r.example_id, []).append(r.score)
+    return [sum(per[i]) / len(per[i]) if per.get(i) else 0.0 for i in example_ids]

@@ -1,0 +1,122 @@
+"""Minibatch screening and racing: rung schedule, sign test, drop rules, per-example memo and charging."""
+import pytest
+
+from evo.budget import Budget, BudgetConfig
+from evo.evaluation.evaluator import Evaluator
+from evo.genome import PromptGenome
+from evo.run_loop import OptimizationRun
+from evo.strategies.base import EvalRequest
+from evo.strategies.baseline import BaselineConfig, BaselineStrategy
+from evo.strategies.racing import Race, RacingFields, rung_sizes, sign_test_worse
+from tests.helpers import arithmetic_suite, keyword_task_model
+
+
+def test_rung_sizes_double_and_end_at_the_split():
+    assert rung_sizes(5, 40, racing=True) == [5, 10, 20, 40]
+    assert rung_sizes(8, 40, racing=True) == [8, 16, 40]  # 32 is too close to 40 to add evidence
+    assert rung_sizes(5, 40, racing=False) == [5, 40]
+    assert rung_sizes(0, 40, racing=True) == [40] and rung_sizes(40, 40, racing=True) == [40]
+
+
+def test_auto_minibatch_only_when_the_budget_is_small_for_the_split():
+    fields = RacingFields()
+    assert fields.minibatch_size(40, 300) == 10  # 300 calls buy 7.5 full evaluations
+    assert fields.minibatch_size(12, 300) == 3
+    assert fields.minibatch_size(40, 100_000) == 0 and fields.minibatch_size(40, None) == 0
+    assert RacingFields(minibatch=0).minibatch_size(40, 300) == 0
+    assert RacingFields(minibatch=50).minibatch_size(40, 300) == 0  # not smaller than the split: off
+
+
+def test_sign_test():
+    assert sign_test_worse([0, 0, 0]) == 1.0
+    assert sign_test_worse([-1] * 5) == pytest.approx(1 / 32)
+    assert sign_test_worse([1] * 5) == 1.0
+    assert sign_test_worse([-1, -1, -1, 1]) == pytest.approx(5 / 16)
+
+
+def race(**kw):
+    return Race(order=list("abcdefgh"), sizes=[2, 4, 8], alive=["x", "y", "z"], bar="bar", **kw)
+
+
+def test_a_candidate_must_strictly_beat_the_bar_on_the_minibatch():
+    r = race(halving=False)
+    assert r.examples() == ("a", "b")
+    r.update({"x": [1, 1], "y": [1, 0], "z": [0, 0], "bar": [1, 0]})
+    assert r.alive == ["x"] and "does not beat the bar" in r.dropped["y"] and "z" in r.dropped
+    assert r.examples() == ("a", "b", "c", "d")
+
+
+def test_halving_and_the_paired_test_drop_the_weak_without_a_bar():
+    r = Race(order=list("abcdefgh"), sizes=[4, 8], alive=["x", "y", "z", "w"], bar=None, alpha=0.1, halving=True)
+    r.update({"x": [1, 1, 1, 1], "y": [0, 0, 0, 0], "z": [1, 1, 0, 1], "w": [1, 0, 1, 1]})
+    assert "sign test" in r.dropped["y"]  # 4 losses out of 4: p = 1/16
+    assert r.alive == ["x", "z"] and "halving" in r.dropped["w"]
+    assert r.final and r.examples() is None  # the last rung is the whole split
+    r.update({"x": [0.9], "z": [0.8]})  # nothing is dropped after the last rung
+    assert r.done and r.alive == ["x", "z"] and r.scored == {"x": 0.9, "y": 0.0, "z": 0.8, "w": 0.75}
+
+
+def test_race_round_trips_json():
+    r = race()
+    r.update({"x": [1, 1], "y": [1, 0], "z": [0, 0], "bar": [0, 0]})
+    assert Race.from_json(r.to_json()) == r
+
+
+def make_loop(max_task_calls=1000):
+    suite = arithmetic_suite()
+    seed = PromptGenome(instruction="Solve.", max_tokens=8)
+    budget = Budget(BudgetConfig(max_task_calls=max_task_calls))
+    strategy = BaselineStrategy(BaselineConfig(), seed)
+    return OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, seed), suite, seed, budget
+
+
+def test_the_memo_is_per_example_and_each_example_is_charged_once():
+    loop, suite, seed, budget = make_loop()
+    train = [e.id for e in suite.split("train")]
+    mini = tuple(train[:2])
+    part = loop.evaluate_step([EvalRequest(seed, "train", examples=mini)])[0][1]
+    assert [r.example_id for r in part.records] == list(mini)
+    assert budget.usage["task"].calls == 2
+    other = seed.replace(instruction="Add.")
+    assert loop._step_cost([EvalRequest(seed, "train"), EvalRequest(other, "train", examples=mini)]) == len(train)
+    full = loop.evaluate_step([EvalRequest(seed, "train"), EvalRequest(other, "train", examples=mini)])
+    assert budget.usage["task"].calls == len(train) + 2  # the seed paid only for what the minibatch had not run
+    assert full[0][1].records[:2] == part.records and full[0][1].n == len(train)
+    assert loop.distinct_candidates() == 2
+    assert loop.train_score(seed) is not None and loop.train_score(other) is None  # a point needs the whole split
+    with pytest.raises(ValueError, match="not in the train split"):
+        loop.evaluate_step([EvalRequest(seed, "train", examples=("nope",))])
+
+
+def test_old_whole_split_charge_keys_stand_for_every_example():
+    suite = arithmetic_suite()
+    seed = PromptGenome(instruction="Solve.", max_tokens=8)
+    budget = Budget(BudgetConfig(max_task_calls=1000))
+    loop = OptimizationRun(BaselineStrategy(BaselineConfig(), seed), Evaluator(keyword_task_model(), suite), budget, seed,
+                           charged_keys={(seed.id, "train", 1, False)})
+    loop.evaluate_step([EvalRequest(seed, "train")])
+    assert budget.usage["task"].calls == 0
+
+
+def test_demo_credit_favours_demos_of_good_genomes():
+    import numpy as np
+
+    from evo.operators.demo_credit import DemoCredit
+
+    credit = DemoCredit({i: "t" for i in "abcdef"})
+    rng = np.random.default_rng(0)
+    assert sorted(credit.order(list("abcdef"), rng)) == list("abcdef")  # uniform while nothing is known
+    good = PromptGenome(few_shot_k=2, demo_ids=("a", "b", "c"))
+    bad = PromptGenome(few_shot_k=2, demo_ids=("e", "a", "f"))
+    assert credit.shown(good) == ["a", "b"] and credit.shown(PromptGenome(demo_ids=("a",))) == []
+    for _ in range(3):
+        credit.record(good, 0.9)
+        credit.record(bad, 0.1)
+    credit.record(PromptGenome(instruction="no demos"), 1.0)  # shows no demo: no credit
+    assert credit.effect("b") > credit.effect("a") > credit.effect("e") and credit.effect("d") == 0.0
+    assert credit.shown(bad) == ["e", "a"]
+    firsts = [credit.order(list("abcdef"), rng)[0] for _ in range(200)]
+    assert firsts.count("b") > firsts.count("e") * 5
+    restored = DemoCredit(credit.task_of)
+    restored.load_state_dict(credit.state_dict())
+    assert restored.effect("b") == credit.effect("b")
