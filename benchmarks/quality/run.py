@@ -162,10 +162,11 @@ def score_fixed(suite, rows: list[str]) -> dict[str, dict]:
     """Seed and reference grid: scored on val (to choose) and test, outside any budget."""
     from evo.build import seed_genome_of
     from evo.evaluation.evaluator import Evaluator
-    from evo.llm.cache import CachedBackend
+    from evo.llm.cache import CachedBackend, ResponseCache
     from evo.llm.local import LocalBackend
 
-    backend = CachedBackend(LocalBackend(), default_cache_path())
+    default_cache_path().parent.mkdir(parents=True, exist_ok=True)
+    backend = CachedBackend(LocalBackend(), ResponseCache(default_cache_path()))
     evaluator = Evaluator(backend, suite, workers=1)
     out = {}
     if "seed" in rows:

@@ -73,6 +73,10 @@ def local_model_path(name: str | None) -> Path:
     raise ConfigError(name, f"unknown local model; expected {DEFAULT_MODEL_NAME!r} or {SECOND_MODEL_NAME!r}")
 
 
+# chat templates of models whose GGUF carries none (llama-cpp-python would fall back to llama-2's)
+CHAT_FORMATS = {"gemma-3-270m-q4_k_m.gguf": "gemma"}
+
+
 def _load(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int):
     key = (str(path), n_ctx, n_threads, n_threads_batch)
     with _MODELS_LOCK:
@@ -81,9 +85,23 @@ def _load(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int):
             from llama_cpp import Llama
 
             model = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
-                          n_threads_batch=n_threads_batch, verbose=False)
+                          n_threads_batch=n_threads_batch, verbose=False, chat_format=CHAT_FORMATS.get(path.name))
             _MODELS[key] = model
         return model
+
+
+def _chat_messages(request: LLMRequest, system_role: bool) -> list[dict]:
+    """The request as chat messages; without a system role (Gemma) the system text opens the first
+    user turn, as Gemma's own template does."""
+    messages = [{"role": r, "content": c} for r, c in request.messages]
+    if request.system and system_role:
+        return [{"role": "system", "content": request.system}] + messages
+    if request.system:
+        first_user = next((m for m in messages if m["role"] == "user"), None)
+        if first_user is None:
+            return [{"role": "user", "content": request.system}] + messages
+        first_user["content"] = f"{request.system}\n\n{first_user['content']}"
+    return messages
 
 
 class LocalBackend(BackendBase):
@@ -120,10 +138,9 @@ class LocalBackend(BackendBase):
         return self.model if path == self.model_path else _load(path, self.n_ctx, self.n_threads, self.n_threads_batch)
 
     def complete(self, request: LLMRequest) -> LLMResponse:
-        messages = ([{"role": "system", "content": request.system}] if request.system else [])
-        messages += [{"role": r, "content": c} for r, c in request.messages]
         with self._lock:
             model = self._model_for(request.model)
+            messages = _chat_messages(request, system_role=model.chat_format != "gemma")
             start = time.perf_counter()
             try:
                 out = model.create_chat_completion(

@@ -37,6 +37,7 @@ from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome, stable_hash
 from evo.operators.guard import ProposalGuard
 from evo.optimizer_llm import OptimizerLLM, extract_instruction, extract_tagged
+from evo.operators.structural import structural_variants
 from evo.strategies.fallback import fallback_edits
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.memory import OptimizationMemory
@@ -66,6 +67,8 @@ class IterativeConfig(RacingFields):
                                                      "(train then validation) from the best; false: the caps are final")
     fallback: bool = Field(True, description="replace an unusable proposal (prose, unchanged, duplicate, error) with "
                                              "an edit chosen from the current failure categories (evo.strategies.fallback)")
+    structural_prior: int = Field(3, ge=0, description="extra candidates of the first iteration: cheap settings variants "
+                                                       "of the seed (3 demos, placement, answer-only, CoT, 1 and 5 demos)")
 
     def for_optimizer(self, optimizer_kind: str) -> "IterativeConfig":
         """The small embedded model cannot follow the full tagged meta-prompt: with a local optimizer,
@@ -232,16 +235,16 @@ class IterativeStrategy(Strategy):
         return ([EvalRequest(by_tag[t].genome, split, tag=t, examples=examples) for t in self.race.alive]
                 + [EvalRequest(self.current, split, tag="bar", examples=examples)])
 
-    def _affordable_candidates(self) -> int:
+    def _affordable_candidates(self, extra: int = 0) -> int:
         """How many candidates the budget left can still pay for (each: one optimizer call plus its
-        evaluations), at most ``n_candidates``."""
+        evaluations), at most ``n_candidates`` (+ ``extra``)."""
         counts = self.suite.counts()
         per = counts["train"] + (counts["val"] if self.phase == Phase.VALIDATION else 0)
         first_rung = self.minibatch_for("train" if self.phase == Phase.TRAIN else "val")
         if first_rung:
             per = first_rung  # the first rung; the rest is paid only by candidates that earn it
         budget = self.optimizer.budget
-        return max((k for k in range(self.config.n_candidates + 1) if budget.affords(k * per, k)), default=0)
+        return max((k for k in range(self.config.n_candidates + extra + 1) if budget.affords(k * per, k)), default=0)
 
     def extend(self) -> bool:
         """Another round (train phase, then validation) from the current best, with fresh optimizer
@@ -379,8 +382,26 @@ class IterativeStrategy(Strategy):
         self.tried_genomes |= {c.genome.id for c in candidates if c.genome is not None}
         if self.config.fallback:
             self._fill_with_fallbacks(candidates)
+        if self.iteration == 1 and self.config.structural_prior:
+            candidates += self._structural_candidates(len(candidates))
         self._meta_prompt_sent = user
         return candidates
+
+    def _structural_candidates(self, first_tag: int) -> list[Candidate]:
+        """The first iteration also tries the structural prior (evo.operators.structural): settings
+        changes of the seed with a high expected yield, as many as the budget still affords."""
+        rng = np.random.default_rng(int(stable_hash(f"structure:{self.seed_genome.id}", size=4), 16))
+        out = []
+        variants = structural_variants(self.current, self.suite.split("train"), rng)[: self.config.structural_prior]
+        room = max(0, self._affordable_candidates(extra=self.config.structural_prior) - first_tag)
+        for genome, how in variants[:room]:
+            genome = genome.replace(parents=(self.current.id,), operator=how)
+            if genome.id in self.tried_genomes:
+                continue
+            self.tried_genomes.add(genome.id)
+            out.append(Candidate(tag=f"candidate{first_tag + len(out)}", genome=genome, how=how,
+                                 change=how.removeprefix("structure:")))
+        return out
 
     def _fill_with_fallbacks(self, candidates: list[Candidate]) -> None:
         """Give every unusable proposal's slot an edit chosen from the current failure categories."""

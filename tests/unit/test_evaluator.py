@@ -158,3 +158,14 @@ def test_local_model_names():
     assert local_model_path(None) == local_model_path(DEFAULT_MODEL_NAME) == local_model_path("")
     with pytest.raises(ConfigError, match="unknown local model"):
         local_model_path("gpt-9")
+
+
+def test_a_model_without_a_system_role_gets_the_system_text_in_the_first_user_turn():
+    from evo.llm.base import LLMRequest
+    from evo.llm.local import _chat_messages
+
+    req = LLMRequest(messages=(("user", "2 + 2"), ("assistant", "4"), ("user", "3 + 3")), system="Add.")
+    assert _chat_messages(req, system_role=True)[0] == {"role": "system", "content": "Add."}
+    folded = _chat_messages(req, system_role=False)
+    assert folded[0] == {"role": "user", "content": "Add.\n\n2 + 2"} and len(folded) == 3
+    assert _chat_messages(LLMRequest(messages=(), system="Add."), system_role=False) == [{"role": "user", "content": "Add."}]

@@ -16,6 +16,7 @@ def make_run(replies, seed_instruction="Solve.", budget=None, **cfg):
     opt_backend = scripted_optimizer(replies)
     optimizer = OptimizerLLM(opt_backend, budget, seed=0)
     seed = PromptGenome(instruction=seed_instruction, max_tokens=8)
+    cfg.setdefault("structural_prior", 0)  # the rules below are about the optimizer's candidates
     strategy = IterativeStrategy(IterativeConfig(**cfg), suite, seed, optimizer)
     evaluator = Evaluator(keyword_task_model(), suite, workers=1)
     return OptimizationRun(strategy, evaluator, budget, seed), strategy, opt_backend, suite
@@ -230,3 +231,16 @@ def test_val_monitoring_is_logged_uncharged_and_hidden_from_the_strategy():
     n_val = suite.counts()["val"]
     assert result.budget["monitor_val_calls"] == 2 * n_val  # seed and the accepted rewrite, once each
     assert result.budget["usage"]["task"]["calls"] == 2 * suite.counts()["train"]  # monitoring not charged
+
+
+def test_first_iteration_also_tries_the_structural_prior():
+    run, strategy, _, _ = make_run([tagged("Hello.")], n_candidates=1, max_train_iterations=1, max_val_iterations=0,
+                                   structural_prior=2)
+    run.run()
+    cands = strategy.records[0]["candidates"]
+    assert [c["extracted_by"] for c in cands] == ["tag", "structure:demos3", "structure:placement"]
+    assert all(c["train"] is not None for c in cands)  # every one evaluated
+    run, strategy, _, _ = make_run([tagged("Hello."), tagged("Hi.")], n_candidates=1, max_train_iterations=2,
+                                   max_val_iterations=0, structural_prior=2, plateau=5)
+    run.run()
+    assert len(strategy.records[1]["candidates"]) == 1  # the first iteration only
