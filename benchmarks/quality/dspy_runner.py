@@ -82,12 +82,14 @@ def main(job_path: str, out_path: str) -> None:
     start = time.time()
     if job["optimizer"] == "gepa":
         optimizer = dspy.GEPA(metric=metric, max_metric_calls=job["task_calls"], reflection_lm=proposer_lm,
-                              reflection_minibatch_size=3, seed=job["seed"], num_threads=1, track_stats=False)
+                              reflection_minibatch_size=3, seed=job["seed"], num_threads=1, track_stats=False,
+                              add_format_failure_as_feedback=True)  # GEPA's own answer to unparseable replies
         optimized = optimizer.compile(program, trainset=train, valset=val)
     elif job["optimizer"] == "miprov2":
         optimizer = dspy.MIPROv2(metric=metric, prompt_model=proposer_lm, task_model=task_lm, auto=None,
                                  num_candidates=job.get("num_candidates", 4), max_bootstrapped_demos=3,
-                                 max_labeled_demos=3, num_threads=1, seed=job["seed"], verbose=False)
+                                 max_labeled_demos=3, num_threads=1, seed=job["seed"], verbose=False,
+                                 max_errors=10**6)  # an unparseable reply scores 0 instead of ending the run
         optimized = optimizer.compile(program, trainset=train, valset=val, num_trials=job.get("num_trials", 8),
                                       minibatch=True, minibatch_size=job.get("minibatch_size", 10),
                                       minibatch_full_eval_steps=job.get("full_eval_steps", 4),
