@@ -10,8 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import Field
+
 from evo.config_base import StrictConfig
 
 # task: the strategy's evaluations; optimizer: prompt-writing calls; monitor: val scores of the current
@@ -30,6 +32,18 @@ class BudgetConfig(StrictConfig):
     max_steps: int | None = Field(None, ge=1)
     patience: int | None = Field(None, ge=1, description="stop after this many steps without improvement")
     max_idle_steps: int = Field(3, ge=1, description="stop after this many steps that used no budget")
+    monitor_val: bool | Literal["auto"] = Field(
+        "auto", description="score every new best on val for the val curve (monitor calls, capped by max_task_calls "
+                            "and max_calls); auto: only when the call cap buys at least `monitor_auto_above` "
+                            "evaluations of the val split (a small budget is better spent on the search)")
+    monitor_auto_above: int = Field(40, ge=1)
+
+    def monitors_val(self, n_val: int) -> bool:
+        """Whether the run loop scores each new best on a val split of ``n_val`` examples."""
+        if self.monitor_val != "auto":
+            return bool(self.monitor_val)
+        caps = [c for c in (self.max_task_calls, self.max_calls) if c is not None]
+        return not caps or min(caps) >= self.monitor_auto_above * max(1, n_val)
 
 
 @dataclass

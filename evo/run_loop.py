@@ -102,7 +102,7 @@ class RunResult:
 class OptimizationRun:
     def __init__(self, strategy: Strategy, evaluator: Evaluator, budget: Budget, seed_genome: PromptGenome, *,
                  on_step: Callable[[dict], None] | None = None, charged_keys: set | None = None,
-                 steps: list | None = None, monitor_val: bool = True, history: dict | None = None,
+                 steps: list | None = None, monitor_val: bool | None = None, history: dict | None = None,
                  on_call: Callable[[str], None] | None = None):
         self.strategy = strategy
         self.evaluator = evaluator
@@ -132,7 +132,8 @@ class OptimizationRun:
             k = tuple(k)
             self.charged_keys.update([k] if len(k) == 5 else (k + (i,) for i in self._split_ids.get(k[1], ())))
         self.steps: list = list(steps or [])
-        self.monitor_val = monitor_val
+        # None: as the budget says (``BudgetConfig.monitor_val``; auto: off under a small call cap)
+        self.monitor_val = budget.config.monitors_val(len(self._split_ids["val"])) if monitor_val is None else monitor_val
         self.monitor_calls = 0
         self.failed_calls = 0  # task-model calls that failed, optimization and final scoring alike
 
@@ -246,11 +247,12 @@ class OptimizationRun:
         """Mean val score of ``genome`` for monitoring (MLflow curves): reuses a val evaluation the strategy
         asked for, else evaluates it here, never shown to the strategy and charged to the budget's
         ``monitor`` role (skipped, None, when the budget cannot pay for it). Only done when the best
-        genome changes (memoized per genome)."""
-        if not self.monitor_val:
-            return None
+        genome changes (memoized per genome). With monitoring off, only a val evaluation already paid
+        for is reported (None otherwise)."""
         key, ids = (genome.id, "val", 1, False), self._split_ids["val"]
         unpaid = [i for i in ids if key + (i,) not in self.charged_keys]
+        if unpaid and not self.monitor_val:
+            return None
         if unpaid:  # not paid for yet (by the strategy or earlier monitoring)
             if not self.budget.affords(monitor_calls=len(unpaid)):
                 return None

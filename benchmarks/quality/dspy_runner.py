@@ -7,7 +7,7 @@ The job names the task, the optimizer, the seed, the task-model call budget and 
 server (llama-cpp-python serving the embedded model on 127.0.0.1). The program is ``dspy.Predict`` of
 ``question -> answer`` whose instruction is the benchmark's seed prompt. The same model is the task
 model and the reflection / prompt model, with separate ``dspy.LM`` objects so their calls are counted
-apart (``len(lm.history)``: every call, cached or not, as the framework counts its own). The result
+apart (a callback on each, which DSPy's LM copies keep: every call, as the framework counts its own). The result
 holds the raw test answers; ``run.py`` scores them with the task's own checks, so both sides are
 measured by the same metric code.
 """
@@ -30,11 +30,50 @@ import dspy  # noqa: E402
 from benchmarks.quality.tasks import SEED_INSTRUCTION, load_task, score_answer  # noqa: E402
 
 
-def make_lm(job: dict, max_tokens: int) -> dspy.LM:
+class CallCounter(dspy.utils.callback.BaseCallback):
+    """Counts the calls of one role's LM and of every copy DSPy makes of it (``LM.copy`` keeps the
+    callbacks but starts an empty ``history``: MIPROv2 proposes through copies)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def on_lm_start(self, call_id, instance, inputs):
+        self.calls += 1
+
+
+def make_lm(job: dict, max_tokens: int, role: str) -> tuple[dspy.LM, CallCounter]:
     # litellm sends ``max_tokens`` as ``max_completion_tokens``, which llama-cpp-python's server ignores
     # (a reply then runs to the context's end): pass it in the body as well
-    return dspy.LM(f"openai/{job['model']}", api_base=job["api_base"], api_key="local", temperature=0.0,
-                   max_tokens=max_tokens, cache=False, num_retries=2, extra_body={"max_tokens": max_tokens})
+    counter = CallCounter()
+    lm = dspy.LM(f"openai/{job['model']}", api_base=job["api_base"], api_key="local", temperature=0.0,
+                 max_tokens=max_tokens, cache=False, num_retries=2, extra_body={"max_tokens": max_tokens},
+                 callbacks=[counter])
+    lm.bench_role = role  # survives ``LM.copy`` (a shallow copy)
+    return lm, counter
+
+
+class LenientProposerAdapter(dspy.ChatAdapter):
+    """DSPy's chat adapter without the JSON retry; a reply from the *proposer* LM that lacks the field
+    markers is taken whole as its missing text fields (the framework's optimizer gets the same lenience
+    from ``evo.optimizer_llm``'s extraction). Without it MIPROv2 cannot run on a 135M prompt model: its
+    instruction proposer raises on the first reply with no ``proposed_instruction`` field. No extra call
+    is made. Task-model replies keep the strict parse (an unparseable answer scores 0)."""
+
+    def __init__(self):
+        super().__init__(use_json_adapter_fallback=False)
+        self.lenient_replies = 0
+
+    def __call__(self, lm, lm_kwargs, signature, demos, inputs):
+        try:
+            return super().__call__(lm, lm_kwargs, signature, demos, inputs)
+        except dspy.utils.exceptions.AdapterParseError as exc:
+            missing = [name for name in signature.output_fields if name not in (exc.parsed_result or {})]
+            if getattr(lm, "bench_role", None) != "proposer" or any(signature.output_fields[name].annotation is not str
+                                                 for name in missing):
+                raise
+            text = str(exc.lm_response or "").strip()
+            self.lenient_replies += 1
+            return [{**(exc.parsed_result or {}), **{name: text for name in missing}}]
 
 
 def main(job_path: str, out_path: str) -> None:
@@ -42,11 +81,13 @@ def main(job_path: str, out_path: str) -> None:
     suite = load_task(job["task"])
     # DSPy's adapters wrap the answer in field markers: give the task model room for them
     max_tokens = max(64, int((suite.seed_prompt or {}).get("max_tokens", 32)))
-    task_lm, proposer_lm = make_lm(job, max_tokens), make_lm(job, 400)
+    task_lm, task_counter = make_lm(job, max_tokens, "task")
+    proposer_lm, proposer_counter = make_lm(job, 400, "proposer")
     # one task-model call per example, as in the framework: no second call through the JSON adapter
     # after a reply the chat adapter cannot parse (that reply scores 0); the budget then buys as many
     # metric calls as task-model calls
-    dspy.configure(lm=task_lm, adapter=dspy.ChatAdapter(use_json_adapter_fallback=False))
+    adapter = LenientProposerAdapter()
+    dspy.configure(lm=task_lm, adapter=adapter)
 
     def as_examples(split: str) -> list:
         return [dspy.Example(question=suite.task(e.task).render_input(e), answer=str(e.expected), _id=e.id)
@@ -97,11 +138,11 @@ def main(job_path: str, out_path: str) -> None:
     else:
         raise SystemExit(f"unknown optimizer {job['optimizer']!r}")
     optimize_s = time.time() - start
-    task_calls, proposer_calls = len(task_lm.history), len(proposer_lm.history)
+    task_calls, proposer_calls = task_counter.calls, proposer_counter.calls
     predictors = optimized.predictors()
     result = {
         "task": job["task"], "optimizer": job["optimizer"], "seed": job["seed"], "task_calls": task_calls,
-        "proposer_calls": proposer_calls, "optimize_s": optimize_s,
+        "proposer_calls": proposer_calls, "optimize_s": optimize_s, "lenient_replies": adapter.lenient_replies,
         "instruction": predictors[0].signature.instructions if predictors else None,
         "demos": len(predictors[0].demos) if predictors else 0,
         "test": answers(optimized), "seed_test": answers(program),

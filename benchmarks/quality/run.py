@@ -15,8 +15,9 @@ SmolLM2-135M; in-process for the framework, served by llama-cpp-python's OpenAI-
   on first use (``~/.cache/evo-bandit/venv-dspy-<version>``): a benchmark dependency, not a runtime one.
 
 Every finished run is appended to ``results/quality/runs.jsonl`` at once (a re-run skips what is
-there, so an interrupted benchmark continues); ``results/quality/table.md`` is rewritten after each
-run: held-out test score (mean over seeds) with a 95% bootstrap CI over (seed, example) pairs, the
+there, so an interrupted benchmark continues; a failed run is logged and tried again);
+``results/quality/table.md`` (``table_<calls>.md`` for another ``--calls``) is rewritten after each
+run from the runs at that budget: held-out test score (mean over seeds) with a 95% bootstrap CI over (seed, example) pairs, the
 gain over the seed, task-model calls and, for the framework, distinct candidates evaluated.
 
     python benchmarks/quality/run.py [--tasks arithmetic dates] [--seeds 0 1] [--calls 300]
@@ -53,16 +54,21 @@ OUT = REPO / "results" / "quality"
 
 
 # ---- DSPy side -------------------------------------------------------------------------------------
+DSPY_REQUIREMENTS = (f"dspy[optuna]=={DSPY_VERSION}", "numpy", "pyyaml")  # MIPROv2 needs optuna
+
+
 def ensure_dspy_venv() -> Path:
-    """The DSPy virtualenv's python (created once: dspy pinned, plus what ``evo.tasks`` imports)."""
+    """The DSPy virtualenv's python (created once: dspy pinned, plus what ``evo.tasks`` imports; the
+    requirements are installed again when they change)."""
     python = DSPY_VENV / "bin" / "python"
     stamp = DSPY_VENV / ".installed"
-    if not stamp.exists():
-        print(f"creating the DSPy virtualenv {DSPY_VENV} (dspy=={DSPY_VERSION}, about a minute)...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(DSPY_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", f"dspy=={DSPY_VERSION}", "numpy", "pyyaml"],
-                       check=True)
-        stamp.touch()
+    wanted = "\n".join(DSPY_REQUIREMENTS)
+    if not stamp.exists() or stamp.read_text() != wanted:
+        print(f"preparing the DSPy virtualenv {DSPY_VENV} (dspy=={DSPY_VERSION}, about a minute)...", flush=True)
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(DSPY_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *DSPY_REQUIREMENTS], check=True)
+        stamp.write_text(wanted)
     return python
 
 
@@ -129,7 +135,7 @@ def run_dspy(python: Path, server: ModelServer, task: str, optimizer: str, seed:
     return {"test_scores": scores, "task_calls": out["task_calls"], "optimizer_calls": out["proposer_calls"],
             "wall_s": time.time() - start, "dspy_seed_test": float(np.mean(seed_scores)) if seed_scores else 0.0,
             "parse_errors": sum(1 for a in out["test"] if a["error"]), "instruction": out["instruction"],
-            "demos": out["demos"]}
+            "demos": out["demos"], "lenient_proposer_replies": out.get("lenient_replies")}
 
 
 # MIPROv2 sized to land near the call budget (bootstrap + minibatch trials + periodic full evaluations);
@@ -232,8 +238,11 @@ def load_runs(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def summarize(runs: list[dict], tasks, rows) -> tuple[str, dict]:
+def summarize(runs: list[dict], tasks, rows, calls: int = 300) -> tuple[str, dict]:
+    """The table (markdown) and summary (JSON) of the runs at a budget of ``calls`` task-model calls
+    (seed and reference rows are budget-free)."""
     rng = np.random.default_rng(0)
+    runs = [r for r in runs if r["calls"] in (0, calls)]
     cell: dict[tuple, dict] = {}
     for task in tasks:
         for row in rows:
@@ -305,7 +314,8 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     runs_path = args.out / "runs.jsonl"
     runs = load_runs(runs_path)
-    done = {(r["task"], r["row"], r["seed"], r["calls"]) for r in runs}
+    # a run that failed is kept in the log (what went wrong) but tried again
+    done = {(r["task"], r["row"], r["seed"], r["calls"]) for r in runs if "error" not in r}
     python = ensure_dspy_venv() if any(r in DSPY for r in args.rows) else None
     server = ModelServer() if python else None
     try:
@@ -326,14 +336,15 @@ def main(argv=None) -> None:
                     if "error" in rec:
                         print(f"  {row} failed: {rec['error']}", flush=True)
                     runs.append(_append(runs_path, {"task": task, "row": row, "seed": s, "calls": calls, **rec}))
-                    table, _ = summarize(runs, args.tasks, args.rows)
-                    (args.out / "table.md").write_text(table + "\n")
+                    table, _ = summarize(runs, args.tasks, args.rows, args.calls)
+                    (args.out / ("table.md" if args.calls == 300 else f"table_{args.calls}.md")).write_text(table + "\n")
     finally:
         if server:
             server.close()
-    table, summary = summarize(runs, args.tasks, args.rows)
-    (args.out / "table.md").write_text(table + "\n")
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    table, summary = summarize(runs, args.tasks, args.rows, args.calls)
+    suffix = "" if args.calls == 300 else f"_{args.calls}"
+    (args.out / f"table{suffix}.md").write_text(table + "\n")
+    (args.out / f"summary{suffix}.json").write_text(json.dumps(summary, indent=1))
     print(table)
 
 

@@ -1,9 +1,10 @@
 """The structural prior of the first generation: cheap settings changes with a high expected yield,
 tried before calls are spent on text rewrites.
 
-``structural_variants(seed, train_examples, rng)`` returns, in this order, the variants of the seed
-that differ from it: three few-shot demos as chat turns, the instruction in the other turn, an
-answer-only constraint, chain-of-thought, one demo, five demos. Demos are drawn from the training
+``structural_variants(seed, train_examples, rng, description)`` returns, in this order, the variants
+of the seed that differ from it: three few-shot demos as chat turns, the suite's one-line description
+put before the instruction (when there is one and the instruction does not contain it yet), an
+answer-only constraint, the instruction in the other turn, chain-of-thought, one demo, five demos. Demos are drawn from the training
 examples with ``rng`` (seeded by the run), k of each task (an example is shown demos of its own task).
 Each is ``(genome, how)`` with ``how`` naming the change.
 """
@@ -16,7 +17,17 @@ from evo.genome import PromptGenome
 ANSWER_ONLY = "Answer with only the final answer, nothing else."
 
 
-def structural_variants(seed: PromptGenome, train_examples, rng: np.random.Generator) -> list[tuple[PromptGenome, str]]:
+def with_description(instruction: str, description: str) -> str | None:
+    """``description`` (one sentence, period-terminated) before ``instruction``; None when there is no
+    description or the instruction already contains it."""
+    description = " ".join((description or "").split()).rstrip(" .;")
+    if not description or description.lower() in instruction.lower():
+        return None
+    return f"{description}. {instruction.strip()}".strip()
+
+
+def structural_variants(seed: PromptGenome, train_examples, rng: np.random.Generator,
+                        description: str = "") -> list[tuple[PromptGenome, str]]:
     by_task: dict[str, list[str]] = {}
     for ex in train_examples:
         by_task.setdefault(ex.task, []).append(ex.id)
@@ -28,11 +39,46 @@ def structural_variants(seed: PromptGenome, train_examples, rng: np.random.Gener
             chosen = [i for ids in shuffled.values() for i in ids[:k]]
             out.append((seed.replace(few_shot_k=k, demo_ids=chosen), f"structure:demos{k}"))
     demos(3)
-    out.append((seed.replace(placement="system" if seed.placement == "user" else "user"), "structure:placement"))
+    described = with_description(seed.instruction, description)
+    if described:
+        out.append((seed.replace(instruction=described), "structure:description"))
     if ANSWER_ONLY.lower() not in seed.instruction.lower():
         out.append((seed.replace(instruction=f"{seed.instruction.strip()} {ANSWER_ONLY}".strip()), "structure:answer_only"))
+    out.append((seed.replace(placement="system" if seed.placement == "user" else "user"), "structure:placement"))
     if not seed.chain_of_thought:
         out.append((seed.replace(chain_of_thought=True, max_tokens=max(seed.max_tokens, 128)), "structure:cot"))
     demos(1)
     demos(5)
     return [(g, how) for g, how in out if g.id != seed.id]
+
+
+# fields that change together: demos are (k, ids); chain of thought comes with room to think
+CHANGE_GROUPS = (("system",), ("placement",), ("temperature",), ("chain_of_thought", "max_tokens"), ("model",),
+                 ("few_shot_k", "demo_ids"))
+
+
+def combine_changes(base: PromptGenome, winners: list[PromptGenome]) -> PromptGenome | None:
+    """One genome carrying the changes of ``base`` that several ``winners`` (best first) made — e.g. 3
+    demos and the description, each measured better than the base alone: a settings group takes the
+    value of the first winner that changed it; an instruction that extends the base's (text before
+    and/or after it, as the structural variants do) adds its extra text around the combined
+    instruction, and a rewrite is taken only while the instruction is still the base's. None when the
+    result equals the base or one of the winners (nothing new to measure)."""
+    values: dict = {}
+    instruction, rewritten = base.instruction, False
+    for w in winners:
+        for group in CHANGE_GROUPS:
+            if any(getattr(w, f) != getattr(base, f) for f in group) and group[0] not in values:
+                values.update({f: getattr(w, f) for f in group})
+        if w.instruction == base.instruction:
+            continue
+        core = base.instruction.strip()
+        if core and core in w.instruction and not rewritten:
+            before, _, after = w.instruction.partition(core)
+            instruction = f"{before}{instruction}{after}"
+        elif instruction == base.instruction:
+            instruction, rewritten = w.instruction, True
+    combined = base.replace(instruction=instruction, **values)
+    if combined.id == base.id or any(combined.id == w.id for w in winners):
+        return None
+    return combined

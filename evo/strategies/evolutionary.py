@@ -1,8 +1,10 @@
 """Evolutionary search over prompt genomes (text + typed settings) with DEAP structures.
 
 Generation loop, (mu + lambda) with elitism:
-- generation 0 evaluates the seed and ``population_size - 1`` diverse variations (LLM mutations in
-  several styles, phrase edits, hyperparameter and demo changes), deduplicated by genome id;
+- generation 0 evaluates the seed and ``population_size - 1`` diverse variations (the structural
+  prior's settings variants, LLM mutations in several styles, phrase edits, hyperparameter and demo
+  changes), deduplicated by genome id; generation 1 starts with the seed carrying every change of
+  generation 0 that beat it (``combine_changes``: e.g. demos and a description, found apart);
 - each later generation breeds ``population_size - keep`` offspring from tournament-selected parents
   (LLM crossover of the texts + per-gene crossover of the settings with ``crossover_prob``; then a
   text operator with ``mutation_prob`` and a settings mutation with ``hyper_mutation_prob``), and the
@@ -25,7 +27,7 @@ from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
 from evo.operators.demo_credit import DemoCredit
-from evo.operators.structural import structural_variants
+from evo.operators.structural import combine_changes, structural_variants
 from evo.operators.edits import edit_instruction, phrase_bank
 from evo.operators.guard import ProposalGuard
 from evo.operators.hyper import SearchSpace, crossover_hyper, mutate_hyper, resample_demos
@@ -37,7 +39,7 @@ from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.racing import Race, RacingFields, example_scores, rung_sizes, task_call_budget
 from evo.tasks.suite import TaskSuite
 
-STATE_VERSION = 3
+STATE_VERSION = 4
 TEXT_OPERATORS = tuple(STYLES) + ("edit", "demos")
 
 
@@ -53,7 +55,8 @@ class EvolutionaryConfig(RacingFields):
     llm_operators: bool = True
     init_llm_variants: int = Field(3, ge=0)
     structural_prior: int = Field(3, ge=0, description="first-generation slots for cheap settings variants of the "
-                                                       "seed (3 demos, placement, answer-only, CoT, 1 and 5 demos)")
+                                                       "seed (3 demos, the suite's description, answer-only, placement, CoT, "
+                                                       "1 and 5 demos)")
     tournament_size: int = Field(3, ge=1)
     mode: Literal["scalar", "pareto"] = "scalar"
     objectives: tuple[str, ...] = D.OBJECTIVES
@@ -177,6 +180,9 @@ class EvolutionaryStrategy(Strategy):
         self.bar: D.Individual | None = None
         self.arrived: list[D.Individual] = []  # this generation's fully evaluated newcomers
         self.screening = {"raced": 0, "promoted": 0, "dropped": 0}
+        # children made before the next generation's operators run: the combination of generation 0's
+        # changes that each beat the seed (evo.operators.structural.combine_changes)
+        self.queued: list[PromptGenome] = []
         # demo mutations favour demos whose genomes scored well (evo.operators.demo_credit)
         self.credit = DemoCredit({e.id: e.task for e in suite.split("train")})
 
@@ -309,12 +315,27 @@ class EvolutionaryStrategy(Strategy):
         self.hof.update(self.pending)
         self.front.update(self.pending)
         self.population = self._survivors(pool)
+        if self.generation == 0:
+            self._queue_combination(self.pending)
         alive = {i.genome.id for i in self.population}
         self.feedback = {k: v for k, v in self.feedback.items() if k in alive}  # only parents are mutated
         self._record_generation(len(self.pending), screened)
         self.pending = []
         self.generation += 1
         self._check_stop()
+
+    def _queue_combination(self, generation0: list[D.Individual]) -> None:
+        """Queue for generation 1 the seed with every change of generation 0 that beat it on the whole
+        training split (best first): e.g. 3 demos and the description, measured apart, tried together."""
+        seed = next((i for i in generation0 if i.genome.id == self.seed_genome.id), None)
+        if seed is None:
+            return
+        winners = sorted((i for i in generation0 if i.objectives["quality"] > seed.objectives["quality"] + 1e-12),
+                         key=lambda i: (-i.objectives["quality"], i.genome.id))
+        combined = combine_changes(self.seed_genome, [i.genome for i in winners])
+        if combined is not None and combined.id not in self.seen:
+            parents = tuple(i.genome.id for i in winners[:2])
+            self.queued.append(combined.replace(parents=parents, operator="structure:combined"))
 
     def best(self) -> PromptGenome:
         if self.config.mode == "pareto" and len(self.front):
@@ -379,7 +400,8 @@ class EvolutionaryStrategy(Strategy):
         attempts = 0
         if not self._affordable(0):
             return []
-        for genome, how in structural_variants(self.seed_genome, self.suite.split("train"), self.rng)[:self.config.structural_prior]:
+        for genome, how in structural_variants(self.seed_genome, self.suite.split("train"), self.rng,
+                                                self.suite.description)[:self.config.structural_prior]:
             genome = genome.replace(parents=(self.seed_genome.id,), operator=how)
             if genome.id not in self.seen and len(out) < self.config.population_size and self._affordable(len(out)):
                 self.seen.add(genome.id)
@@ -412,6 +434,11 @@ class EvolutionaryStrategy(Strategy):
         n = self.config.population_size - self.config.keep
         key = self._parent_key()
         children: list[D.Individual] = []
+        while self.queued and len(children) < n and self._affordable(len(children)):
+            genome = self.queued.pop(0)
+            if genome.id not in self.seen:
+                self.seen.add(genome.id)
+                children.append(D.Individual(genome, self.fitness_cls, how=genome.operator))
         attempts = 0
         fresh, self.fresh = (n + 1) // 2 if self.fresh else 0, False
         while len(children) < n and attempts < n * 6 and self._affordable(len(children)):
@@ -536,7 +563,7 @@ class EvolutionaryStrategy(Strategy):
             "racers": [self._ind_json(i) for i in self.racers.values()],
             "bar": self._ind_json(self.bar) if self.bar else None,
             "arrived": [self._ind_json(i) for i in self.arrived], "screening": dict(self.screening),
-            "demo_credit": self.credit.state_dict(),
+            "demo_credit": self.credit.state_dict(), "queued": [g.to_json() for g in self.queued],
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -565,3 +592,4 @@ class EvolutionaryStrategy(Strategy):
         self.arrived = [self._ind_from(d) for d in state["arrived"]]
         self.screening = dict(state["screening"])
         self.credit.load_state_dict(state["demo_credit"])
+        self.queued = [PromptGenome.from_json(g) for g in state["queued"]]

@@ -17,6 +17,11 @@ Phases:
    aggregate patterns, never verbatim.
 3. The held-out test is scored by the run loop after the strategy finishes; it never reaches here.
 
+The first iteration also tries the structural prior (settings variants of the seed: demos, the
+suite's description, an answer-only constraint, ...); when several candidates of a train iteration
+beat the current instruction, the next iteration also tries their changes together
+(``evo.operators.structural.combine_changes``).
+
 Unusable proposals (no tags, empty, truncated, unchanged, duplicate, backend error, a copy of the
 feedback or meta-prompt, a held-out answer: see ``evo.operators.guard``) are rejected with a recorded
 reason and the run goes on.
@@ -37,7 +42,7 @@ from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome, stable_hash
 from evo.operators.guard import ProposalGuard
 from evo.optimizer_llm import OptimizerLLM, extract_instruction, extract_tagged
-from evo.operators.structural import structural_variants
+from evo.operators.structural import combine_changes, structural_variants
 from evo.strategies.fallback import fallback_edits
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.memory import OptimizationMemory
@@ -45,7 +50,7 @@ from evo.strategies.racing import Race, RacingFields, example_scores, rung_sizes
 from evo.tasks.suite import TaskSuite
 from evo.meta_prompts import render
 
-STATE_VERSION = 4
+STATE_VERSION = 5
 
 
 class IterativeConfig(RacingFields):
@@ -68,7 +73,8 @@ class IterativeConfig(RacingFields):
     fallback: bool = Field(True, description="replace an unusable proposal (prose, unchanged, duplicate, error) with "
                                              "an edit chosen from the current failure categories (evo.strategies.fallback)")
     structural_prior: int = Field(3, ge=0, description="extra candidates of the first iteration: cheap settings variants "
-                                                       "of the seed (3 demos, placement, answer-only, CoT, 1 and 5 demos)")
+                                                       "of the seed (3 demos, the suite's description, answer-only, "
+                                                       "placement, CoT, 1 and 5 demos)")
 
     def for_optimizer(self, optimizer_kind: str) -> "IterativeConfig":
         """The small embedded model cannot follow the full tagged meta-prompt: with a local optimizer,
@@ -177,6 +183,9 @@ class IterativeStrategy(Strategy):
         self.minibatch = config.minibatch_size(len(self.train_ids), task_call_budget(optimizer.budget))
         self.race: Race | None = None
         self.screening = {"raced": 0, "promoted": 0, "dropped": 0}
+        # a candidate of the next iteration: the changes of several candidates that each beat the
+        # current instruction on train, combined (evo.operators.structural.combine_changes)
+        self.queued: list[PromptGenome] = []
 
     # ---- interface -------------------------------------------------------------------------
     def best(self) -> PromptGenome:
@@ -384,6 +393,7 @@ class IterativeStrategy(Strategy):
             self._fill_with_fallbacks(candidates)
         if self.iteration == 1 and self.config.structural_prior:
             candidates += self._structural_candidates(len(candidates))
+        candidates += self._queued_candidates(len(candidates))
         self._meta_prompt_sent = user
         return candidates
 
@@ -392,7 +402,8 @@ class IterativeStrategy(Strategy):
         changes of the seed with a high expected yield, as many as the budget still affords."""
         rng = np.random.default_rng(int(stable_hash(f"structure:{self.seed_genome.id}", size=4), 16))
         out = []
-        variants = structural_variants(self.current, self.suite.split("train"), rng)[: self.config.structural_prior]
+        variants = structural_variants(self.current, self.suite.split("train"), rng,
+                                       self.suite.description)[: self.config.structural_prior]
         room = max(0, self._affordable_candidates(extra=self.config.structural_prior) - first_tag)
         for genome, how in variants[:room]:
             genome = genome.replace(parents=(self.current.id,), operator=how)
@@ -402,6 +413,27 @@ class IterativeStrategy(Strategy):
             out.append(Candidate(tag=f"candidate{first_tag + len(out)}", genome=genome, how=how,
                                  change=how.removeprefix("structure:")))
         return out
+
+    def _queued_candidates(self, first_tag: int) -> list[Candidate]:
+        """The combination queued by the last train step, when the budget affords one more candidate."""
+        queued, self.queued = self.queued, []
+        out = []
+        for genome in queued:
+            if genome.id in self.tried_genomes or self._affordable_candidates(extra=first_tag + len(out) + 1) \
+                    <= first_tag + len(out):
+                continue
+            self.tried_genomes.add(genome.id)
+            out.append(Candidate(tag=f"candidate{first_tag + len(out)}", genome=genome, how=genome.operator,
+                                 change="the changes that each beat the instruction, together"))
+        return out
+
+    def _queue_combination(self, base: PromptGenome, valid: list[Candidate], before: float) -> None:
+        """Queue the changes of ``base`` made by every candidate that beat it on train (best first)."""
+        winners = sorted((c for c in valid if c.train["score"] > before + 1e-12), key=lambda c: -c.train["score"])
+        combined = combine_changes(base, [c.genome for c in winners]) if len(winners) > 1 else None
+        if combined is not None and combined.id not in self.tried_genomes:
+            parent = winners[0].genome.id
+            self.queued = [combined.replace(parents=(parent,), operator="structure:combined")]
 
     def _fill_with_fallbacks(self, candidates: list[Candidate]) -> None:
         """Give every unusable proposal's slot an edit chosen from the current failure categories."""
@@ -436,6 +468,7 @@ class IterativeStrategy(Strategy):
                              f"{self.config.strict_below:.0%} pass rate" if self.cur_train["pass_rate"] < self.config.strict_below
                              else "scored below the current instruction")
         after = best.train["score"] if best else before
+        self._queue_combination(self.current, valid, before)
         if accepted:
             self.current = best.genome
             self._set_current_train(best.batches["train"])
@@ -571,7 +604,7 @@ class IterativeStrategy(Strategy):
             "tried_genomes": sorted(self.tried_genomes), "proposals": dict(self.proposals),
             "race": self.race.to_json() if self.race else None, "screening": dict(self.screening),
             "pending": [c.to_json() for c in self.pending] if self.race else [],
-            "meta_prompt_sent": self._meta_prompt_sent,
+            "meta_prompt_sent": self._meta_prompt_sent, "queued": [g.to_json() for g in self.queued],
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -591,3 +624,4 @@ class IterativeStrategy(Strategy):
         self.screening = dict(state["screening"])
         self.pending = [Candidate.from_json(c) for c in state["pending"]]
         self._meta_prompt_sent = state["meta_prompt_sent"]
+        self.queued = [PromptGenome.from_json(g) for g in state["queued"]]

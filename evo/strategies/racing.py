@@ -29,7 +29,9 @@ from evo.config_base import StrictConfig
 class RacingFields(StrictConfig):
     """Strategy config fields (both strategies inherit them). ``minibatch``: first-rung size (0: off,
     every candidate on the whole training split; ``auto``: on when the task-call budget buys fewer than
-    ``racing_auto_below`` full evaluations of the split, sized ``clamp(n_train // 4, 3, 10)``).
+    ``racing_auto_below`` full evaluations of the split, sized ``clamp(n_train // 8, 4, 10)``: 5 examples
+    of 40 — GEPA screens on 3; at 300 calls on a 40-example split, 5 evaluated 1.1–1.7x the candidates
+    of 10 at the same held-out scores, benchmarks/quality).
     ``racing``: after the minibatch, rungs double up to the whole split with the paired test and
     halving; false: minibatch survivors go straight to the whole split (GEPA's single gate)."""
 
@@ -43,7 +45,7 @@ class RacingFields(StrictConfig):
         if self.minibatch == "auto":
             if task_calls is None or task_calls >= self.racing_auto_below * n_train:
                 return 0
-            size = min(10, max(3, n_train // 4))
+            size = min(10, max(4, n_train // 8))
         else:
             size = self.minibatch
         return size if 0 < size < n_train else 0

@@ -26,7 +26,7 @@ strategies:
     kind: hybrid
     evolutionary: {{population_size: 4, keep: 2, generations: 1, target_score: null}}
     iterative: {{n_candidates: 1, max_train_iterations: 1, max_val_iterations: 1}}
-budget: {{max_calls: 300}}
+budget: {{max_calls: 300, monitor_val: true}}  # the val curves are checked below
 seeds: [0, 1]
 tracking: {{kind: mlflow, uri: 'sqlite:///{tmp_path}/mlflow.db'}}
 output_dir: '{tmp_path}/results'

@@ -7,11 +7,12 @@ from evo.genome import PromptGenome
 from evo.optimizer_llm import OptimizerLLM, extract_instruction, extract_tagged
 from evo.run_loop import OptimizationRun
 from evo.strategies.iterative import IterativeConfig, IterativeStrategy
+from evo.tasks.suite import TaskSuite
 from tests.helpers import arithmetic_suite, keyword_task_model, scripted_optimizer, tagged
 
 
-def make_run(replies, seed_instruction="Solve.", budget=None, **cfg):
-    suite = arithmetic_suite()
+def make_run(replies, seed_instruction="Solve.", budget=None, suite=None, **cfg):
+    suite = suite or arithmetic_suite()
     budget = budget or Budget(BudgetConfig(max_calls=10_000))
     opt_backend = scripted_optimizer(replies)
     optimizer = OptimizerLLM(opt_backend, budget, seed=0)
@@ -153,7 +154,7 @@ def test_optimizer_errors_are_recorded():
         raise BackendError("HTTP 529: overloaded", retryable=True)
     from evo.llm.scripted import ScriptedBackend
     strategy = IterativeStrategy(IterativeConfig(n_candidates=2, max_train_iterations=2, max_val_iterations=0,
-                                                 fallback=False),
+                                                 fallback=False, structural_prior=0),
                                  suite, PromptGenome(instruction="Solve."), OptimizerLLM(ScriptedBackend(boom), budget))
     result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, strategy.current).run()
     assert strategy.records[0]["candidates"][0]["rejected"] == "optimizer error: HTTP 529: overloaded"
@@ -238,9 +239,11 @@ def test_first_iteration_also_tries_the_structural_prior():
                                    structural_prior=2)
     run.run()
     cands = strategy.records[0]["candidates"]
-    assert [c["extracted_by"] for c in cands] == ["tag", "structure:demos3", "structure:placement"]
+    assert [c["extracted_by"] for c in cands] == ["tag", "structure:demos3", "structure:description"]
     assert all(c["train"] is not None for c in cands)  # every one evaluated
+    plain = arithmetic_suite()
+    plain = TaskSuite(plain.name, plain.tasks, plain.examples, "")  # no description: no candidate beats the seed
     run, strategy, _, _ = make_run([tagged("Hello."), tagged("Hi.")], n_candidates=1, max_train_iterations=2,
-                                   max_val_iterations=0, structural_prior=2, plateau=5)
+                                   max_val_iterations=0, structural_prior=2, plateau=5, suite=plain)
     run.run()
     assert len(strategy.records[1]["candidates"]) == 1  # the first iteration only

@@ -20,8 +20,9 @@ def test_rung_sizes_double_and_end_at_the_split():
 
 def test_auto_minibatch_only_when_the_budget_is_small_for_the_split():
     fields = RacingFields()
-    assert fields.minibatch_size(40, 300) == 10  # 300 calls buy 7.5 full evaluations
-    assert fields.minibatch_size(12, 300) == 3
+    assert fields.minibatch_size(40, 300) == 5  # 300 calls buy 7.5 full evaluations
+    assert fields.minibatch_size(160, 3000) == 10
+    assert fields.minibatch_size(12, 300) == 4
     assert fields.minibatch_size(40, 100_000) == 0 and fields.minibatch_size(40, None) == 0
     assert RacingFields(minibatch=0).minibatch_size(40, 300) == 0
     assert RacingFields(minibatch=50).minibatch_size(40, 300) == 0  # not smaller than the split: off
