@@ -219,6 +219,8 @@ def run_ours(task: str, row: str, seed: int, calls: int) -> dict:
             "task_calls": result.calls["task"] + result.calls["monitor"], "monitor_calls": result.calls["monitor"],
             "optimizer_calls": result.calls["optimizer"], "candidates": result.distinct_candidates,
             "wall_s": time.time() - start, "screening": screening, "stop": result.stop_reason,
+            # finalists compared on val at the end (outside the budget, as the reference row's choice)
+            "finalists": len(result.final_selection) or 1, "n_val": len(suite.split("val")),
             "seed_test": result.before["test"]["mean_score"], "instruction": result.best_genome.instruction,
             "genome": result.best_genome.to_json()}
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from evo.genome import PromptGenome
+from evo.operators.demo_order import balance_labels
 
 
 class DemoCredit:
-    def __init__(self, task_of: dict[str, str], tau: float = 0.1):
+    def __init__(self, task_of: dict[str, str], tau: float = 0.1, label_of: dict[str, str] | None = None):
         self.task_of = dict(task_of)  # example id -> task name
+        self.label_of = dict(label_of or {})  # example id -> expected-answer label (demo_order)
         self.tau = tau
         self.sums: dict[str, float] = {}
         self.counts: dict[str, int] = {}
@@ -52,11 +54,14 @@ class DemoCredit:
         return (self.sums[demo] - self.counts[demo] * mean) / (self.counts[demo] + 1)
 
     def order(self, ids: list[str], rng: np.random.Generator) -> list[str]:
-        """``ids`` in a random order favouring demos of higher effect; uniform while nothing is known."""
+        """``ids`` in a random order favouring demos of higher effect (uniform while nothing is known),
+        label-balanced on classification-like tasks when labels are known (``evo.operators.demo_order``)."""
         if not self.counts:
-            return [ids[i] for i in rng.permutation(len(ids))]
-        keys = np.array([self.effect(i) / self.tau for i in ids]) + rng.gumbel(size=len(ids))
-        return [ids[i] for i in np.argsort(-keys, kind="stable")]
+            order = [ids[i] for i in rng.permutation(len(ids))]
+        else:
+            keys = np.array([self.effect(i) / self.tau for i in ids]) + rng.gumbel(size=len(ids))
+            order = [ids[i] for i in np.argsort(-keys, kind="stable")]
+        return balance_labels(order, self.task_of, self.label_of) if self.label_of else order
 
     def state_dict(self) -> dict:
         return {"sums": self.sums, "counts": self.counts, "total": self.total, "n": self.n}

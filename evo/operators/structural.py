@@ -5,7 +5,9 @@ tried before calls are spent on text rewrites.
 of the seed that differ from it: three few-shot demos as chat turns, the suite's one-line description
 put before the instruction (when there is one and the instruction does not contain it yet), an
 answer-only constraint, the instruction in the other turn, chain-of-thought, one demo, five demos. Demos are drawn from the training
-examples with ``rng`` (seeded by the run), k of each task (an example is shown demos of its own task).
+examples with ``rng`` (seeded by the run), k of each task (an example is shown demos of its own task),
+label-balanced on classification-like tasks (``evo.operators.demo_order``), where a variant shows at
+least one demo per label (the 1-demo variant becomes a 2-demo one on a yes/no task).
 Each is ``(genome, how)`` with ``how`` naming the change.
 """
 from __future__ import annotations
@@ -13,8 +15,20 @@ from __future__ import annotations
 import numpy as np
 
 from evo.genome import PromptGenome
+from evo.operators.demo_order import answer_label, balance_labels, is_label_set
 
 ANSWER_ONLY = "Answer with only the final answer, nothing else."
+VARIANT_KINDS = ("demos3", "description", "answer_only", "placement", "cot", "demos1", "demos5")
+UNSCREENED_PRIOR = 3  # each costs a whole-split evaluation when candidates are not screened
+
+
+def prior_size(setting: int | str, screened: bool) -> int:
+    """How many structural variants a strategy tries: ``setting``, or with ``"auto"`` every kind when
+    candidates are screened on minibatches (a variant then costs a few calls unless it earns more)
+    and the first ``UNSCREENED_PRIOR`` otherwise."""
+    if setting == "auto":
+        return len(VARIANT_KINDS) if screened else UNSCREENED_PRIOR
+    return int(setting)
 
 
 def with_description(instruction: str, description: str) -> str | None:
@@ -31,10 +45,18 @@ def structural_variants(seed: PromptGenome, train_examples, rng: np.random.Gener
     by_task: dict[str, list[str]] = {}
     for ex in train_examples:
         by_task.setdefault(ex.task, []).append(ex.id)
-    shuffled = {task: [ids[i] for i in rng.permutation(len(ids))] for task, ids in by_task.items()}
+    task_of = {ex.id: ex.task for ex in train_examples}
+    label_of = {ex.id: answer_label(ex.expected) for ex in train_examples}
+    shuffled = {task: balance_labels([ids[i] for i in rng.permutation(len(ids))], task_of, label_of)
+                for task, ids in by_task.items()}
+    # on a classification-like task fewer demos than labels show only some answers (1 demo: the
+    # model repeats its label): the demo counts are at least the number of labels
+    labels = max((len({label_of[i] for i in ids}) for ids in by_task.values()
+                  if is_label_set([label_of[i] for i in ids])), default=0)
     out: list[tuple[PromptGenome, str]] = []
 
     def demos(k: int):
+        k = max(k, labels)
         if shuffled and all(len(ids) > k for ids in shuffled.values()):  # > k: a demo is never its own example
             chosen = [i for ids in shuffled.values() for i in ids[:k]]
             out.append((seed.replace(few_shot_k=k, demo_ids=chosen), f"structure:demos{k}"))
@@ -49,7 +71,8 @@ def structural_variants(seed: PromptGenome, train_examples, rng: np.random.Gener
         out.append((seed.replace(chain_of_thought=True, max_tokens=max(seed.max_tokens, 128)), "structure:cot"))
     demos(1)
     demos(5)
-    return [(g, how) for g, how in out if g.id != seed.id]
+    seen = {seed.id}
+    return [(g, how) for g, how in out if not (g.id in seen or seen.add(g.id))]
 
 
 # fields that change together: demos are (k, ids); chain of thought comes with room to think

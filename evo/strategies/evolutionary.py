@@ -17,7 +17,7 @@ Every random draw comes from one numpy Generator seeded from the run seed.
 from __future__ import annotations
 
 import statistics
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -27,7 +27,8 @@ from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
 from evo.operators.demo_credit import DemoCredit
-from evo.operators.structural import combine_changes, structural_variants
+from evo.operators.demo_order import answer_label
+from evo.operators.structural import combine_changes, prior_size, structural_variants
 from evo.operators.edits import edit_instruction, phrase_bank
 from evo.operators.guard import ProposalGuard
 from evo.operators.hyper import SearchSpace, crossover_hyper, mutate_hyper, resample_demos
@@ -39,7 +40,7 @@ from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.racing import Race, RacingFields, example_scores, rung_sizes, task_call_budget
 from evo.tasks.suite import TaskSuite
 
-STATE_VERSION = 4
+STATE_VERSION = 5
 TEXT_OPERATORS = tuple(STYLES) + ("edit", "demos")
 
 
@@ -54,9 +55,14 @@ class EvolutionaryConfig(RacingFields):
     operator_weights: dict[str, float] = Field(default_factory=lambda: {op: 1.0 for op in TEXT_OPERATORS})
     llm_operators: bool = True
     init_llm_variants: int = Field(3, ge=0)
-    structural_prior: int = Field(3, ge=0, description="first-generation slots for cheap settings variants of the "
-                                                       "seed (3 demos, the suite's description, answer-only, placement, CoT, "
-                                                       "1 and 5 demos)")
+    structural_prior: Annotated[int, Field(ge=0)] | Literal["auto"] = Field(
+        "auto", description="first-generation slots for cheap settings variants of "
+                                                  "the seed (3 demos, the suite's description, answer-only, placement, "
+                                                  "CoT, 1 and 5 demos); auto: all 7 when candidates are screened on "
+                                                  "minibatches, else 3")
+    structural_follow: bool = Field(True, description="when a generation ends with a new best genome, the next one's "
+                                                      "first children are its structural variants (up to "
+                                                      "structural_prior, not tried before)")
     tournament_size: int = Field(3, ge=1)
     mode: Literal["scalar", "pareto"] = "scalar"
     objectives: tuple[str, ...] = D.OBJECTIVES
@@ -184,7 +190,10 @@ class EvolutionaryStrategy(Strategy):
         # changes that each beat the seed (evo.operators.structural.combine_changes)
         self.queued: list[PromptGenome] = []
         # demo mutations favour demos whose genomes scored well (evo.operators.demo_credit)
-        self.credit = DemoCredit({e.id: e.task for e in suite.split("train")})
+        self.credit = DemoCredit({e.id: e.task for e in suite.split("train")},
+                                 label_of={e.id: answer_label(e.expected) for e in suite.split("train")})
+        self.expanded: set[str] = {seed_genome.id}  # genomes whose structural variants were queued
+        self.prior = prior_size(config.structural_prior, bool(self.minibatch))
 
     # ---- interface -------------------------------------------------------------------------
     def ask(self) -> list[EvalRequest]:
@@ -317,6 +326,8 @@ class EvolutionaryStrategy(Strategy):
         self.population = self._survivors(pool)
         if self.generation == 0:
             self._queue_combination(self.pending)
+        if self.config.structural_follow:
+            self._queue_structural_neighbours()
         alive = {i.genome.id for i in self.population}
         self.feedback = {k: v for k, v in self.feedback.items() if k in alive}  # only parents are mutated
         self._record_generation(len(self.pending), screened)
@@ -336,6 +347,25 @@ class EvolutionaryStrategy(Strategy):
         if combined is not None and combined.id not in self.seen:
             parents = tuple(i.genome.id for i in winners[:2])
             self.queued.append(combined.replace(parents=parents, operator="structure:combined"))
+
+    def _queue_structural_neighbours(self) -> None:
+        """Queue the structural variants of a new best genome (not the seed's: generation 0 has them),
+        so a settings change that won is tried with the other cheap changes on top of it."""
+        if self.config.mode != "scalar" or not len(self.hof) or not self.prior:
+            return
+        best = self.hof[0].genome
+        if best.id in self.expanded:
+            return
+        self.expanded.add(best.id)
+        rng = stream(int(best.id, 16), "structure")
+        added = 0
+        for genome, how in structural_variants(best, self.suite.split("train"), rng, self.suite.description):
+            if added >= self.prior:
+                break
+            if genome.id in self.seen or any(g.id == genome.id for g in self.queued):
+                continue
+            self.queued.append(genome.replace(parents=(best.id,), operator=how))
+            added += 1
 
     def best(self) -> PromptGenome:
         if self.config.mode == "pareto" and len(self.front):
@@ -401,7 +431,7 @@ class EvolutionaryStrategy(Strategy):
         if not self._affordable(0):
             return []
         for genome, how in structural_variants(self.seed_genome, self.suite.split("train"), self.rng,
-                                                self.suite.description)[:self.config.structural_prior]:
+                                                self.suite.description)[:self.prior]:
             genome = genome.replace(parents=(self.seed_genome.id,), operator=how)
             if genome.id not in self.seen and len(out) < self.config.population_size and self._affordable(len(out)):
                 self.seen.add(genome.id)
@@ -434,7 +464,8 @@ class EvolutionaryStrategy(Strategy):
         n = self.config.population_size - self.config.keep
         key = self._parent_key()
         children: list[D.Individual] = []
-        while self.queued and len(children) < n and self._affordable(len(children)):
+        # queued structural children take at most half the slots: the operators keep exploring
+        while self.queued and len(children) < (n + 1) // 2 and self._affordable(len(children)):
             genome = self.queued.pop(0)
             if genome.id not in self.seen:
                 self.seen.add(genome.id)
@@ -564,6 +595,7 @@ class EvolutionaryStrategy(Strategy):
             "bar": self._ind_json(self.bar) if self.bar else None,
             "arrived": [self._ind_json(i) for i in self.arrived], "screening": dict(self.screening),
             "demo_credit": self.credit.state_dict(), "queued": [g.to_json() for g in self.queued],
+            "expanded": sorted(self.expanded),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -593,3 +625,4 @@ class EvolutionaryStrategy(Strategy):
         self.screening = dict(state["screening"])
         self.credit.load_state_dict(state["demo_credit"])
         self.queued = [PromptGenome.from_json(g) for g in state["queued"]]
+        self.expanded = set(state["expanded"])

@@ -120,8 +120,10 @@ class HybridStrategy(Strategy):
         return 10.0 + inner if inner != float("-inf") else 10.0 + -1.0
 
     def final_candidates(self) -> list[PromptGenome]:
-        pool = ([self.refinement.best()] if self.refinement else []) + self.evolution.final_candidates()
-        return list({g.id: g for g in pool}.values())
+        """Refinement's finalists (its current genome and its last accepted ones), then evolution's; as
+        many as evolution's ``final_candidates`` plus one."""
+        pool = (self.refinement.final_candidates() if self.refinement else []) + self.evolution.final_candidates()
+        return list({g.id: g for g in pool}.values())[: self.evolution.config.final_candidates + 1]
 
     def step_record(self) -> dict:
         inner = self.evolution if self.refinement is None else self.refinement

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from enum import Enum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 from evo.config_base import StrictConfig
@@ -42,7 +42,7 @@ from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome, stable_hash
 from evo.operators.guard import ProposalGuard
 from evo.optimizer_llm import OptimizerLLM, extract_instruction, extract_tagged
-from evo.operators.structural import combine_changes, structural_variants
+from evo.operators.structural import combine_changes, prior_size, structural_variants
 from evo.strategies.fallback import fallback_edits
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.memory import OptimizationMemory
@@ -50,7 +50,7 @@ from evo.strategies.racing import Race, RacingFields, example_scores, rung_sizes
 from evo.tasks.suite import TaskSuite
 from evo.meta_prompts import render
 
-STATE_VERSION = 5
+STATE_VERSION = 6
 
 
 class IterativeConfig(RacingFields):
@@ -72,9 +72,17 @@ class IterativeConfig(RacingFields):
                                                      "(train then validation) from the best; false: the caps are final")
     fallback: bool = Field(True, description="replace an unusable proposal (prose, unchanged, duplicate, error) with "
                                              "an edit chosen from the current failure categories (evo.strategies.fallback)")
-    structural_prior: int = Field(3, ge=0, description="extra candidates of the first iteration: cheap settings variants "
-                                                       "of the seed (3 demos, the suite's description, answer-only, "
-                                                       "placement, CoT, 1 and 5 demos)")
+    structural_prior: Annotated[int, Field(ge=0)] | Literal["auto"] = Field(
+        "auto", description="extra candidates of the first iteration (and, with "
+                                                  "structural_follow, of the one after each accepted change): cheap "
+                                                  "settings variants (3 demos, the suite's description, answer-only, "
+                                                  "placement, CoT, 1 and 5 demos); auto: all 7 when candidates are "
+                                                  "screened on minibatches, else 3")
+    final_candidates: int = Field(3, ge=1, description="the last accepted genomes (newest first, the current one "
+                                                       "included) compared on val at the end of the run")
+    structural_follow: bool = Field(True, description="the iteration after an accepted change also tries the structural "
+                                                      "variants of the new instruction (e.g. answer-only once the "
+                                                      "system placement won), up to structural_prior of them")
 
     def for_optimizer(self, optimizer_kind: str) -> "IterativeConfig":
         """The small embedded model cannot follow the full tagged meta-prompt: with a local optimizer,
@@ -186,6 +194,9 @@ class IterativeStrategy(Strategy):
         # a candidate of the next iteration: the changes of several candidates that each beat the
         # current instruction on train, combined (evo.operators.structural.combine_changes)
         self.queued: list[PromptGenome] = []
+        self.expanded: set[str] = set()  # genomes whose structural variants were proposed
+        self.accepted: list[PromptGenome] = [seed_genome]  # every genome that became current, in order
+        self.prior = prior_size(config.structural_prior, bool(self.minibatch))
 
     # ---- interface -------------------------------------------------------------------------
     def best(self) -> PromptGenome:
@@ -391,24 +402,26 @@ class IterativeStrategy(Strategy):
         self.tried_genomes |= {c.genome.id for c in candidates if c.genome is not None}
         if self.config.fallback:
             self._fill_with_fallbacks(candidates)
-        if self.iteration == 1 and self.config.structural_prior:
+        if self.prior and self.current.id not in self.expanded and (
+                self.iteration == 1 or self.config.structural_follow):
+            self.expanded.add(self.current.id)
             candidates += self._structural_candidates(len(candidates))
         candidates += self._queued_candidates(len(candidates))
         self._meta_prompt_sent = user
         return candidates
 
     def _structural_candidates(self, first_tag: int) -> list[Candidate]:
-        """The first iteration also tries the structural prior (evo.operators.structural): settings
-        changes of the seed with a high expected yield, as many as the budget still affords."""
-        rng = np.random.default_rng(int(stable_hash(f"structure:{self.seed_genome.id}", size=4), 16))
+        """The structural prior (evo.operators.structural) of the current genome: settings changes with
+        a high expected yield, not tried before, as many as the budget still affords. The first
+        iteration tries those of the seed; with ``structural_follow``, the iteration after each
+        accepted change those of the new current genome."""
+        rng = np.random.default_rng(int(stable_hash(f"structure:{self.current.id}", size=4), 16))
         out = []
-        variants = structural_variants(self.current, self.suite.split("train"), rng,
-                                       self.suite.description)[: self.config.structural_prior]
-        room = max(0, self._affordable_candidates(extra=self.config.structural_prior) - first_tag)
+        variants = [(g.replace(parents=(self.current.id,), operator=how), how) for g, how in
+                    structural_variants(self.current, self.suite.split("train"), rng, self.suite.description)]
+        variants = [(g, how) for g, how in variants if g.id not in self.tried_genomes][: self.prior]
+        room = max(0, self._affordable_candidates(extra=self.prior) - first_tag)
         for genome, how in variants[:room]:
-            genome = genome.replace(parents=(self.current.id,), operator=how)
-            if genome.id in self.tried_genomes:
-                continue
             self.tried_genomes.add(genome.id)
             out.append(Candidate(tag=f"candidate{first_tag + len(out)}", genome=genome, how=how,
                                  change=how.removeprefix("structure:")))
@@ -470,7 +483,7 @@ class IterativeStrategy(Strategy):
         after = best.train["score"] if best else before
         self._queue_combination(self.current, valid, before)
         if accepted:
-            self.current = best.genome
+            self._accept(best.genome)
             self._set_current_train(best.batches["train"])
         improved = accepted and after > before + 1e-12
         self.stall = 0 if improved else self.stall + 1
@@ -503,7 +516,7 @@ class IterativeStrategy(Strategy):
         self.broken_cases = broken_all[:5] if (valid and not survivors) else []
         after = best.val["score"] if best else before
         if accepted:
-            self.current = best.genome
+            self._accept(best.genome)
             self._set_current_train(best.batches["train"])
             self._set_current_val(best.batches["val"])
         improved = accepted and after > before + 1e-12
@@ -513,6 +526,18 @@ class IterativeStrategy(Strategy):
             self.stop_reason, self.phase = done, Phase.DONE
 
     # ---- bookkeeping ------------------------------------------------------------------------
+    def _accept(self, genome: PromptGenome) -> None:
+        self.current = genome
+        if all(g.id != genome.id for g in self.accepted):
+            self.accepted.append(genome)
+
+    def final_candidates(self) -> list[PromptGenome]:
+        """The current genome, then the ones accepted before it (newest first), ``final_candidates`` in
+        all: a step accepted on a few more training examples is checked on val against its
+        predecessors (the run loop keeps the first of equal val scores, the current one)."""
+        earlier = [g for g in reversed(self.accepted) if g.id != self.current.id]
+        return ([self.current] + earlier)[: self.config.final_candidates]
+
     def _set_current_train(self, batch: EvalBatch) -> None:
         self.cur_train = _summary(batch)
         fb = build_feedback(batch, max_diffs=self.config.max_diffs)
@@ -605,6 +630,7 @@ class IterativeStrategy(Strategy):
             "race": self.race.to_json() if self.race else None, "screening": dict(self.screening),
             "pending": [c.to_json() for c in self.pending] if self.race else [],
             "meta_prompt_sent": self._meta_prompt_sent, "queued": [g.to_json() for g in self.queued],
+            "expanded": sorted(self.expanded), "accepted": [g.to_json() for g in self.accepted],
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -625,3 +651,5 @@ class IterativeStrategy(Strategy):
         self.pending = [Candidate.from_json(c) for c in state["pending"]]
         self._meta_prompt_sent = state["meta_prompt_sent"]
         self.queued = [PromptGenome.from_json(g) for g in state["queued"]]
+        self.expanded = set(state["expanded"])
+        self.accepted = [PromptGenome.from_json(g) for g in state["accepted"]]

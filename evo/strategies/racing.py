@@ -11,7 +11,8 @@ After each rung but the last, a candidate is dropped when
 1. it does not strictly beat the bar on the prefix (GEPA's minibatch acceptance: a tie is no evidence);
 2. a one-sided paired sign test says it is worse than the rung's leader (p < ``alpha``; irace's
    racing idea, with an exact test that needs no distributional assumption); or
-3. it is outside the best ``ceil(n / eta)`` of the rung (successive halving), when ``halving`` is on.
+3. it scores below the best ``ceil(n / 2)`` of the rung (successive halving), when ``halving`` is on;
+   candidates tied with the last one kept stay (a tie on a few examples says nothing).
 Candidates alive after the last rung have been evaluated on the whole split: they get full fitness.
 Pure logic: no model calls, no randomness (the strategy passes the order it drew).
 """
@@ -135,8 +136,10 @@ class Race:
             if self.halving and len(self.alive) > 1:
                 keep = math.ceil(len(self.alive) / 2)
                 ranked = sorted(self.alive, key=lambda g: (-means[g], self.alive.index(g)))
+                cutoff = means[ranked[keep - 1]]
                 for gid in ranked[keep:]:
-                    self._drop(gid, f"rung {rung}: outside the best {keep} (halving)")
+                    if means[gid] < cutoff - 1e-12:  # a tie with the last one kept is no evidence either
+                        self._drop(gid, f"rung {rung}: outside the best {keep} (halving)")
         self.rung += 1
 
     def _drop(self, gid: str, why: str) -> None:

@@ -49,12 +49,20 @@ def test_a_candidate_must_strictly_beat_the_bar_on_the_minibatch():
 
 def test_halving_and_the_paired_test_drop_the_weak_without_a_bar():
     r = Race(order=list("abcdefgh"), sizes=[4, 8], alive=["x", "y", "z", "w"], bar=None, alpha=0.1, halving=True)
-    r.update({"x": [1, 1, 1, 1], "y": [0, 0, 0, 0], "z": [1, 1, 0, 1], "w": [1, 0, 1, 1]})
+    r.update({"x": [1, 1, 1, 1], "y": [0, 0, 0, 0], "z": [1, 1, 0, 1], "w": [1, 0, 0, 1]})
     assert "sign test" in r.dropped["y"]  # 4 losses out of 4: p = 1/16
     assert r.alive == ["x", "z"] and "halving" in r.dropped["w"]
     assert r.final and r.examples() is None  # the last rung is the whole split
     r.update({"x": [0.9], "z": [0.8]})  # nothing is dropped after the last rung
-    assert r.done and r.alive == ["x", "z"] and r.scored == {"x": 0.9, "y": 0.0, "z": 0.8, "w": 0.75}
+    assert r.done and r.alive == ["x", "z"] and r.scored == {"x": 0.9, "y": 0.0, "z": 0.8, "w": 0.5}
+
+
+def test_halving_keeps_candidates_tied_with_the_last_one_kept():
+    """Two survivors of the bar tied on the minibatch: halving would keep 1, but the tie is no evidence
+    for either, so both go on to the next rung."""
+    r = Race(order=list("abcdefgh"), sizes=[4, 8], alive=["x", "y", "z"], bar="bar", halving=True)
+    r.update({"x": [1, 0, 1, 0], "y": [0, 1, 1, 0], "z": [0, 0, 0, 0], "bar": [0, 0, 1, 0]})
+    assert r.alive == ["x", "y"] and "does not beat the bar" in r.dropped["z"]
 
 
 def test_race_round_trips_json():

@@ -134,10 +134,72 @@ def test_iterative_tries_the_winning_candidates_changes_together():
     suite, budget, optimizer, evaluator = _components()
     seed = PromptGenome(instruction="Solve.", max_tokens=8)
     config = IterativeConfig(n_candidates=1, structural_prior=3, max_train_iterations=2, max_val_iterations=0,
-                             minibatch=0, extend_to_budget=False, plateau=5)
+                             minibatch=0, extend_to_budget=False, plateau=5, structural_follow=False)
     strategy = IterativeStrategy(config, suite, seed, optimizer)
     result = OptimizationRun(strategy, evaluator, budget, seed).run()
     second = strategy.records[1]["candidates"]
     combined = [c for c in second if c["extracted_by"] == "structure:combined"]
     assert len(combined) == 1 and combined[0]["train"]["score"] == 1.0
     assert result.best_genome.operator == "structure:combined"
+    assert not any(c["extracted_by"].startswith("structure:") and c["extracted_by"] != "structure:combined"
+                   for c in second)  # without structural_follow only the first iteration tries the prior
+
+
+def test_iterative_tries_the_structural_variants_of_an_accepted_change():
+    """Iteration 1 accepts the description (0.6); iteration 2 tries the prior on top of it, and demos
+    on the described instruction solve the suite."""
+    from evo.run_loop import OptimizationRun
+    from evo.strategies.iterative import IterativeConfig, IterativeStrategy
+    suite, budget, optimizer, evaluator = _components()
+    seed = PromptGenome(instruction="Solve.", max_tokens=8)
+    config = IterativeConfig(n_candidates=1, structural_prior=3, max_train_iterations=3, max_val_iterations=0,
+                             minibatch=0, extend_to_budget=False, plateau=5)
+    strategy = IterativeStrategy(config, suite, seed, optimizer)
+    result = OptimizationRun(strategy, evaluator, budget, seed).run()
+    first, second = (strategy.records[i] for i in (0, 1))
+    assert first["accepted"] and "number only" in first["current_instruction"]
+    follow = {c["extracted_by"]: c for c in second["candidates"] if c["extracted_by"].startswith("structure:")}
+    assert {"structure:demos3", "structure:answer_only", "structure:placement"} <= set(follow)
+    assert all("number only" in c["instruction"] for c in follow.values())
+    assert follow["structure:demos3"]["train"]["score"] == 1.0
+    assert result.after["train"]["mean_score"] == 1.0
+    assert len(strategy.state_dict()["expanded"]) == 2  # the seed, then the accepted description
+    # the run's finalists: the current genome, then those accepted before it, newest first
+    finalists = strategy.final_candidates()
+    assert [g.id for g in finalists] == [strategy.current.id, strategy.accepted[1].id, seed.id]
+    assert strategy.accepted[1].instruction == first["current_instruction"]
+
+
+def test_evolution_queues_the_structural_variants_of_a_new_best():
+    """Generation 0's best (0.6: the number-only wording) is not the seed: generation 1's children after
+    the combination are the prior applied to that best, and its 3-demo variant solves the suite."""
+    from evo.run_loop import OptimizationRun
+    from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
+    suite, budget, optimizer, evaluator = _components()
+    seed = PromptGenome(instruction="Solve.", max_tokens=8)
+    config = EvolutionaryConfig(population_size=7, keep=2, generations=2, llm_operators=False, minibatch=0,
+                                structural_prior=3, extend_to_budget=False, target_score=None)
+    strategy = EvolutionaryStrategy(config, suite, seed, optimizer, seed=0)
+    OptimizationRun(strategy, evaluator, budget, seed).run()
+    operators = strategy.logbook[1]["operators"]
+    assert operators[0] == "structure:combined" and all(op.startswith("structure:") for op in operators[1:3])
+    assert not any(op.startswith("structure:") for op in operators[3:])  # queued ones take at most half of 5
+    expanded = set(strategy.state_dict()["expanded"])  # the seed, generation 0's best, generation 1's best
+    follower = next(i for i in strategy.hof if i.genome.operator == "structure:demos3")
+    assert follower.objectives["quality"] == 1.0 and follower.genome.id in expanded
+    assert len(follower.genome.parents) == 1 and follower.genome.parents[0] in expanded - {seed.id}
+    assert strategy.logbook[0]["quality_best"] == 0.6
+
+
+def test_without_follow_the_evolution_queues_only_the_combination():
+    from evo.run_loop import OptimizationRun
+    from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
+    suite, budget, optimizer, evaluator = _components()
+    seed = PromptGenome(instruction="Solve.", max_tokens=8)
+    config = EvolutionaryConfig(population_size=5, keep=2, generations=2, llm_operators=False, minibatch=0,
+                                structural_prior=3, extend_to_budget=False, target_score=None,
+                                structural_follow=False)
+    strategy = EvolutionaryStrategy(config, suite, seed, optimizer, seed=0)
+    OptimizationRun(strategy, evaluator, budget, seed).run()
+    operators = strategy.logbook[1]["operators"]
+    assert operators[0] == "structure:combined" and not any(op.startswith("structure:") for op in operators[1:])
