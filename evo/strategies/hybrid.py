@@ -47,6 +47,7 @@ class HybridStrategy(Strategy):
         self.suite = suite
         self.optimizer = optimizer
         self.budget = budget
+        self.seed = seed
         self.evolution = EvolutionaryStrategy(config.evolutionary, suite, seed_genome, optimizer, seed)
         self.refinement: IterativeStrategy | None = None
         self.handover_reason = ""
@@ -68,7 +69,7 @@ class HybridStrategy(Strategy):
     def _hand_over(self, reason: str) -> None:
         self.handover_reason = reason
         best = self.evolution.best()
-        self.refinement = IterativeStrategy(self.config.iterative, self.suite, best, self.optimizer)
+        self.refinement = IterativeStrategy(self.config.iterative, self.suite, best, self.optimizer, self.seed)
         self.refinement.memory.lessons.extend(self._lessons())
 
     def _lessons(self) -> list[str]:
@@ -141,6 +142,7 @@ class HybridStrategy(Strategy):
         self.evolution.load_state_dict(state["evolution"])
         self.handover_reason = state["handover_reason"]
         if state["refinement"] is not None:
-            self.refinement = IterativeStrategy(self.config.iterative, self.suite, self.evolution.best(), self.optimizer)
+            self.refinement = IterativeStrategy(self.config.iterative, self.suite, self.evolution.best(), self.optimizer,
+                                                self.seed)
             self.refinement.load_state_dict(state["refinement"])
         self.stop_reason = state["stop_reason"]

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 from enum import Enum
 from typing import Annotated, Literal
 
@@ -42,6 +41,7 @@ from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome, stable_hash
 from evo.operators.guard import ProposalGuard
 from evo.optimizer_llm import OptimizerLLM, extract_instruction, extract_tagged
+from evo.rng import stream
 from evo.operators.structural import combine_changes, prior_size, structural_variants
 from evo.strategies.fallback import fallback_edits
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
@@ -156,8 +156,9 @@ class IterativeStrategy(Strategy):
     name = "iterative"
 
     def __init__(self, config: IterativeConfig, suite: TaskSuite, seed_genome: PromptGenome,
-                 optimizer: OptimizerLLM):
+                 optimizer: OptimizerLLM, seed: int = 0):
         self.config = config
+        self.seed = seed  # the run seed: race orders and structural demo draws are streams of it
         self.suite = suite
         self.optimizer = optimizer
         self.current = seed_genome
@@ -229,7 +230,7 @@ class IterativeStrategy(Strategy):
         minibatch = self.minibatch_for(split)
         racers = [c.tag for c in self.pending if c.genome]
         if minibatch and racers:
-            order_rng = np.random.default_rng(int(stable_hash(f"race:{split}:{self.iteration}", size=4), 16))
+            order_rng = stream(self.seed, f"race:{split}:{self.iteration}")
             order = [ids[i] for i in order_rng.permutation(len(ids))]
             self.race = Race(order, rung_sizes(minibatch, len(order), self.config.racing), racers,
                              "bar", alpha=self.config.racing_alpha, halving=self.config.racing)
@@ -415,7 +416,7 @@ class IterativeStrategy(Strategy):
         a high expected yield, not tried before, as many as the budget still affords. The first
         iteration tries those of the seed; with ``structural_follow``, the iteration after each
         accepted change those of the new current genome."""
-        rng = np.random.default_rng(int(stable_hash(f"structure:{self.current.id}", size=4), 16))
+        rng = stream(self.seed, f"structure:{self.current.id}")
         out = []
         variants = [(g.replace(parents=(self.current.id,), operator=how), how) for g, how in
                     structural_variants(self.current, self.suite.split("train"), rng, self.suite.description)]

@@ -33,7 +33,8 @@ class StrategyContext:
 
 
 STRATEGIES: dict[str, Entry] = {
-    "iterative": Entry(IterativeConfig, lambda c, x: IterativeStrategy(c, x.suite, x.seed_genome, x.optimizer)),
+    "iterative": Entry(IterativeConfig, lambda c, x: IterativeStrategy(
+        c, x.suite, x.seed_genome, x.optimizer, x.seed)),
     "evolutionary": Entry(EvolutionaryConfig, lambda c, x: EvolutionaryStrategy(
         c, x.suite, x.seed_genome, x.optimizer, x.seed, extra_seeds=x.extra_seeds)),
     "hybrid": Entry(HybridConfig, lambda c, x: HybridStrategy(

@@ -209,8 +209,8 @@ def test_validation_restarts_from_seed_when_train_winner_does_not_generalize():
     budget = Budget(BudgetConfig(max_calls=1000))
     seed = PromptGenome(instruction="Give the number only, odd only.")
     optimizer = OptimizerLLM(scripted_optimizer([tagged("Give the number only, small only.")]), budget)
-    strategy = IterativeStrategy(IterativeConfig(n_candidates=1, max_train_iterations=1, max_val_iterations=1),
-                                 suite, seed, optimizer)
+    strategy = IterativeStrategy(IterativeConfig(n_candidates=1, max_train_iterations=1, max_val_iterations=1,
+                                                 structural_prior=0), suite, seed, optimizer)
     result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, seed).run()
     assert strategy.records[0]["accepted"]  # the overfit prompt won on train (100% vs odd-only)
     baseline = next(s["detail"] for s in result.steps

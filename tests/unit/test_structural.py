@@ -203,3 +203,14 @@ def test_without_follow_the_evolution_queues_only_the_combination():
     OptimizationRun(strategy, evaluator, budget, seed).run()
     operators = strategy.logbook[1]["operators"]
     assert operators[0] == "structure:combined" and not any(op.startswith("structure:") for op in operators[1:])
+
+
+def test_the_iterative_prior_draws_its_demos_from_the_run_seed():
+    from evo.strategies.iterative import IterativeConfig, IterativeStrategy
+    suite, _, optimizer, _ = _components()
+    seed = PromptGenome(instruction="Solve.", max_tokens=8)
+
+    def demos(run_seed):
+        strategy = IterativeStrategy(IterativeConfig(structural_prior=3, minibatch=0), suite, seed, optimizer, run_seed)
+        return [c.genome.demo_ids for c in strategy._structural_candidates(0) if c.genome.few_shot_k]
+    assert demos(0) == demos(0) and demos(0) != demos(1)
