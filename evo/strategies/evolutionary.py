@@ -37,11 +37,10 @@ from evo.optimizer_llm import OptimizerLLM
 from evo.rng import generator_state, restore_generator, stream
 from evo.strategies import deap_support as D
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
-from evo.strategies.racing import (Race, RacingFields, example_scores, grown_minibatch, rung_sizes,
-                                  task_call_budget)
+from evo.strategies.racing import Race, RacingFields, example_scores, rung_sizes, task_call_budget
 from evo.tasks.suite import TaskSuite
 
-STATE_VERSION = 6
+STATE_VERSION = 5
 TEXT_OPERATORS = tuple(STYLES) + ("edit", "demos")
 
 
@@ -187,7 +186,6 @@ class EvolutionaryStrategy(Strategy):
         self.bar: D.Individual | None = None
         self.arrived: list[D.Individual] = []  # this generation's fully evaluated newcomers
         self.screening = {"raced": 0, "promoted": 0, "dropped": 0}
-        self.screen_misses = 0  # races in a row that promoted nobody (the first rung grows)
         # children made before the next generation's operators run: the combination of generation 0's
         # changes that each beat the seed (evo.operators.structural.combine_changes)
         self.queued: list[PromptGenome] = []
@@ -215,7 +213,7 @@ class EvolutionaryStrategy(Strategy):
         racers = [ind for ind in self.pending if ind not in full]
         self.bar = full[0] if first else self._bar()
         order = [self.train_ids[i] for i in self.rng.permutation(len(self.train_ids))]
-        self.race = Race(order, rung_sizes(self._first_rung(), len(order), self.config.racing),
+        self.race = Race(order, rung_sizes(self.minibatch, len(order), self.config.racing),
                          [ind.genome.id for ind in racers], self.bar.genome.id if self.bar else None,
                          alpha=self.config.racing_alpha, halving=self.config.racing)
         self.racers = {ind.genome.id: ind for ind in racers}
@@ -236,11 +234,6 @@ class EvolutionaryStrategy(Strategy):
         ranked = sorted(self.population, key=lambda i: (-i.fitness.values[0], i.genome.id))
         return ranked[min(self.config.keep, len(ranked)) - 1]
 
-    def _first_rung(self) -> int:
-        """The minibatch, grown after races that promoted nobody (``minibatch_growth``)."""
-        misses = self.screen_misses if self.config.minibatch_growth else 0
-        return grown_minibatch(self.minibatch, misses, len(self.train_ids))
-
     def _race_requests(self) -> list[EvalRequest]:
         race = self.race
         if race.final:
@@ -253,7 +246,7 @@ class EvolutionaryStrategy(Strategy):
         """Whether a (k+1)-th genome of this generation can still be paid for: its evaluation (the first
         rung when screening) and those of the k before it, plus up to two optimizer calls to make it."""
         if self.minibatch:
-            cost = self._first_rung() * self.config.robustness_samples
+            cost = self.minibatch * self.config.robustness_samples
         else:
             cost = len(self.train_ids) * self.config.robustness_samples * (2 if self.config.perturbation else 1)
         return self.budget.affords(cost * (k + 1), 2)
@@ -307,8 +300,6 @@ class EvolutionaryStrategy(Strategy):
             return
         self.screening["promoted"] += len(race.alive)
         self.screening["dropped"] += len(race.dropped)
-        if race.sizes[0] < len(race.order):  # a screened race (not generation 0's seeds alone)
-            self.screen_misses = 0 if race.alive else self.screen_misses + 1
         arrived, self.arrived, self.race, self.racers, self.bar = self.arrived, [], None, {}, None
         self._finish_generation(arrived, screened=len(race.dropped) + len(race.alive))
 
@@ -604,7 +595,7 @@ class EvolutionaryStrategy(Strategy):
             "bar": self._ind_json(self.bar) if self.bar else None,
             "arrived": [self._ind_json(i) for i in self.arrived], "screening": dict(self.screening),
             "demo_credit": self.credit.state_dict(), "queued": [g.to_json() for g in self.queued],
-            "expanded": sorted(self.expanded), "screen_misses": self.screen_misses,
+            "expanded": sorted(self.expanded),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -635,4 +626,3 @@ class EvolutionaryStrategy(Strategy):
         self.credit.load_state_dict(state["demo_credit"])
         self.queued = [PromptGenome.from_json(g) for g in state["queued"]]
         self.expanded = set(state["expanded"])
-        self.screen_misses = state["screen_misses"]

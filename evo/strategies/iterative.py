@@ -46,12 +46,11 @@ from evo.operators.structural import combine_changes, prior_size, structural_var
 from evo.strategies.fallback import fallback_edits
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.memory import OptimizationMemory
-from evo.strategies.racing import (Race, RacingFields, example_scores, grown_minibatch, rung_sizes,
-                                  task_call_budget)
+from evo.strategies.racing import Race, RacingFields, example_scores, rung_sizes, task_call_budget
 from evo.tasks.suite import TaskSuite
 from evo.meta_prompts import render
 
-STATE_VERSION = 7
+STATE_VERSION = 6
 
 
 class IterativeConfig(RacingFields):
@@ -193,7 +192,6 @@ class IterativeStrategy(Strategy):
         self.minibatch = config.minibatch_size(len(self.train_ids), task_call_budget(optimizer.budget))
         self.race: Race | None = None
         self.screening = {"raced": 0, "promoted": 0, "dropped": 0}
-        self.screen_misses = 0  # races in a row that promoted nobody (the first rung grows)
         # a candidate of the next iteration: the changes of several candidates that each beat the
         # current instruction on train, combined (evo.operators.structural.combine_changes)
         self.queued: list[PromptGenome] = []
@@ -246,9 +244,7 @@ class IterativeStrategy(Strategy):
         the validation phase on val (finalists are then checked on the whole train split too)."""
         if not self.minibatch:
             return 0
-        n = self.suite.counts()[split]
-        base = self.config.minibatch_size(n, task_call_budget(self.optimizer.budget))
-        return grown_minibatch(base, self.screen_misses if self.config.minibatch_growth else 0, n)
+        return self.config.minibatch_size(self.suite.counts()[split], task_call_budget(self.optimizer.budget))
 
     def _race_requests(self) -> list[EvalRequest]:
         by_tag = {c.tag: c for c in self.pending}
@@ -343,7 +339,6 @@ class IterativeStrategy(Strategy):
                 cand.rejected = f"screened out: {race.dropped[cand.tag]}"
         self.screening["promoted"] += len(race.alive)
         self.screening["dropped"] += len(race.dropped)
-        self.screen_misses = 0 if race.alive else self.screen_misses + 1
         self.race = None
         return True
 
@@ -637,7 +632,6 @@ class IterativeStrategy(Strategy):
             "pending": [c.to_json() for c in self.pending] if self.race else [],
             "meta_prompt_sent": self._meta_prompt_sent, "queued": [g.to_json() for g in self.queued],
             "expanded": sorted(self.expanded), "accepted": [g.to_json() for g in self.accepted],
-            "screen_misses": self.screen_misses,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -660,4 +654,3 @@ class IterativeStrategy(Strategy):
         self.queued = [PromptGenome.from_json(g) for g in state["queued"]]
         self.expanded = set(state["expanded"])
         self.accepted = [PromptGenome.from_json(g) for g in state["accepted"]]
-        self.screen_misses = state["screen_misses"]

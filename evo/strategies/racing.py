@@ -40,8 +40,6 @@ class RacingFields(StrictConfig):
     racing: bool = Field(True, description="race minibatch survivors over doubling rungs (paired sign test, halving)")
     racing_alpha: float = Field(0.1, gt=0, lt=1)
     racing_auto_below: int = Field(40, ge=1)
-    minibatch_growth: bool = Field(True, description="double the first rung after each race in a row that promoted "
-                                                     "nobody (up to half the split), back to minibatch once one does")
 
     def minibatch_size(self, n_train: int, task_calls: int | None) -> int:
         """The first-rung size for a split of ``n_train`` under ``task_calls`` (None: unlimited); 0: none."""
@@ -52,16 +50,6 @@ class RacingFields(StrictConfig):
         else:
             size = self.minibatch
         return size if 0 < size < n_train else 0
-
-
-def grown_minibatch(base: int, misses: int, n: int) -> int:
-    """The first rung after ``misses`` races in a row promoted nobody: ``base`` doubled per miss, at most
-    half of the ``n``-example split (0, screening off, stays 0). When the candidates' differences are
-    rarer than the minibatch can show — a task the incumbent scores 0 on, where a better prompt gets
-    one example in ten — every candidate ties the bar and is dropped; a larger first rung can see them."""
-    if not base or not misses:
-        return base
-    return max(base, min(base * 2 ** misses, n // 2))
 
 
 def task_call_budget(budget) -> int | None:

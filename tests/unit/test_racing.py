@@ -129,31 +129,3 @@ def test_demo_credit_favours_demos_of_good_genomes():
     restored = DemoCredit(credit.task_of)
     restored.load_state_dict(credit.state_dict())
     assert restored.effect("b") == credit.effect("b")
-
-
-def test_the_first_rung_doubles_after_races_that_promote_nobody():
-    from evo.strategies.racing import grown_minibatch
-    assert grown_minibatch(5, 0, 40) == 5
-    assert [grown_minibatch(5, m, 40) for m in (1, 2, 3)] == [10, 20, 20]  # at most half the split
-    assert grown_minibatch(0, 3, 40) == 0 and grown_minibatch(4, 1, 6) == 4  # off stays off; never below base
-
-
-def test_the_iterative_strategy_grows_its_minibatch_while_nothing_is_promoted():
-    """Proposals that never beat the seed: every race drops everyone, so each next race starts on
-    twice the examples (2, then 4, capped at half the 10-example split: 5)."""
-    from tests.helpers import tagged
-    from tests.unit.test_iterative import make_run
-    run, strategy, _, suite = make_run([tagged("Hello."), tagged("Good day."), tagged("Hi there.")], n_candidates=1,
-                                       minibatch=2, max_train_iterations=3, max_val_iterations=0, fallback=False)
-    sizes = []
-    original = strategy.ask
-    strategy.ask = lambda: (sizes.append(strategy.minibatch_for("train")), original())[1]
-    run.run()
-    assert strategy.screening["promoted"] == 0 and strategy.screen_misses == 3
-    assert sorted(set(sizes)) == [2, 4, 5]
-    assert strategy.load_state_dict(strategy.state_dict()) is None and strategy.screen_misses == 3
-    off, strategy_off, _, _ = make_run([tagged("Hello."), tagged("Good day.")], n_candidates=1, minibatch=2,
-                                       max_train_iterations=2, max_val_iterations=0, fallback=False,
-                                       minibatch_growth=False)
-    off.run()
-    assert strategy_off.screen_misses == 2 and strategy_off.minibatch_for("train") == 2
