@@ -60,9 +60,9 @@ class EvolutionaryConfig(RacingFields):
                                                   "the seed (3 demos, the suite's description, answer-only, placement, "
                                                   "CoT, 1 and 5 demos); auto: all 7 when candidates are screened on "
                                                   "minibatches, else 3")
-    structural_follow: bool = Field(True, description="when a generation ends with a new best genome, the next one's "
-                                                      "first children are its structural variants (up to "
-                                                      "structural_prior, not tried before)")
+    structural_follow: bool = Field(True, description="when a generation ends with a new best genome, its "
+                                                      "structural variants (up to structural_prior, not tried "
+                                                      "before) are queued: the next generations' first children")
     tournament_size: int = Field(3, ge=1)
     mode: Literal["scalar", "pareto"] = "scalar"
     objectives: tuple[str, ...] = D.OBJECTIVES
@@ -236,11 +236,23 @@ class EvolutionaryStrategy(Strategy):
 
     def _race_requests(self) -> list[EvalRequest]:
         race = self.race
+        self._trim_race()
         if race.final:
             return [req for gid in race.alive for req in self._requests(self.racers[gid].genome)]
         samples, examples = self.config.robustness_samples, race.examples()
         genomes = [self.racers[gid].genome for gid in race.alive] + ([self.bar.genome] if self.bar else [])
         return [EvalRequest(g, "train", samples, tag="race", examples=examples) for g in genomes]
+
+    def _trim_race(self) -> None:
+        """Past the first rung, when the budget left cannot pay for every racer's next rung, race on
+        with the best it can pay for (the run would otherwise stop with the race unfinished)."""
+        race, remaining = self.race, self.budget.remaining_task_calls()
+        if race.rung == 0 or remaining is None:
+            return
+        per = race.next_rung_cost(len(self.train_ids)) * self.config.robustness_samples
+        if race.final and self.config.perturbation:
+            per += len(self.train_ids)
+        race.trim(remaining // max(per, 1))
 
     def _affordable(self, k: int) -> bool:
         """Whether a (k+1)-th genome of this generation can still be paid for: its evaluation (the first
@@ -464,8 +476,9 @@ class EvolutionaryStrategy(Strategy):
         n = self.config.population_size - self.config.keep
         key = self._parent_key()
         children: list[D.Individual] = []
-        # queued structural children take at most half the slots: the operators keep exploring
-        while self.queued and len(children) < (n + 1) // 2 and self._affordable(len(children)):
+        # queued structural children come first, as many as the generation has slots (the iterative
+        # strategy races all of an incumbent's variants at once too); the operators fill the rest
+        while self.queued and len(children) < n and self._affordable(len(children)):
             genome = self.queued.pop(0)
             if genome.id not in self.seen:
                 self.seen.add(genome.id)

@@ -249,12 +249,25 @@ class IterativeStrategy(Strategy):
     def _race_requests(self) -> list[EvalRequest]:
         by_tag = {c.tag: c for c in self.pending}
         split = "train" if self.phase == Phase.TRAIN else "val"
+        self._trim_race(split)
         if self.race.final:
             splits = ("train",) if self.phase == Phase.TRAIN else ("train", "val")
             return [EvalRequest(by_tag[t].genome, s, tag=t) for t in self.race.alive for s in splits]
         examples = self.race.examples()
         return ([EvalRequest(by_tag[t].genome, split, tag=t, examples=examples) for t in self.race.alive]
                 + [EvalRequest(self.current, split, tag="bar", examples=examples)])
+
+    def _trim_race(self, split: str) -> None:
+        """Past the first rung, when the budget left cannot pay for every racer's next rung, race on
+        with the best it can pay for (the run would otherwise stop with the race unfinished)."""
+        race, remaining = self.race, self.optimizer.budget.remaining_task_calls()
+        if race.rung == 0 or remaining is None:
+            return
+        counts = self.suite.counts()
+        per = race.next_rung_cost(counts[split])
+        if race.final and split == "val":
+            per += counts["train"]  # validation-phase finalists are checked on the whole train split too
+        race.trim(remaining // max(per, 1))
 
     def _affordable_candidates(self, extra: int = 0) -> int:
         """How many candidates the budget left can still pay for (each: one optimizer call plus its

@@ -11,8 +11,11 @@ After each rung but the last, a candidate is dropped when
 1. it does not strictly beat the bar on the prefix (GEPA's minibatch acceptance: a tie is no evidence);
 2. a one-sided paired sign test says it is worse than the rung's leader (p < ``alpha``; irace's
    racing idea, with an exact test that needs no distributional assumption); or
-3. it scores below the best ``ceil(n / 2)`` of the rung (successive halving), when ``halving`` is on;
-   candidates tied with the last one kept stay (a tie on a few examples says nothing).
+3. it scores below the best ``ceil(n / 2)`` of the ``n`` that entered the rung (successive halving),
+   when ``halving`` is on: 1 and 2 do not count twice, and candidates tied with the last one kept
+   stay (a tie on a few examples says nothing).
+When the budget left cannot pay for the next rung of every candidate alive, the strategy keeps the
+best it can pay for (``trim``) rather than stopping with the race unfinished.
 Candidates alive after the last rung have been evaluated on the whole split: they get full fitness.
 Pure logic: no model calls, no randomness (the strategy passes the order it drew).
 """
@@ -118,6 +121,7 @@ class Race:
         there is one); drops candidates (not after the last rung) and moves to the next rung."""
         means = {gid: sum(v) / len(v) if v else 0.0 for gid, v in scores.items()}
         self.scored.update({gid: means[gid] for gid in self.alive})
+        entered = len(self.alive)
         if not self.final:
             rung = self.rung
             bar = means.get(self.bar) if self.bar is not None else None
@@ -133,14 +137,31 @@ class Race:
                     p = sign_test_worse([a - b for a, b in zip(scores[gid], scores[leader])])
                     if p < self.alpha:
                         self._drop(gid, f"rung {rung}: worse than the leader (sign test p={p:.3f})")
-            if self.halving and len(self.alive) > 1:
-                keep = math.ceil(len(self.alive) / 2)
+            keep = math.ceil(entered / 2)
+            if self.halving and len(self.alive) > keep:
                 ranked = sorted(self.alive, key=lambda g: (-means[g], self.alive.index(g)))
                 cutoff = means[ranked[keep - 1]]
                 for gid in ranked[keep:]:
                     if means[gid] < cutoff - 1e-12:  # a tie with the last one kept is no evidence either
                         self._drop(gid, f"rung {rung}: outside the best {keep} (halving)")
         self.rung += 1
+
+    def next_rung_cost(self, n_train: int) -> int:
+        """Examples each candidate alive still needs for the next rung (its earlier prefix is paid)."""
+        done = self.sizes[self.rung - 1] if self.rung else 0
+        return (n_train if self.final else self.sizes[self.rung]) - done
+
+    def trim(self, affordable: int) -> list[str]:
+        """Keep the ``affordable`` (>= 1) best candidates alive by their last prefix mean (earlier ones
+        first on a tie), dropping the rest: the budget left cannot pay for every one's next rung.
+        Returns the dropped ids."""
+        if affordable < 1 or len(self.alive) <= affordable:
+            return []
+        ranked = sorted(self.alive, key=lambda g: (-self.scored.get(g, 0.0), self.alive.index(g)))
+        out = ranked[affordable:]
+        for gid in out:
+            self._drop(gid, f"rung {self.rung}: the budget left pays for the best {affordable} only")
+        return out
 
     def _drop(self, gid: str, why: str) -> None:
         self.alive.remove(gid)

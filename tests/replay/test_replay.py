@@ -17,8 +17,9 @@ COMMON = {"budget": {"max_calls": 90}, "split_limits": {"train": 6, "val": 4, "t
           "evaluator": {"kind": "threads", "workers": 1}, "seed": 0}
 RUNS = {
     "iterative": {"kind": "iterative", "n_candidates": 2, "max_train_iterations": 2, "max_val_iterations": 1},
+    # a prior of 2 leaves generation 0 a slot for an LLM operator (7 variants would fill a population of 4)
     "evolutionary": {"kind": "evolutionary", "population_size": 4, "keep": 2, "generations": 3, "target_score": None,
-                     "extend_to_budget": False},
+                     "extend_to_budget": False, "structural_prior": 2},
     "hybrid": {"kind": "hybrid", "evolution_share": 0.5,
                "evolutionary": {"population_size": 4, "keep": 2, "generations": 2, "target_score": None},
                "iterative": {"n_candidates": 1, "max_train_iterations": 1, "max_val_iterations": 1}},

@@ -60,9 +60,30 @@ def test_halving_and_the_paired_test_drop_the_weak_without_a_bar():
 def test_halving_keeps_candidates_tied_with_the_last_one_kept():
     """Two survivors of the bar tied on the minibatch: halving would keep 1, but the tie is no evidence
     for either, so both go on to the next rung."""
-    r = Race(order=list("abcdefgh"), sizes=[4, 8], alive=["x", "y", "z"], bar="bar", halving=True)
-    r.update({"x": [1, 0, 1, 0], "y": [0, 1, 1, 0], "z": [0, 0, 0, 0], "bar": [0, 0, 1, 0]})
-    assert r.alive == ["x", "y"] and "does not beat the bar" in r.dropped["z"]
+    r = Race(order=list("abcdefgh"), sizes=[4, 8], alive=["x", "y", "z", "w"], bar="bar", halving=True)
+    r.update({"x": [1, 1, 1, 0], "y": [1, 1, 0, 0], "z": [1, 0, 1, 0], "w": [0, 0, 1, 0], "bar": [0, 0, 0, 0]})
+    assert r.alive == ["x", "y", "z"] and "halving" in r.dropped["w"]  # best 2 of 4, and z tied with y
+
+
+def test_halving_halves_the_candidates_that_entered_the_rung():
+    """The sign test dropped two of four: the best half of the four are the two left, so halving does not
+    drop the runner-up again (it lost 1 example of 8 to the leader: no evidence)."""
+    r = Race(order=list("abcdefghijklmnop"), sizes=[8, 16], alive=["x", "y", "z", "w"], bar=None, halving=True)
+    r.update({"x": [1] * 8, "y": [1] * 7 + [0], "z": [1] * 4 + [0] * 4, "w": [0] * 4 + [1] * 4})
+    assert "sign test" in r.dropped["z"] and "sign test" in r.dropped["w"]
+    assert r.alive == ["x", "y"]
+
+
+def test_trim_keeps_the_best_the_budget_pays_for():
+    r = race(halving=False)
+    assert r.next_rung_cost(8) == 2  # the first rung: 2 examples
+    r.update({"x": [1, 1], "y": [1, 0], "z": [1, 1], "bar": [0, 0]})
+    assert r.alive == ["x", "y", "z"] and r.next_rung_cost(8) == 2  # examples c, d: a, b are paid
+    assert r.trim(3) == [] and r.trim(0) == [] and r.alive == ["x", "y", "z"]
+    assert r.trim(2) == ["y"] and r.alive == ["x", "z"] and "budget" in r.dropped["y"]
+    r.update({"x": [1, 1, 0, 0], "z": [1, 1, 1, 0], "bar": [0, 0, 0, 0]})
+    assert r.final and r.next_rung_cost(8) == 4  # the whole split of 8 less the 4 paid
+    assert r.trim(1) == ["x"] and r.alive == ["z"]
 
 
 def test_race_round_trips_json():
@@ -129,3 +150,34 @@ def test_demo_credit_favours_demos_of_good_genomes():
     restored = DemoCredit(credit.task_of)
     restored.load_state_dict(credit.state_dict())
     assert restored.effect("b") == credit.effect("b")
+
+
+@pytest.mark.parametrize("kind", ["evolutionary", "iterative"])
+def test_a_strategy_races_on_with_the_racers_the_budget_left_pays_for(kind):
+    """Two racers alive before the last rung (8 more train examples each) and 10 task calls left: the run
+    would stop with the race unfinished; the strategy finishes it with the better racer."""
+    from evo.budget import Budget
+    from evo.optimizer_llm import OptimizerLLM
+    from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
+    from evo.strategies.iterative import IterativeConfig, IterativeStrategy
+    from evo.testing.toys import pure_optimizer
+
+    suite = arithmetic_suite()  # 10 train examples
+    seed = PromptGenome(instruction="Solve.", max_tokens=8)
+    budget = Budget(BudgetConfig(max_task_calls=100))
+    optimizer = OptimizerLLM(pure_optimizer(), budget, seed=0)
+    if kind == "evolutionary":
+        strategy = EvolutionaryStrategy(EvolutionaryConfig(minibatch=2, llm_operators=False), suite, seed, optimizer,
+                                        seed=0)
+    else:
+        strategy = IterativeStrategy(IterativeConfig(minibatch=2), suite, seed, optimizer, 0)
+    order = [e.id for e in suite.split("train")]
+    strategy.race = Race(order=order, sizes=[2, 10], alive=["weak", "strong"], bar=None, halving=False)
+    strategy.race.update({"weak": [1, 0], "strong": [1, 1]})
+    budget.usage["task"].calls = 90
+    strategy._trim_race(*(() if kind == "evolutionary" else ("train",)))
+    assert strategy.race.alive == ["strong"] and "budget" in strategy.race.dropped["weak"]
+    budget.usage["task"].calls = 95  # not even one: the run loop stops as before
+    strategy.race.alive.append("weak")
+    strategy._trim_race(*(() if kind == "evolutionary" else ("train",)))
+    assert strategy.race.alive == ["strong", "weak"]
