@@ -20,20 +20,37 @@ import math
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 from evo.config_base import Entry, StrictConfig
 
 
 class _PolicyConfig(StrictConfig):
-    """Fields every policy config has."""
+    """Fields every policy config has. ``reward_range``: rewards outside it are refused (HTTP 422), so
+    one client cannot capture the router with an extreme reward; set it to your reward's real range."""
 
     discount: float = Field(1.0, gt=0, le=1)
+    reward_range: tuple[float, float] = Field((0.0, 1.0), description="[min, max] of an accepted reward")
+
+    @field_validator("reward_range")
+    @classmethod
+    def _ordered(cls, v):
+        lo, hi = v
+        if not lo < hi or max(abs(lo), abs(hi)) > 1e12:
+            raise ValueError("reward_range must be [min, max] with min < max, both within ±1e12")
+        return v
 
 
 class BetaTSConfig(_PolicyConfig):
     kind: Literal["beta_ts"] = "beta_ts"
     prior_alpha: float = Field(1.0, gt=0)
     prior_beta: float = Field(1.0, gt=0)
+
+    @field_validator("reward_range")
+    @classmethod
+    def _unit(cls, v):
+        if v[0] < 0 or v[1] > 1:
+            raise ValueError("beta_ts takes rewards in [0, 1]: reward_range must lie within [0, 1]")
+        return v
 
 
 class GaussianTSConfig(_PolicyConfig):
@@ -102,6 +119,20 @@ class Policy:
         return rng.normal(mean[:, None], sd[:, None], size=(self.n_arms, draws))
 
     # ---- learning ---------------------------------------------------------------------------------
+    def check_reward(self, value) -> float:
+        """``value`` as a float if this policy accepts it: finite and within ``cfg.reward_range``;
+        ``ValueError`` (a one-line reason) otherwise."""
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"reward must be a number, not {value!r}") from None
+        if not math.isfinite(value):
+            raise ValueError("reward must be a finite number")
+        lo, hi = self.cfg.reward_range
+        if not lo <= value <= hi:
+            raise ValueError(f"reward {value:g} is outside [{lo:g}, {hi:g}] (the {self.name} policy's reward_range)")
+        return value
+
     def update(self, index: int, reward: float) -> None:
         d = self.cfg.discount
         if d < 1.0:
@@ -141,7 +172,11 @@ class Policy:
         return {"n": self.n.tolist(), "s": self.s.tolist(), "ss": self.ss.tolist(), "active": self.active.tolist()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.n, self.s, self.ss = (np.array(state[k], dtype=float) for k in ("n", "s", "ss"))
+        """Restore statistics; ``ValueError`` for non-finite or negative pull counts (a corrupt store)."""
+        n, s, ss = (np.array(state[k], dtype=float) for k in ("n", "s", "ss"))
+        if not (np.isfinite(n).all() and np.isfinite(s).all() and np.isfinite(ss).all()) or (n < 0).any():
+            raise ValueError("arm statistics are not finite (or pulls are negative): the store is corrupt")
+        self.n, self.s, self.ss = n, s, ss
         self.active = np.array(state["active"], dtype=bool)
 
 

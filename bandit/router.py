@@ -64,8 +64,11 @@ class Router:
         for _ in arms:
             policy.add_arm()
         if arms:
-            policy.load_state_dict({"n": [a.n for a in arms], "s": [a.s for a in arms], "ss": [a.ss for a in arms],
-                                    "active": [a.active for a in arms]})
+            try:
+                policy.load_state_dict({"n": [a.n for a in arms], "s": [a.s for a in arms],
+                                        "ss": [a.ss for a in arms], "active": [a.active for a in arms]})
+            except ValueError as exc:
+                raise StoreError(str(exc)) from None
         index = {a.id: i for i, a in enumerate(arms)}
         if review_rollout:
             changed = False
@@ -118,12 +121,9 @@ class Router:
         return decision
 
     def _check_reward(self, value: float) -> float:
-        value = float(value)
-        if not np.isfinite(value):
-            raise ValueError("reward must be a finite number")
-        if self.policy_cfg.kind == "beta_ts" and not 0.0 <= value <= 1.0:
-            raise ValueError("reward must be in [0, 1] for the beta_ts policy")
-        return value
+        """The policy's own rule (``Policy.check_reward``): finite and within its ``reward_range``."""
+        with self._lock:
+            return self.policy.check_reward(value)
 
     def _learn(self, arm_id: str, value: float) -> str:
         with self._lock:

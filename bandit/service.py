@@ -38,7 +38,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bandit.metrics import RouterMetrics
 from bandit.router import ProductionArmRequired, Router
-from bandit.store import ArmConflict, DuplicateReward, StoreError, UnknownArm, UnknownDecision
+from bandit.store import (ARM_ID_PATTERN, MAX_LABEL, ArmConflict, DuplicateReward, StoreError, UnknownArm,
+                          UnknownDecision, VoidedDecision)
+from bandit.validation import check_features
 from evo.config_base import StrictConfig
 
 MAX_BODY_BYTES = 64 * 1024
@@ -151,11 +153,13 @@ class RewardAnswer(BaseModel):
 
 
 class ArmBody(StrictConfig):
-    arm_id: str | None = Field(None, description="default: the genome's id")
+    arm_id: str | None = Field(None, pattern=ARM_ID_PATTERN, description="default: the genome's id")
     genome: dict[str, Any]
-    label: str = ""
+    label: str = Field("", max_length=MAX_LABEL, pattern=r"^[^\x00-\x1f\x7f]*$",
+                       description="a name for people (no control characters)")
     production: bool = False
-    replace: bool = Field(False, description="swap the genome of an existing arm id (its statistics restart)")
+    replace: bool = Field(False, description="swap the genome of an existing arm id (its statistics restart and "
+                          "its decisions still waiting for a reward are voided)")
     context: dict[str, Any] | None = Field(None, description="render context (task templates and demos) as written "
                                            "by `evo bandit deploy`; without it the template is '{input}'")
 
@@ -177,6 +181,7 @@ class ErrorAnswer(BaseModel):
 def _errors(*codes: int) -> dict:
     text = {401: "missing bearer token", 403: "wrong token, or admin endpoints disabled", 404: "unknown id",
             409: "conflict (see detail)", 413: "request body or features too large", 422: "invalid request",
+            429: "too many /complete calls from this client (see detail)",
             501: "no model configured (start the server with --llm-config)", 502: "the model call failed",
             503: "the store is unavailable"}
     return {c: {"model": ErrorAnswer, "description": text[c]} for c in codes}
@@ -197,8 +202,11 @@ def _invalid(exc: ValidationError) -> Response:
 
 
 def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int = MAX_BODY_BYTES,
-               max_feature_bytes: int = MAX_FEATURE_BYTES, backend=None):
-    """The router's app. ``backend`` (an ``LLMBackend``, optional) serves ``POST /complete``."""
+               max_feature_bytes: int = MAX_FEATURE_BYTES, backend=None, complete_token: str | None = None,
+               complete_per_minute: float = 60.0):
+    """The router's app. ``backend`` (an ``LLMBackend``, optional) serves ``POST /complete``, which spends
+    model money: it needs a bearer token (``complete_token``, else the admin token; off without either)
+    and each client address may call it ``complete_per_minute`` times a minute (token bucket)."""
     import asyncio
 
     from evo.errors import BackendError
@@ -219,15 +227,31 @@ def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int =
         if not hmac.compare_digest(credentials.credentials.encode(), admin_token.encode()):
             raise HTTPException(403, "wrong admin token")
 
+    completion_token = complete_token or admin_token
+    limiter = ClientRateLimit(complete_per_minute)
+
+    def may_complete(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        if not completion_token:
+            raise HTTPException(403, "/complete is disabled: start the server with a completion or admin token")
+        if credentials is None:
+            raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        if not hmac.compare_digest(credentials.credentials.encode(), completion_token.encode()):
+            raise HTTPException(403, "wrong token")
+        client = request.client.host if request.client else "?"
+        if not limiter.allow(client):
+            raise HTTPException(429, f"more than {complete_per_minute:g} /complete calls a minute from {client}",
+                                headers={"Retry-After": "60"})
+
     @app.get("/healthz", responses=_errors(503))
     def healthz() -> dict:
-        """200 when the store answers a query; 503 with the store's error otherwise."""
+        """200 when the store answers, its file exists, its schema is this version's and at least one arm
+        is active (``/route`` can answer); 503 saying which of these failed otherwise."""
         try:
-            router.store.ping()
+            health = router.store.health()
         except Exception as exc:  # noqa: BLE001 - any driver error means unhealthy
             metrics.store_errors.inc()
             return _json({"ok": False, "store": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}, 503)
-        return {"ok": True, "store": "ok"}
+        return health if health["ok"] else _json(health, 503)
 
     @app.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
     def prometheus() -> Response:
@@ -246,9 +270,9 @@ def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int =
             return _invalid(exc)
         features = body.features
         if features:
-            size = len(orjson.dumps(features, default=str))
-            if size > max_feature_bytes:
-                return _json({"detail": f"features take {size} bytes as JSON; the limit is {max_feature_bytes}"}, 413)
+            problem = features_problem(features)
+            if problem:
+                return problem
         try:
             decision = await router.route_async(features or None)
         except StoreError as exc:
@@ -266,8 +290,17 @@ def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int =
         return _json({"decision_id": decision.decision_id, "arm_id": decision.arm_id, "request": rendered,
                       "genome": decision.genome})
 
-    @app.post("/complete", response_model=CompleteAnswer, responses=_errors(413, 422, 501, 502, 503),
-              openapi_extra=_body_schema(RouteBody))
+    def features_problem(features: dict) -> Response | None:
+        reason = check_features(features)
+        if reason:
+            return _json({"detail": reason}, 422)
+        size = len(orjson.dumps(features))
+        if size > max_feature_bytes:
+            return _json({"detail": f"features take {size} bytes as JSON; the limit is {max_feature_bytes}"}, 413)
+        return None
+
+    @app.post("/complete", response_model=CompleteAnswer, responses=_errors(401, 403, 413, 422, 429, 501, 502, 503),
+              openapi_extra=_body_schema(RouteBody), dependencies=[Depends(may_complete)])
     async def complete(request: Request):
         """Route, call the server's model with the rendered request, and answer with its output."""
         if backend is None:
@@ -278,6 +311,8 @@ def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int =
             return _invalid(exc)
         if body.input is None:
             return _json({"detail": [{"type": "missing", "loc": ["body", "input"], "msg": "Field required"}]}, 422)
+        if body.features and (problem := features_problem(body.features)):
+            return problem
         try:
             decision = await router.route_async(body.features or None)
         except StoreError as exc:
@@ -311,6 +346,8 @@ def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int =
             return _json({"detail": f"unknown decision_id {body.decision_id!r}"}, 404)
         except DuplicateReward:
             return _json({"detail": f"decision {body.decision_id!r} was already rewarded"}, 409)
+        except VoidedDecision:
+            return _json({"detail": f"decision {body.decision_id!r} was voided: its arm's prompt was replaced"}, 409)
         except ValueError as exc:
             return _json({"detail": str(exc)}, 422)
         except StoreError as exc:
@@ -336,13 +373,17 @@ def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int =
         try:
             genome = PromptGenome.from_json(body.genome)
         except Exception as exc:
-            raise HTTPException(422, f"genome is not a valid prompt genome: {exc}") from None
+            raise HTTPException(422, f"genome is not a valid prompt genome: {' '.join(str(exc).split())[:300]}") from None
+        if body.context is not None and (reason := context_problem(body.context)):
+            raise HTTPException(422, f"context: {reason}")
         arm_id = body.arm_id or genome.id
         try:
             router.add_arm(arm_id, genome.to_json(), label=body.label, production=body.production,
                            replace=body.replace, context=body.context)
         except ArmConflict as exc:
             raise HTTPException(409, str(exc)) from None
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
         return {"arm_id": arm_id}
 
     @app.delete("/arms/{arm_id}", dependencies=[Depends(admin)], responses=_errors(401, 403, 404, 409))
@@ -371,6 +412,49 @@ def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int =
     return app
 
 
+class ClientRateLimit:
+    """A token bucket per client address: ``per_minute`` calls a minute, bursts up to that many. The
+    table of clients is bounded (the oldest entries are dropped past ``max_clients``)."""
+
+    def __init__(self, per_minute: float, max_clients: int = 10_000):
+        self.rate, self.burst, self.max_clients = per_minute / 60.0, max(1.0, per_minute), max_clients
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, client: str) -> bool:
+        now = time.monotonic()
+        tokens, last = self._buckets.pop(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        allowed = tokens >= 1.0
+        self._buckets[client] = (tokens - 1.0 if allowed else tokens, now)
+        while len(self._buckets) > self.max_clients:
+            self._buckets.pop(next(iter(self._buckets)))
+        return allowed
+
+
+def context_problem(context: dict) -> str | None:
+    """None when a deploy's render context is usable: a mapping of tasks with valid input templates
+    (plain ``{field}`` only) and demos; else a one-line reason."""
+    from evo.tasks.template import parse_template
+
+    tasks = context.get("tasks")
+    if not isinstance(tasks, dict) or not tasks:
+        return "'tasks' must be a non-empty mapping"
+    if context.get("default_task") not in tasks:
+        return "'default_task' must name one of 'tasks'"
+    for name, spec in tasks.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("input_template"), str):
+            return f"tasks.{name[:40]}.input_template must be a string"
+        try:
+            parse_template(spec["input_template"])
+        except ValueError as exc:
+            return f"tasks.{name[:40]}.input_template: {exc}"
+        demos = spec.get("demos", [])
+        if not isinstance(demos, list) or not all(isinstance(d, dict) and isinstance(d.get("inputs"), dict)
+                                                   and "id" in d for d in demos):
+            return f"tasks.{name[:40]}.demos must be a list of {{id, inputs, expected}}"
+    return None
+
+
 # ---- running it -----------------------------------------------------------------------------------------
 class ServeConfig(StrictConfig):
     """Everything a worker process needs to build its router and app (passed to workers as JSON)."""
@@ -381,8 +465,19 @@ class ServeConfig(StrictConfig):
     seed: int = 0
     refresh_s: float = Field(0.5, gt=0)
     admin_token_env: str = "EVO_BANDIT_ADMIN_TOKEN"
-    max_body_bytes: int = MAX_BODY_BYTES
-    max_feature_bytes: int = MAX_FEATURE_BYTES
+    complete_token_env: str = Field("EVO_BANDIT_COMPLETE_TOKEN", description="bearer token of POST /complete "
+                                    "(the admin token when unset; /complete is off without either)")
+    complete_per_minute: float = Field(60.0, gt=0, description="POST /complete calls per client address a minute")
+    max_body_bytes: int = Field(MAX_BODY_BYTES, ge=1024)
+    max_feature_bytes: int = Field(MAX_FEATURE_BYTES, ge=16)
+    max_header_bytes: int = Field(16 * 1024, ge=1024, description="request line + headers; larger gets 431")
+    header_timeout_s: float = Field(10.0, gt=0, description="a request head must arrive within this (else 408)")
+    body_timeout_s: float = Field(30.0, gt=0, description="a request body must arrive within this (else 408)")
+    limit_concurrency: int = Field(1000, ge=1, description="connections + requests a worker serves at once "
+                                   "(503 past it)")
+    max_connections_per_client: int = Field(256, ge=1, description="open connections per client address")
+    retain_decisions_days: float | None = Field(None, gt=0, description="delete decisions older than this "
+                                                "(a background task, hourly); None keeps them")
     llm: dict | None = Field(None, description="backend config for POST /complete (as in --llm-config)")
 
 
@@ -412,7 +507,15 @@ def app_from_env():
 
         backend = build_backend(parse_backend_config(cfg.llm, "--llm-config"))
     app = create_app(router, os.environ.get(cfg.admin_token_env), max_body_bytes=cfg.max_body_bytes,
-                     max_feature_bytes=cfg.max_feature_bytes, backend=backend)
+                     max_feature_bytes=cfg.max_feature_bytes, backend=backend,
+                     complete_token=os.environ.get(cfg.complete_token_env), complete_per_minute=cfg.complete_per_minute)
+    from bandit.http_guard import GuardedHttpToolsProtocol
+
+    GuardedHttpToolsProtocol.configure(max_header_bytes=cfg.max_header_bytes, header_timeout_s=cfg.header_timeout_s,
+                                       body_timeout_s=cfg.body_timeout_s,
+                                       max_connections_per_client=cfg.max_connections_per_client)
+    if cfg.retain_decisions_days:
+        start_retention(router.store, cfg.retain_decisions_days * 86400.0)
     import gc
 
     gc.collect()
@@ -420,11 +523,48 @@ def app_from_env():
     return app
 
 
+def start_retention(store, older_than_s: float, every_s: float = 3600.0):
+    """A daemon thread that deletes decisions older than ``older_than_s`` now and every ``every_s``."""
+    import logging
+    import threading
+
+    log = logging.getLogger(__name__)
+
+    def loop():
+        while True:
+            try:
+                pruned = store.prune_decisions(older_than_s)
+                if pruned:
+                    log.info("retention: deleted %d decisions", pruned)
+            except Exception as exc:  # noqa: BLE001 - a busy store: try again next time
+                log.warning("retention: %s", exc)
+            time.sleep(every_s)
+
+    thread = threading.Thread(target=loop, name="decision-retention", daemon=True)
+    thread.start()
+    return thread
+
+
+def raise_fd_limit() -> None:
+    """Soft limit on open files up to the hard limit: idle connections must not starve ``/route`` of fds."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def serve(cfg: ServeConfig, host: str, port: int, *, workers: int = 1, log_level: str = "warning") -> None:
-    """Run uvicorn (uvloop + httptools, no access log). ``workers > 1`` starts that many processes on
-    one port, each with its own router over the shared store."""
+    """Run uvicorn (uvloop + httptools guarded by ``bandit.http_guard``: head size, read deadlines and
+    per-client connections bounded; ``limit_concurrency``; no access log). ``workers > 1`` starts that
+    many processes on one port, each with its own router over the shared store."""
     import uvicorn
 
+    raise_fd_limit()
     os.environ[CONFIG_ENV] = cfg.model_dump_json()
     uvicorn.run("bandit.service:app_from_env", factory=True, host=host, port=port, workers=workers,
-                loop="uvloop", http="httptools", access_log=False, log_level=log_level)
+                loop="uvloop", http="bandit.http_guard:GuardedHttpToolsProtocol", access_log=False,
+                log_level=log_level, limit_concurrency=cfg.limit_concurrency, timeout_keep_alive=5)

@@ -19,6 +19,7 @@ Contract:
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from concurrent.futures import Future
@@ -96,6 +97,25 @@ class UnknownArm(StoreError):
     pass
 
 
+class VoidedDecision(StoreError):
+    """A decision whose arm's genome was replaced before its reward came: the reward would describe
+    another prompt, so it is refused."""
+
+
+ARM_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"  # fits the 64-character column; no path or control chars
+MAX_LABEL = 200
+
+
+def check_arm_fields(arm_id: str, label: str) -> None:
+    """``ValueError`` for an arm id or label that does not fit its column or holds control characters."""
+    import re
+
+    if not re.fullmatch(ARM_ID_PATTERN, arm_id or ""):
+        raise ValueError(f"arm id {arm_id[:80]!r} must be 1-64 letters, digits, '.', '_', ':' or '-'")
+    if len(label) > MAX_LABEL or any(ord(c) < 32 or ord(c) == 127 for c in label):
+        raise ValueError(f"label must be at most {MAX_LABEL} characters without control characters")
+
+
 @dataclass(frozen=True)
 class ArmRow:
     id: str
@@ -144,10 +164,11 @@ class ArmStore:
         self._insert_decision = insert(decisions_table).values(
             id=bindparam("did"), arm_id=bindparam("arm"), created_at=bindparam("ts"), features=bindparam("feat"))
         self._mark_rewarded = (update(decisions_table)
-                               .where(decisions_table.c.id == bindparam("did"), decisions_table.c.reward.is_(None))
+                               .where(decisions_table.c.id == bindparam("did"), decisions_table.c.rewarded_at.is_(None))
                                .values(reward=bindparam("val"), rewarded_at=bindparam("ts"))
                                .returning(decisions_table.c.arm_id))
-        self._decision_exists = select(decisions_table.c.id).where(decisions_table.c.id == bindparam("did"))
+        self._decision_exists = (select(decisions_table.c.id, decisions_table.c.reward)
+                                 .where(decisions_table.c.id == bindparam("did")))
         self._decay = update(arms_table).values(n=arms_table.c.n * bindparam("d"), s=arms_table.c.s * bindparam("d"),
                                                 ss=arms_table.c.ss * bindparam("d"))
         self._increment = update(arms_table).where(arms_table.c.id == bindparam("arm")).values(
@@ -208,7 +229,10 @@ class ArmStore:
                 replace: bool = False, context: dict | None = None) -> ArmRow:
         """Add an arm (at rollout stage 0), or re-activate an arm of the same id and genome. The same id
         with a different genome is ``ArmConflict`` unless ``replace``: then the arm takes the new genome,
-        its statistics restart from zero (they described another prompt) and its rollout starts over."""
+        its statistics restart from zero (they described another prompt), its rollout starts over, and its
+        decisions still waiting for a reward are voided (a later reward for one is ``VoidedDecision``).
+        ``ValueError`` for an id or label that does not fit (``check_arm_fields``)."""
+        check_arm_fields(arm_id, label)
         now = time.time()
         ctx = json.dumps(context, sort_keys=True) if context is not None else None
         with self._write() as conn:
@@ -224,7 +248,13 @@ class ArmStore:
                     values.update(genome=json.dumps(genome), label=label or existing.label, n=0.0, s=0.0, ss=0.0,
                                   production=production, stage=0, stage_since=now, stage_pulls=0.0)
                 conn.execute(update(arms_table).where(arms_table.c.id == arm_id).values(**values))
-                self._event(conn, arm_id, "replaced" if not same else "reactivated", label=label, production=production)
+                voided = 0
+                if not same:
+                    voided = conn.execute(update(decisions_table).where(
+                        decisions_table.c.arm_id == arm_id, decisions_table.c.rewarded_at.is_(None))
+                        .values(rewarded_at=now)).rowcount
+                self._event(conn, arm_id, "replaced" if not same else "reactivated", label=label, production=production,
+                            **({"voided_decisions": voided} if voided else {}))
                 return self._arm(conn, arm_id)
             position = conn.execute(select(arms_table.c.position).order_by(arms_table.c.position.desc())).first()
             conn.execute(insert(arms_table).values(
@@ -282,9 +312,34 @@ class ArmStore:
             return [_arm(r) for r in conn.execute(query)]
 
     def ping(self) -> None:
-        """One read round trip (``/healthz``); raises the driver's error when the store is unreachable."""
+        """One read round trip; raises the driver's error when the store is unreachable."""
         with self.engine.connect() as conn:
             conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
+
+    def health(self) -> dict:
+        """What ``/healthz`` reports: ``{"ok", "store", "active_arms"}``. Not ok when the store does not
+        answer, its file is gone (SQLite: an open connection still reads a deleted file), its schema
+        version is not this version's, or no arm is active (``/route`` could not answer)."""
+        if self.url.startswith("sqlite:///"):
+            path = self.url[len("sqlite:///"):]
+            if path and path != ":memory:" and not os.path.exists(path):
+                return {"ok": False, "store": f"the store file {path} no longer exists", "active_arms": 0}
+        with self.engine.connect() as conn:
+            version = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).scalar()
+            active = conn.execute(select(func.count()).select_from(arms_table)
+                                  .where(arms_table.c.active.is_(True))).scalar()
+        if version != str(SCHEMA_VERSION):
+            return {"ok": False, "store": f"schema_version {version}, expected {SCHEMA_VERSION}", "active_arms": active}
+        if not active:
+            return {"ok": False, "store": "ok", "active_arms": 0, "detail": "no active arm: deploy a production prompt"}
+        return {"ok": True, "store": "ok", "active_arms": active}
+
+    def prune_decisions(self, older_than_s: float) -> int:
+        """Delete decisions created more than ``older_than_s`` seconds ago (rewarded or not; arms keep their
+        statistics); returns how many. A later reward for a pruned decision is ``UnknownDecision``."""
+        cutoff = time.time() - older_than_s
+        with self._write() as conn:
+            return conn.execute(decisions_table.delete().where(decisions_table.c.created_at < cutoff)).rowcount
 
     # ---- decisions and rewards ----------------------------------------------------------------------
     def submit_decision(self, decision_id: str, arm_id: str, features: dict | None = None) -> Future:
@@ -318,8 +373,9 @@ class ArmStore:
             _, did, value, discount = items[i]
             row = conn.execute(self._mark_rewarded, {"did": did, "val": value, "ts": now}).first()
             if row is None:
-                missing = conn.execute(self._decision_exists, {"did": did}).first() is None
-                out[i] = UnknownDecision(did) if missing else DuplicateReward(did)
+                found = conn.execute(self._decision_exists, {"did": did}).first()
+                out[i] = (UnknownDecision(did) if found is None else DuplicateReward(did) if found.reward is not None
+                          else VoidedDecision(did))
                 continue
             out[i] = row.arm_id
             applied.append((row.arm_id, value))

@@ -64,9 +64,10 @@ def resolve_run(suite: TaskSuite | str | Path | None, config=None, *,
 def optimize(suite: TaskSuite | str | Path | None, config=None, *, run_dir: str | Path | None = None,
              backends: dict | None = None, tracker=None, on_step: Callable[[dict], None] | None = None,
              env: Mapping[str, str] | None = None, seed_genome: PromptGenome | None = None,
-             extra_seeds: tuple = (), on_call: Callable[[str], None] | None = None) -> RunResult:
+             extra_seeds: tuple = (), on_call: Callable[[str], None] | None = None, force: bool = False) -> RunResult:
     """Optimize the suite's seed prompt (or ``seed_genome``); the held-out test split is scored once, at
-    the end. Writes a run directory (default ``results/runs/<suite>_<strategy>_<time>``)."""
+    the end. Writes a run directory (default ``results/runs/<suite>_<strategy>_<time>``); a directory that
+    already holds a run is refused unless ``force``."""
     resolved, limited = resolve_run(suite, config, env=env)
     rd = RunDir(run_dir) if run_dir is not None else RunDir(new_run_dir(DEFAULT_RUNS_ROOT, limited.name,
                                                                          resolved.strategy.kind))
@@ -74,7 +75,7 @@ def optimize(suite: TaskSuite | str | Path | None, config=None, *, run_dir: str 
         return run_resolved(resolved, limited, session, rd, tracker=tracker,
                             tags={"suite": limited.name, "strategy": resolved.strategy.kind},
                             seed_genome=seed_genome, extra_seeds=tuple(extra_seeds), on_record=on_step,
-                            on_call=on_call)
+                            on_call=on_call, force=force)
 
 
 def open_tracker(meta: dict):

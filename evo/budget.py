@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, NonNegativeFloat, NonNegativeInt
 
 from evo.config_base import StrictConfig
 
@@ -62,6 +62,26 @@ class Usage:
     def to_json(self) -> dict:
         return {"calls": self.calls, "cached_calls": self.cached_calls, "input_tokens": self.input_tokens,
                 "output_tokens": self.output_tokens, "usd": self.usd, "errors": self.errors}
+
+
+class _UsageState(StrictConfig):
+    calls: NonNegativeInt = 0
+    cached_calls: NonNegativeInt = 0
+    input_tokens: NonNegativeInt = 0
+    output_tokens: NonNegativeInt = 0
+    usd: NonNegativeFloat = 0.0
+    errors: NonNegativeInt = 0
+
+
+class _BudgetState(StrictConfig):
+    """A budget as saved in a checkpoint (``Budget.state_dict``)."""
+
+    config: dict
+    usage: dict[Literal["task", "optimizer", "monitor"], _UsageState]
+    steps: NonNegativeInt
+    steps_without_improvement: NonNegativeInt
+    idle_steps: NonNegativeInt
+    wall_s: NonNegativeFloat
 
 
 @dataclass
@@ -152,14 +172,17 @@ class Budget:
                 "idle_steps": self.idle_steps, "wall_s": self.wall_s}
 
     def load_state_dict(self, data: dict) -> None:
-        """Restore usage and counters in place (objects holding this budget keep seeing it)."""
+        """Restore usage and counters in place (objects holding this budget keep seeing it). The state
+        comes from a file on disk: it is validated first (``ValueError`` for a negative or non-numeric
+        counter, an unknown role or field), so a hand-edited ``calls: -1000`` cannot buy more calls."""
+        state = _BudgetState.model_validate(data)
         self.config = BudgetConfig(**data["config"])
         for role in ROLES:
-            self.usage[role] = Usage(**data["usage"].get(role, {}))
-        self.steps = data["steps"]
-        self.steps_without_improvement = data["steps_without_improvement"]
-        self.idle_steps = data["idle_steps"]
-        self.elapsed_before_s = data["wall_s"]
+            self.usage[role] = Usage(**state.usage.get(role, _UsageState()).model_dump())
+        self.steps = state.steps
+        self.steps_without_improvement = state.steps_without_improvement
+        self.idle_steps = state.idle_steps
+        self.elapsed_before_s = state.wall_s
         self._start = time.monotonic()
 
     @classmethod

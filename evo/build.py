@@ -38,10 +38,35 @@ class RunParts:
 
 def seed_genome_of(suite: TaskSuite) -> PromptGenome:
     try:
-        return PromptGenome(**suite.seed_prompt)
+        genome = PromptGenome(**suite.seed_prompt)
     except ValidationError as exc:
         err = pydantic_error_to_config_error(suite.source, exc)
         raise ConfigError(suite.source, err.detail, "seed_prompt" + (f".{err.field}" if err.field else "")) from None
+    check_demo_ids(genome, suite, suite.source, "seed_prompt.demo_ids")
+    return genome
+
+
+def check_trainable(suite: TaskSuite) -> None:
+    """One-line ``ConfigError`` when ``suite`` has no train example (optimizing needs one)."""
+    counts = suite.counts()
+    if not counts.get("train"):
+        held = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("val", "test"))
+        raise ConfigError(suite.source or suite.name, f"no train example to optimize on ({held}); mark some "
+                          "examples `split: train`, or drop the split fields and let evo assign them")
+
+
+def check_demo_ids(genome: PromptGenome, suite: TaskSuite, source, field: str = "demo_ids") -> None:
+    """Split hygiene: every demo a genome names must be a training example of the suite. A val or test
+    example shown as a demo would leak into the scores that choose and judge the prompt; an unknown id
+    would be dropped silently. Either is a one-line ``ConfigError``."""
+    for demo_id in genome.demo_ids:
+        try:
+            example = suite.example(demo_id)
+        except KeyError:
+            raise ConfigError(source, f"demo {demo_id!r} is not an example of suite {suite.name!r}", field) from None
+        if example.split != "train":
+            raise ConfigError(source, f"demo {demo_id!r} is a {example.split} example; demos must be training "
+                              "examples (held-out examples shown as demos would leak into the scores)", field)
 
 
 def cached(backend, cache: ResponseCache | None):
@@ -97,7 +122,11 @@ class Session:
 
     def parts(self, resolved, suite: TaskSuite, *, seed_genome: PromptGenome | None = None,
               extra_seeds: tuple[PromptGenome, ...] = ()) -> RunParts:
-        """The parts of one run of ``resolved`` on ``suite`` (already limited to its split limits)."""
+        """The parts of one run of ``resolved`` on ``suite`` (already limited to its split limits).
+        ``ConfigError`` naming the suite when it has no train example to optimize on."""
+        check_trainable(suite)
+        if seed_genome is not None:
+            check_demo_ids(seed_genome, suite, "seed genome")
         seed_genome = seed_genome or seed_genome_of(suite)
         budget = Budget(resolved.budget)
         opt_seed = int(stream(resolved.seed, "optimizer").integers(2**31 - 1))

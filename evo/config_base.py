@@ -14,15 +14,47 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+import functools
+import types
+import typing
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, model_validator
 
 from evo.errors import ConfigError, pydantic_error_to_config_error
 
 
 class StrictConfig(BaseModel):
-    """Base of every config: unknown keys are errors."""
+    """Base of every config: unknown keys are errors; floats must be finite (``.inf``/``.nan`` are errors)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_int(cls, data):
+        return reject_bool_for_int(cls, data)
+
+
+@functools.lru_cache(maxsize=None)
+def _int_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Fields typed int or float (or optional ones), where a bool is never meant."""
+    def is_int(tp) -> bool:
+        if tp in (int, float):
+            return True
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            return any(a in (int, float) for a in typing.get_args(tp)) and bool not in typing.get_args(tp)
+        if typing.get_origin(tp) is typing.Annotated:
+            return is_int(typing.get_args(tp)[0])
+        return False
+    return frozenset(name for name, f in model.model_fields.items() if is_int(f.annotation))
+
+
+def reject_bool_for_int(model: type[BaseModel], data):
+    """``true``/``false`` given for a number field is an error (pydantic would read it as 1/0)."""
+    if isinstance(data, dict):
+        for name in _int_fields(model):
+            if isinstance(data.get(name), bool):
+                raise ValueError(f"{name}: expected a number, got {str(data[name]).lower()}")
+    return data
 
 
 @dataclass(frozen=True)
@@ -58,7 +90,7 @@ def validate_config(model: type[BaseModel] | TypeAdapter, raw: Any, source: str 
 
 def read_mapping(path: str | Path, what: str) -> dict:
     """A YAML/JSON file that must hold a mapping (an empty file is ``{}``)."""
-    from evo.tasks.loader import read_yaml
+    from evo.files import read_yaml
 
     data = read_yaml(Path(path))
     if data is None:

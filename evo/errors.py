@@ -9,7 +9,13 @@ from pathlib import Path
 
 
 class EvoError(Exception):
-    """Base class for every error the framework raises on purpose."""
+    """Base class for every error the framework raises on purpose. Its text is redacted (``evo.redact``):
+    an error built from a provider's response cannot carry an API key onward."""
+
+    def __init__(self, *args):
+        from evo.redact import redact
+
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigError(EvoError):
@@ -18,9 +24,16 @@ class ConfigError(EvoError):
     def __init__(self, source: str | Path | None, message: str, field: str | None = None):
         self.source = str(source) if source is not None else None
         self.field = field
-        self.detail = " ".join(str(message).split())
+        from evo.redact import redact
+
+        self.detail = redact(" ".join(str(message).split()))
         parts = [p for p in (self.source, field) if p]
         super().__init__(": ".join(parts + [self.detail]))
+
+
+class RunFailure(EvoError):
+    """The input was fine but the work could not be done: every task-model call failed, or more failed than
+    the caller allows (``evo eval --max-errors``). The CLI exits 4 (config errors exit 2)."""
 
 
 class StateError(EvoError):
@@ -71,6 +84,8 @@ def pydantic_error_to_config_error(source: str | Path | None, exc) -> ConfigErro
         msg = "unknown field"
     elif first.get("type") == "missing":
         msg = "required field is missing"
+    elif first.get("type") in ("value_error", "assertion_error"):
+        msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if len(errors) > 1:
         msg += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
     return ConfigError(source, msg, field or None)

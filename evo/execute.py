@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Callable
 
 from evo.build import RunParts, Session
-from evo.errors import ConfigError, StateError
-from evo.genome import PromptGenome
-from evo.run_dir import RUN_SCHEMA_VERSION, RunDir
+from pydantic import ValidationError
+
+from evo.errors import ConfigError, StateError, pydantic_error_to_config_error
+from evo.genome import PromptGenome, stable_hash
+from evo.run_dir import RUN_SCHEMA_VERSION, RunDir, read_steps_file
 from evo.run_loop import OptimizationRun, RunResult
 from evo.tracking import flat_params, numeric_metrics
 
@@ -50,10 +52,7 @@ def final_metrics(result: RunResult) -> dict:
 
 
 def read_steps(run_dir: RunDir) -> list[dict]:
-    path = run_dir.path / "steps.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return read_steps_file(run_dir.path / "steps.jsonl")
 
 
 def restore(parts: RunParts, run_dir: RunDir) -> tuple[set, list, dict]:
@@ -70,6 +69,10 @@ def restore(parts: RunParts, run_dir: RunDir) -> tuple[set, list, dict]:
     try:
         parts.budget.load_state_dict(checkpoint["budget"])
         steps_done, charged = checkpoint["steps_done"], checkpoint["charged_keys"]
+        if not isinstance(steps_done, int) or isinstance(steps_done, bool) or steps_done < 0:
+            raise ValueError(f"steps_done {steps_done!r} is not a non-negative integer")
+    except ValidationError as exc:
+        raise pydantic_error_to_config_error(run_dir.path / "checkpoint.json", exc) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(run_dir.path / "checkpoint.json", f"incomplete checkpoint: {type(exc).__name__}: {exc}") from None
     steps = read_steps(run_dir)[:steps_done]
@@ -107,12 +110,28 @@ def execute(parts: RunParts, run_dir: RunDir, *, tracker=None, tracker_run_id: s
 def run_resolved(resolved, suite, session: Session, run_dir: RunDir, *, tracker=None, run_name: str = "",
                  parent_run_id: str | None = None, tags: dict | None = None, seed_genome: PromptGenome | None = None,
                  extra_seeds: tuple = (), on_record: Callable[[dict], None] | None = None,
-                 resume: bool = False, on_call: Callable[[str], None] | None = None) -> RunResult:
+                 resume: bool = False, on_call: Callable[[str], None] | None = None, force: bool = False) -> RunResult:
     """Run ``resolved`` on ``suite`` (already limited) into ``run_dir``; see the module docstring.
-    On resume, the tracker run recorded in ``config.json`` is continued."""
+    On resume, the tracker run recorded in ``config.json`` is continued.
+
+    The run directory is owned for the whole run (``RunDir.owned``: a second process gets a one-line
+    error). A fresh run refuses a directory that already holds a run unless ``force``. A resume refuses a
+    ``config.json`` whose resolved config no longer matches its ``config_sha256`` and a suite whose
+    examples changed since the run started (naming what changed)."""
+    with run_dir.owned():
+        if not resume:
+            run_dir.refuse_reuse(force)
+        return _run_owned(resolved, suite, session, run_dir, tracker=tracker, run_name=run_name,
+                          parent_run_id=parent_run_id, tags=tags, seed_genome=seed_genome, extra_seeds=extra_seeds,
+                          on_record=on_record, resume=resume, on_call=on_call)
+
+
+def _run_owned(resolved, suite, session: Session, run_dir: RunDir, *, tracker, run_name, parent_run_id, tags,
+               seed_genome, extra_seeds, on_record, resume, on_call) -> RunResult:
     parts = session.parts(resolved, suite, seed_genome=seed_genome, extra_seeds=extra_seeds)
     if resume:
         meta = run_dir.read_json("config.json")
+        check_resumable(meta, resolved, suite, run_dir)
         run_id = meta.get("tracker_run_id") if tracker is not None else None
     else:
         run_id = None
@@ -123,7 +142,7 @@ def run_resolved(resolved, suite, session: Session, run_dir: RunDir, *, tracker=
             tracker.log_params(run_id, flat_params(resolved.model_dump(mode="json")))
             tracker.log_dict(run_id, resolved.model_dump(mode="json"), "config/resolved_config.json")
         run_dir.write_config({"resolved": resolved.model_dump(mode="json"), "config_sha256": resolved.sha256(),
-                              "seed_genome": parts.seed_genome.to_json(),
+                              "seed_genome": parts.seed_genome.to_json(), "suite_examples": example_hashes(suite),
                               "extra_seeds": [g.to_json() for g in extra_seeds], "tracker_run_id": run_id,
                               "tracking": tracker.info() if tracker is not None else None})
     status = "FAILED"
@@ -147,6 +166,31 @@ def run_resolved(resolved, suite, session: Session, run_dir: RunDir, *, tracker=
                                   **register_winner(tracker, resolved, suite, result, run_id)})
         tracker.end_run(run_id, "FINISHED")
     return result
+
+
+def example_hashes(suite) -> dict[str, str]:
+    """A short content hash of every example (task, inputs, expected, split) by id: what a resume compares."""
+    return {ex.id: stable_hash([ex.task, dict(ex.inputs), ex.expected, ex.split], size=6) for ex in suite.examples}
+
+
+def check_resumable(meta: dict, resolved, suite, run_dir: RunDir) -> None:
+    """One-line ``ConfigError`` when ``config.json`` was edited (its sha256 no longer matches) or the
+    suite's examples differ from those the run started with."""
+    path = run_dir.path / "config.json"
+    if meta.get("config_sha256") and meta["config_sha256"] != resolved.sha256():
+        raise ConfigError(path, "the resolved config does not match its config_sha256 (edited since the run "
+                          "started?); start a new run with the edited config instead", "resolved")
+    recorded = meta.get("suite_examples")
+    if not isinstance(recorded, dict):
+        return  # written before example hashes were recorded
+    now = example_hashes(suite)
+    changed = sorted(i for i in set(now) & set(recorded) if now[i] != recorded[i])
+    added, removed = sorted(set(now) - set(recorded)), sorted(set(recorded) - set(now))
+    if changed or added or removed:
+        parts = [f"{len(ids)} {what} (first: {ids[0]})" for ids, what in
+                 ((changed, "changed"), (added, "added"), (removed, "removed")) if ids]
+        raise ConfigError(suite.source or suite.name, "the suite's examples differ from those the run in "
+                          f"{run_dir.path} started with: " + ", ".join(parts) + "; restore the suite or start a new run")
 
 
 def register_winner(tracker, resolved, suite, result: RunResult, run_id: str) -> dict:

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 GENOME_SCHEMA_VERSION = 1
 
@@ -39,7 +39,7 @@ class PromptGenome(BaseModel):
     one of the configured task models (``None``: the default one).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     instruction: str = ""
     system: str = ""
@@ -53,6 +53,12 @@ class PromptGenome(BaseModel):
     parents: tuple[str, ...] = ()
     operator: str = "seed"
     _id: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_int(cls, data):
+        from evo.config_base import reject_bool_for_int
+        return reject_bool_for_int(cls, data)
 
     @field_validator("demo_ids", "parents", mode="before")
     @classmethod

@@ -60,7 +60,7 @@ def resolve_cache(cache: bool | str, default: Path) -> bool | str:
 class ResolvedRun(RunSpec):
     """A ``RunSpec`` with every default applied (frozen). ``sha256()`` identifies the run's config."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     suite: str
     optimizer: BackendConfig
 

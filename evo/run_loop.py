@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
+from evo.errors import RunFailure
 from evo.budget import Budget
 from evo.evaluation.evaluator import Evaluator
 from evo.evaluation.memo import ExampleMemo
@@ -28,6 +29,9 @@ from evo.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
+
+
+FAIL_FAST_CALLS = 8  # task-model calls that must all fail before a run stops early (RunFailure)
 
 
 @dataclass
@@ -135,7 +139,8 @@ class OptimizationRun:
         # None: as the budget says (``BudgetConfig.monitor_val``; auto: off under a small call cap)
         self.monitor_val = budget.config.monitors_val(len(self._split_ids["val"])) if monitor_val is None else monitor_val
         self.monitor_calls = 0
-        self.failed_calls = 0  # task-model calls that failed, optimization and final scoring alike
+        # task-model calls that failed, optimization and final scoring alike (kept across a resume)
+        self.failed_calls = int((history or {}).get("failed_calls") or 0)
 
     def _ids(self, split: str, examples) -> list[str]:
         ids = self._split_ids[split]
@@ -241,7 +246,8 @@ class OptimizationRun:
 
     def history(self) -> dict:
         """What the loop knows of earlier evaluations, for the checkpoint (JSON)."""
-        return {"points": self.points, "genomes": {gid: g.to_json() for gid, g in self.genomes.items()}}
+        return {"points": self.points, "genomes": {gid: g.to_json() for gid, g in self.genomes.items()},
+                "failed_calls": self.failed_calls}
 
     def val_score(self, genome: PromptGenome) -> float | None:
         """Mean val score of ``genome`` for monitoring (MLflow curves): reuses a val evaluation the strategy
@@ -285,6 +291,16 @@ class OptimizationRun:
             unpaid.update((key, i) for i in self._ids(r.split, r.examples) if key + (i,) not in self.charged_keys)
         return sum(key[2] for key, _ in unpaid)
 
+    def _fail_fast(self, results) -> None:
+        """``RunFailure`` when every task-model call of the run so far failed (an unreachable server, a broken
+        model file) and there were at least ``FAIL_FAST_CALLS`` of them, or they were the whole first step
+        (the seed's baseline): stop before any optimizer call is spent on them."""
+        task = self.budget.usage["task"]
+        if not task.calls or task.errors < task.calls or (task.calls < FAIL_FAST_CALLS and self.steps):
+            return
+        first = next((r.error for _, batch in results for r in batch.records if r.error), None)
+        raise RunFailure(f"the first {task.calls} task-model calls all failed; first error: {first}")
+
     def run(self) -> RunResult:
         stop_reason = None
         while stop_reason is None:
@@ -303,6 +319,7 @@ class OptimizationRun:
                 stop_reason = f"next step needs {cost} task calls, {remaining} left in the budget"
                 break
             results = self.evaluate_step(requests)
+            self._fail_fast(results)
             self.strategy.tell(results)
             improved = self.strategy.best_score() > prev_best + 1e-12
             self.budget.end_step(improved, self.budget.snapshot() != before)
@@ -358,7 +375,8 @@ class OptimizationRun:
             finals[label] = {s: self.evaluate(genome, s, charge=False) for s in SPLITS}
         summary = {label: {s: {"pass_rate": b.pass_rate, "mean_score": b.mean_score, "n": b.n}
                            for s, b in batches.items()} for label, batches in finals.items()}
-        budget = {**self.budget.state_dict(), "monitor_val_calls": self.monitor_calls, "failed_task_calls": self.failed_calls,
+        budget = {**self.budget.state_dict(), "monitor_val_calls": self.budget.usage["monitor"].calls,
+                  "failed_task_calls": self.failed_calls,
                   "calls_left": self.budget.remaining_task_calls()}
         return RunResult(self.strategy.name, self.seed_genome, best, summary["before"], summary["after"],
                          self.steps, budget, stop_reason, finals, selection, lineage=self.lineage(best),

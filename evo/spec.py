@@ -64,7 +64,7 @@ class RunSettings(StrictConfig):
 class RunSpec(RunSettings):
     suite: str | None = Field(None, description="suite YAML file or built-in suite name")
     strategy: StrategyConfig = Field(default_factory=IterativeConfig)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63)
 
 
 def read_run_config(path: str | Path) -> dict:

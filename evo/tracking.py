@@ -17,6 +17,7 @@ from typing import Annotated, Literal, Protocol, Union
 
 from pydantic import Field
 
+from evo.redact import redact, redact_obj
 from evo.config_base import Entry, StrictConfig
 
 
@@ -150,18 +151,18 @@ class MlflowTracker:
         return {"uri": self.uri, "experiment": self.experiment}
 
     def start_run(self, name, parent_id=None, tags=None):
-        tags = {k: str(v) for k, v in (tags or {}).items()}
+        tags = {k: redact(str(v)) for k, v in (tags or {}).items()}
         if parent_id:
             tags["mlflow.parentRunId"] = parent_id
         return self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
 
     def log_params(self, run_id, params):
-        items = [self._Param(k, str(v)[:6000]) for k, v in params.items()]
+        items = [self._Param(k, redact(str(v))[:6000]) for k, v in params.items()]
         for i in range(0, len(items), 100):
             self.client.log_batch(run_id, params=items[i:i + 100])
 
     def set_tags(self, run_id, tags):
-        self.client.log_batch(run_id, tags=[self._RunTag(k, str(v)) for k, v in tags.items()])
+        self.client.log_batch(run_id, tags=[self._RunTag(k, redact(str(v))) for k, v in tags.items()])
 
     def log_metrics(self, run_id, metrics, step):
         ts = int(time.time() * 1000)
@@ -170,7 +171,7 @@ class MlflowTracker:
             self.client.log_batch(run_id, metrics=items[i:i + 1000])
 
     def log_dict(self, run_id, data, artifact_file):
-        self.client.log_dict(run_id, json.loads(json.dumps(data, default=str)), artifact_file)
+        self.client.log_dict(run_id, redact_obj(json.loads(json.dumps(data, default=str))), artifact_file)
 
     def log_file(self, run_id, path, artifact_dir=None):
         self.client.log_artifact(run_id, str(path), artifact_dir)
@@ -188,7 +189,7 @@ class MlflowTracker:
         full = prompt_name(self.experiment, name)
         version = self.client.register_prompt(
             full, messages, commit_message=str(tags.get("commit_message", "")) or None,
-            tags={k: str(v)[:5000] for k, v in tags.items() if k != "commit_message"},
+            tags={k: redact(str(v))[:5000] for k, v in tags.items() if k != "commit_message"},
             model_config={k: v for k, v in model_config.items() if v not in (None, "")} or None)
         return f"{full}/{version.version}"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Mapping
 
 from evo.config_base import deep_merge
+from evo.paths import slug
 from evo.tracking import build_tracker
 from experiments.config import load_raw, resolve_experiment, validate, with_mlflow
 from experiments.report import ComparisonReport, build_report, render_report
@@ -50,10 +51,10 @@ def run_ablation(base: Path, overlays: list[Path], console, *, grid: dict | None
     tracker = build_tracker(tracking, base_cfg.output_dir, f"{base_cfg.name}-ablation")
     cells = []
     for label, raw, source in variants:
-        resolved = resolve_experiment(validate({**raw, "name": f"{base_cfg.name}-{label}"}, source), env)
+        resolved = resolve_experiment(validate({**raw, "name": slug(f"{base_cfg.name}-{label}")}, source), env)
         if console is not None:
             console.print(f"[bold]variant {label}[/] ({source})")
-        write_resolved(resolved, root / f"{label}.config.yaml")
+        write_resolved(resolved, root / f"{slug(label)}.config.yaml")
         report = run_experiment(resolved, console=console, backends=backends, tracker=tracker, variant=label,
                                 source=source)
         cells += report.cells

@@ -18,6 +18,7 @@ from evo.execute import run_resolved
 from evo.progress import RunProgress, step_line
 from evo.run_dir import RunDir
 from evo.spec import limit_suite
+from evo.paths import child_path
 from evo.tasks.loader import load_suite
 from experiments import plots
 from experiments.config import ResolvedExperiment
@@ -100,7 +101,7 @@ class Comparison:
 
     def _run_cell(self, suite_ref: str, suite, name: str, seed: int) -> Cell:
         resolved = self.resolved.cell(suite_ref, name, seed)
-        run_dir = RunDir(self.out / "runs" / suite.name / name / f"seed{seed}")
+        run_dir = RunDir(child_path(self.out / "runs", suite.name, name, f"seed{seed}"))
         bar = self.progress.start(f"{suite.name}/{name} s{seed}", resolved.budget.max_calls) \
             if self.progress is not None else None
         result = run_resolved(
@@ -108,7 +109,8 @@ class Comparison:
             parent_run_id=self.parent_run_id,
             tags={"suite": suite.name, "strategy": name, "seed": seed, "variant": self.variant},
             on_record=bar.on_step if bar is not None else lambda r: log.info(step_line(r)),
-            on_call=bar.on_call if bar is not None else None)
+            on_call=bar.on_call if bar is not None else None,
+            force=True)  # an experiment owns its output tree: running it again replaces its cells
         if name != "baseline":
             with _PLOT_LOCK:  # matplotlib's pyplot is not thread-safe (parallel runs)
                 plots.lineage_plot(result.lineage, run_dir.path / "lineage.png", f"{suite.name}/{name}: winner's lineage")

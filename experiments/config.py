@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Annotated, Literal, Mapping
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -26,12 +26,12 @@ from evo.tracking import MlflowConfig, TrackingConfig, default_tracking_uri
 
 
 class ExperimentConfig(RunSettings):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")  # a directory name: no "..", no "/"
     description: str = ""
     suites: list[str] = Field(min_length=1)
     strategies: dict[str, StrategyConfig] = Field(min_length=1)
     baseline: bool = True
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Annotated[int, Field(ge=0, lt=2**63)]] = Field(default_factory=lambda: [0], min_length=1)
     tracking: TrackingConfig = Field(default_factory=MlflowConfig)
     output_dir: str = "results"
     bootstrap_resamples: int = Field(2000, ge=100)
@@ -40,6 +40,15 @@ class ExperimentConfig(RunSettings):
     cache_scope: Literal["strategy", "shared"] = Field(
         "strategy", description="strategy: one response cache per strategy (the baseline too), so wall time "
                                 "and cache hits do not depend on run order; shared: one cache for all")
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, v: list[int]) -> list[int]:
+        repeated = sorted({s for s in v if v.count(s) > 1})
+        if repeated:
+            raise ValueError(f"seed(s) {repeated} listed twice: a repeated seed repeats the same run, it is not "
+                             "another sample")
+        return v
 
     @field_validator("strategies")
     @classmethod
@@ -59,7 +68,7 @@ class ExperimentConfig(RunSettings):
 class ResolvedExperiment(ExperimentConfig):
     """An ``ExperimentConfig`` with every default applied (frozen)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     optimizer: BackendConfig
 
     def sha256(self) -> str:

@@ -226,7 +226,8 @@ class FaultyAdderServer(LocalServer):
 
 
 def start_router(store_url: str, admin_token: str, *extra_args: str):
-    """A real ``evo bandit serve`` process on a free 127.0.0.1 port: (base URL, process), once /healthz answers."""
+    """A real ``evo bandit serve`` process on a free 127.0.0.1 port: (base URL, process), once /healthz answers
+    (200, or 503 for a store that answers but has no active arm yet)."""
     import os
     import socket
     import subprocess
@@ -246,7 +247,8 @@ def start_router(store_url: str, admin_token: str, *extra_args: str):
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+            answer = httpx.get(base + "/healthz", timeout=1)
+            if answer.status_code == 200 or answer.json().get("store") == "ok":
                 return base, proc
         except httpx.HTTPError:
             time.sleep(0.2)

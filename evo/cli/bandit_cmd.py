@@ -1,7 +1,7 @@
 """``evo bandit serve|deploy|status|simulate``: run the router, promote winners, inspect, simulate."""
 from __future__ import annotations
 
-from evo.cli.argtypes import port, positive_int
+from evo.cli.argtypes import port, positive_float, positive_int
 
 import json
 import os
@@ -10,7 +10,9 @@ from pathlib import Path
 from evo.cli.console import make_console
 from rich.table import Table
 
-from evo.errors import ConfigError
+from pydantic import ValidationError
+
+from evo.errors import ConfigError, pydantic_error_to_config_error
 
 POLICY_KINDS = ["beta_ts", "gaussian_ts", "ucb1", "epsilon_greedy", "uniform"]  # bandit.policies.POLICIES
 
@@ -44,6 +46,23 @@ def register(sub) -> None:
                    help="backend config (as for `evo eval --llm-config`) that serves POST /complete")
     s.add_argument("--admin-token-env", default="EVO_BANDIT_ADMIN_TOKEN",
                    help="environment variable holding the admin bearer token (admin endpoints off if unset)")
+    s.add_argument("--complete-token-env", default="EVO_BANDIT_COMPLETE_TOKEN",
+                   help="environment variable holding the bearer token of POST /complete (default: the admin "
+                        "token; /complete is off without either)")
+    s.add_argument("--complete-per-minute", type=positive_float, default=60.0,
+                   help="POST /complete calls a client address may make a minute (default 60; more get 429)")
+    s.add_argument("--retain-decisions", type=positive_float, metavar="DAYS",
+                   help="delete decisions older than DAYS (checked hourly; default: keep them all)")
+    s.add_argument("--max-header-bytes", type=positive_int, default=16 * 1024,
+                   help="request line + headers larger than this get 431 (default 16384)")
+    s.add_argument("--header-timeout", type=positive_float, default=10.0, metavar="SECONDS",
+                   help="a request head must arrive within this, else 408 and close (default 10)")
+    s.add_argument("--body-timeout", type=positive_float, default=30.0, metavar="SECONDS",
+                   help="a request body must arrive within this, else 408 and close (default 30)")
+    s.add_argument("--limit-concurrency", type=positive_int, default=1000,
+                   help="connections + requests a worker serves at once; 503 past it (default 1000)")
+    s.add_argument("--max-connections-per-client", type=positive_int, default=256,
+                   help="open connections one client address may hold (default 256)")
     s.set_defaults(func=serve)
 
     d = bsub.add_parser("deploy", help="promote the best genomes of an optimization run as arms")
@@ -118,7 +137,7 @@ def open_router(args, seed: int = 0):
 
 
 def serve(args) -> int:
-    from bandit.service import ServeConfig, serve as run_server
+    from bandit.service import serve as run_server
 
     router = open_router(args, args.seed)  # opens (and migrates) the store once, with a clear error
     router.store.close()
@@ -132,14 +151,28 @@ def serve(args) -> int:
         if not isinstance(raw, dict):
             raise ConfigError(args.llm_config, "must be a mapping with 'kind'")
         llm = parse_backend_config(raw, args.llm_config).model_dump()
-    cfg = ServeConfig(llm=llm, store=router.store.url, policy=router.policy_cfg.model_dump(),
-                      rollout=router.rollout.model_dump(), seed=args.seed, admin_token_env=args.admin_token_env,
-                      max_body_bytes=args.max_body_bytes, max_feature_bytes=args.max_feature_bytes)
+    try:
+        cfg = _serve_config(args, router, llm)
+    except ValidationError as exc:
+        raise pydantic_error_to_config_error("evo bandit serve", exc) from None
     make_console(stderr=True).print(f"evo bandit router on http://{args.host}:{args.port} (docs: /docs) · store "
                                f"{router.store.url} · policy {args.policy} · {args.workers} worker(s) · admin "
                                f"endpoints {'on' if token else 'off (set ' + args.admin_token_env + ')'}")
     run_server(cfg, args.host, args.port, workers=args.workers)
     return 0
+
+
+def _serve_config(args, router, llm):
+    from bandit.service import ServeConfig
+
+    return ServeConfig(llm=llm, store=router.store.url, policy=router.policy_cfg.model_dump(),
+                      rollout=router.rollout.model_dump(), seed=args.seed, admin_token_env=args.admin_token_env,
+                      max_body_bytes=args.max_body_bytes, max_feature_bytes=args.max_feature_bytes,
+                      complete_token_env=args.complete_token_env, complete_per_minute=args.complete_per_minute,
+                      retain_decisions_days=args.retain_decisions, max_header_bytes=args.max_header_bytes,
+                      header_timeout_s=args.header_timeout, body_timeout_s=args.body_timeout,
+                      limit_concurrency=args.limit_concurrency,
+                      max_connections_per_client=args.max_connections_per_client)
 
 
 def deploy(args) -> int:

@@ -12,11 +12,11 @@ from pydantic import ValidationError
 from evo.errors import ConfigError, pydantic_error_to_config_error
 from evo.genome import PromptGenome
 from evo.llm.cache import CachedBackend, ResponseCache
-from evo.build import seed_genome_of
+from evo.build import check_demo_ids, seed_genome_of
 from evo.llm.config import BACKENDS, build_backend, parse_backend_config
 from evo.resolve import DEFAULT_CACHE
 from evo.resolve import default_cache_path as resolve_default_cache
-from evo.tasks.loader import read_text, read_yaml
+from evo.files import read_json, read_text, read_yaml
 from evo.tasks.suite import TaskSuite
 
 
@@ -81,10 +81,7 @@ def load_genome_file(path: Path) -> PromptGenome:
         raise ConfigError(path, "prompt file does not exist")
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
         if path.suffix.lower() == ".json":
-            try:
-                raw = json.loads(read_text(path))
-            except json.JSONDecodeError as exc:
-                raise ConfigError(path, f"invalid JSON: {exc.msg}", f"line {exc.lineno}") from None
+            raw = read_json(path)
         else:
             raw = read_yaml(path)
         if not isinstance(raw, dict):
@@ -103,6 +100,7 @@ def genome_from_args(args, suite: TaskSuite) -> PromptGenome:
         genome = genome.replace(instruction=args.prompt)
     elif args.prompt_file is not None:
         genome = load_genome_file(args.prompt_file)
+        check_demo_ids(genome, suite, args.prompt_file)
     changes = {}
     for arg, field in (("system", "system"), ("placement", "placement"), ("temperature", "temperature"),
                        ("max_tokens", "max_tokens"), ("cot", "chain_of_thought")):

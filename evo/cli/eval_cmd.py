@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from evo.cli.common import add_backend_args, add_genome_args, backend_from_args, genome_from_args
 from evo.cli.report import print_eval_report
-from evo.errors import ConfigError
+from evo.errors import ConfigError, RunFailure
 from evo.evaluation.evaluator import Evaluator
 from evo.evaluation.feedback import build_feedback
 from evo.tasks.loader import load_suite
@@ -30,6 +30,9 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print records and summary as JSON")
     p.add_argument("--show-failures", type=non_negative_int, default=8, metavar="N", help="failed examples to show")
     p.add_argument("--fail-under", type=unit_float, metavar="RATE", help="exit 1 if the pass rate is below RATE")
+    p.add_argument("--max-errors", type=error_allowance, metavar="N|RATE",
+                   help="exit 4 if more model calls than this failed: a count (e.g. 3) or a share below 1 "
+                        "(e.g. 0.1); default: exit 4 only when every call failed")
     p.add_argument("--batch", action="store_true",
                    help="send all requests as one Anthropic Message Batch (half price; waits for it to end)")
     p.set_defaults(func=run)
@@ -71,6 +74,34 @@ def run(args) -> int:
     else:
         title = f"evo eval · suite {suite.name} · split {args.split} · prompt {genome.id}"
         print_eval_report(console, title, batch, feedback, stats, args.show_failures)
+    check_errors(batch, args.max_errors)
     if args.fail_under is not None and batch.pass_rate < args.fail_under:
         return 1
     return 0
+
+
+def error_allowance(text: str) -> float:
+    """``--max-errors``: a non-negative count (an integer) or a share in [0, 1)."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count or a share, got {text!r}") from None
+    if not value >= 0 or value != value or value == float("inf") or (value >= 1 and not value.is_integer()):
+        raise argparse.ArgumentTypeError(f"expected a count (0, 1, 2, ...) or a share in [0, 1), got {text!r}")
+    return value
+
+
+def check_errors(batch, max_errors: float | None) -> None:
+    """``RunFailure`` (exit 4) when every call failed, or more than ``max_errors`` (count, or share if < 1)."""
+    failed = batch.n_errors
+    first = next((r.error for r in batch.records if r.error), None)
+    if batch.n and failed == batch.n:
+        raise RunFailure(f"every model call failed ({failed} of {batch.n}); first error: {first}")
+    if max_errors is None:
+        return
+    allowed = max_errors * batch.n if max_errors < 1 else max_errors
+    if failed > allowed:
+        raise RunFailure(f"{failed} of {batch.n} model calls failed (more than --max-errors {max_errors:g}); "
+                         f"first error: {first}")

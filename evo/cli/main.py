@@ -1,9 +1,16 @@
 """``evo`` entry point: subcommand registry and uniform error handling.
 
-Every ``EvoError`` (bad input, unusable config, backend failure outside an evaluation) and every
-file-system error is printed as one line ``evo: error: ...`` on stderr with exit code 2; anything else
-is a bug, printed as one line ``evo: internal error: ...`` with exit code 3 (``-v`` shows the
-traceback). Ctrl-C exits 130 after the run's checkpoint and tracker state are written.
+Exit codes (documented in ``docs/security.md``; CI may rely on them):
+
+- 0: done; 1: a quality gate failed (``--fail-under``);
+- 2: bad input: a config, suite, genome or data file that cannot be used as written, a file-system error
+  (one line ``evo: error: FILE: FIELD: why`` on stderr);
+- 3: an internal error, i.e. a bug (one line ``evo: internal error: ...``; ``-v`` shows the traceback);
+- 4: a runtime failure: the input was fine but the model calls failed (every call, the first
+  ``FAIL_FAST_CALLS`` of a run, or more than ``--max-errors``) or a backend failed outside an evaluation;
+- 130: interrupted (Ctrl-C or SIGTERM) after the run's checkpoint and tracker state are written.
+
+Every printed error is redacted (``evo.redact``).
 """
 from __future__ import annotations
 
@@ -13,7 +20,7 @@ import signal
 import sys
 import threading
 
-from evo.errors import EvoError
+from evo.errors import BackendError, EvoError, RunFailure
 
 
 def _version() -> str:
@@ -53,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from evo.redact import install_log_filter, redact, register_env_secrets
+
+    register_env_secrets()
+    install_log_filter()
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
@@ -60,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.func(args) or 0)
+    except (RunFailure, BackendError) as exc:
+        print(f"evo: error: {exc}", file=sys.stderr)
+        return 4
     except EvoError as exc:
         print(f"evo: error: {exc}", file=sys.stderr)
         return 2
@@ -68,12 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as exc:  # a read-only directory, a full disk, a path that is a directory, ...
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"evo: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"evo: error: {redact(where + str(exc.strerror or exc))}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: one line, the traceback with -v
         if args.verbose:
             raise
-        print(f"evo: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+        print(f"evo: internal error: {type(exc).__name__}: {redact(' '.join(str(exc).split()))[:300]} "
               "(run with -v for the traceback; please report it)", file=sys.stderr)
         return 3
 

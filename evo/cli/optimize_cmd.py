@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from evo.cli.argtypes import non_negative_int
 from evo.cli.console import make_console
 from rich.console import Console
 from rich.table import Table
@@ -22,8 +23,10 @@ def register(sub) -> None:
                    help="YAML/JSON run config: suite, strategy, budget, task_model, optimizer, evaluator, cache, "
                         "split_limits, seed")
     p.add_argument("--max-calls", type=int, help="LLM-call budget, task + optimizer (default 600)")
-    p.add_argument("--seed", type=int, help="run seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, help="run seed (default 0)")
     p.add_argument("--run-dir", type=Path, help="where to write the run record (default: results/runs/...)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite a run directory that already holds a run (refused otherwise)")
     p.add_argument("--no-cache", action="store_true", help="do not use the response cache")
     p.add_argument("--cache", type=Path, help="response cache file (default: $EVO_CACHE or .evo/cache.sqlite)")
     from evo.cli.compare_cmd import add_mlflow_flag
@@ -55,6 +58,8 @@ def run(args) -> int:
     spec = load_run_spec(args.config, overrides_from_args(args))
     resolved, suite = resolve_run(args.suite, spec)
     run_dir = RunDir(args.run_dir or new_run_dir(Path("results/runs"), suite.name, resolved.strategy.kind))
+    if not args.force:
+        run_dir.refuse_reuse()  # before the banner: the same check runs again under the lock
     tracker = None
     if args.mlflow:
         from evo.tracking import MlflowConfig, build_tracker
@@ -67,8 +72,8 @@ def run(args) -> int:
                   f"budget {resolved.budget.max_calls} calls · run dir {run_dir.path}")
     with RunProgress(console) as progress:
         progress.start(f"{suite.name}/{resolved.strategy.kind}", resolved.budget.max_calls)
-        result = optimize(suite, resolved, run_dir=run_dir.path, tracker=tracker, on_step=progress.on_step, on_call=progress.on_call,
-                          env=os.environ)
+        result = optimize(suite, resolved, run_dir=run_dir.path, tracker=tracker, on_step=progress.on_step,
+                          on_call=progress.on_call, env=os.environ, force=args.force)
     print_summary(console, result, run_dir.path)
     return exit_if_every_call_failed(result)
 
@@ -76,9 +81,9 @@ def run(args) -> int:
 def exit_if_every_call_failed(result) -> int:
     """An unreachable or broken task model must not look like a finished run: a one-line error."""
     if result.every_call_failed:
-        from evo.errors import BackendError
+        from evo.errors import RunFailure
 
-        raise BackendError(f"every task-model call of the run failed; first error: {result.first_error}")
+        raise RunFailure(f"every task-model call of the run failed; first error: {result.first_error}")
     return 0
 
 
@@ -88,9 +93,13 @@ def print_summary(console: Console, result, path: Path) -> None:
         table.add_column(col, justify="right" if col != "split" else "left")
     for split in ("train", "val", "test"):
         b, a = result.before[split], result.after[split]
-        table.add_row(split + (" (held out)" if split == "test" else ""), str(a["n"]), f"{b['pass_rate']:.1%}",
-                      f"[bold]{a['pass_rate']:.1%}")
+        before, after = (f"{b['pass_rate']:.1%}", f"[bold]{a['pass_rate']:.1%}") if a["n"] else ("-", "-")
+        table.add_row(split + (" (held out)" if split == "test" else ""), str(a["n"]), before, after)
     console.print(table)
+    empty = [split for split in ("val", "test") if not result.after[split]["n"]]
+    if empty:
+        console.print(f"[yellow]warning: no {' or '.join(empty)} examples: this run says nothing about how the "
+                      "prompt holds on examples it was not optimized on[/]")
     calls, budget = result.calls, result.budget
     total = sum(u["calls"] for u in budget["usage"].values())
     cached = sum(u["cached_calls"] for u in budget["usage"].values())

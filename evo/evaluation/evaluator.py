@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Sequence
 
+from evo.redact import redact
 from evo.errors import BackendError
 from evo.evaluation.records import EvalBatch, ExampleRecord
 from evo.evaluation.render import demo_examples, extract_answer, render_request
@@ -184,5 +185,5 @@ def _error_record(example: Example, input_text: str, message: str, sample_index:
     return ExampleRecord(
         example_id=example.id, task=example.task, split=example.split, input_text=input_text,
         expected=example.expected, output="", answer="", score=0.0, passed=False, category="error",
-        error=message, sample_index=sample_index,
+        error=redact(message), sample_index=sample_index,
     )

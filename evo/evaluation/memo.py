@@ -35,12 +35,13 @@ class ExampleMemo:
             known.setdefault(example_id, batch.records[i * samples:(i + 1) * samples])
 
     def batch(self, key: MemoKey, example_ids: list[str], wall_s: float = 0.0) -> EvalBatch:
-        """The records of ``example_ids`` (all must be known) as one batch, in that order."""
+        """The records of ``example_ids`` (all must be known; none for an empty split) as one batch, in
+        that order."""
         cache_key = (key, tuple(example_ids))
         cached = self._full.get(cache_key)
         if cached is not None:
             return cached
-        known = self._records[key]
+        known = self._records.get(key, {})  # an empty split: nothing was ever evaluated
         records = tuple(r for i in example_ids for r in known[i])
         out = EvalBatch(key[0], records, wall_s)
         self._full[cache_key] = out

@@ -29,6 +29,7 @@ import time
 import anthropic
 
 from evo.errors import BackendError, ConfigError
+from evo.redact import register_secret
 from evo.llm.base import BackendBase, LLMRequest, LLMResponse, retry_after
 from evo.llm.pricing import cost_usd
 
@@ -58,6 +59,7 @@ class AnthropicBackend(BackendBase):
                  send_temperature: bool = False, thinking_budget_tokens: int | None = None,
                  batch_poll_s: float = 10.0):
         key = api_key or os.environ.get(api_key_env)
+        register_secret(key)  # an error body that echoes it is redacted before it is stored anywhere
         if not key:
             raise ConfigError(api_key_env, "no Anthropic API key: set this environment variable")
         self.model = model

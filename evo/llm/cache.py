@@ -7,11 +7,18 @@ Contract:
   ``BackendError`` and is never written. Writes are buffered and flushed every ``flush_every`` puts,
   on ``flush()``, and at interpreter exit; pending writes are visible to ``get`` immediately.
 - A cached response keeps the latency and usage of the original call and has ``cached=True``.
+- The file is untrusted (another process, a crash, a hand edit): a row that does not parse as a
+  response is a miss. It is deleted, logged once per cache, counted (``stats()["corrupt"]``), and the
+  request is made again.
+- A cache another process keeps locked longer than ``lock_timeout_s`` is given up: a warning, and the
+  run goes on uncached. Responses already obtained are returned either way: a cache problem never loses
+  an evaluation's output.
 """
 from __future__ import annotations
 
 import atexit
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -23,11 +30,16 @@ from evo.llm.base import LLMRequest, LLMResponse
 from evo.sqlite_util import enable_wal
 
 CACHE_SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
 
 
 class ResponseCache:
-    def __init__(self, path: str | Path, flush_every: int = 256):
+    def __init__(self, path: str | Path, flush_every: int = 256, lock_timeout_s: float = 10.0):
         self.path = Path(path)
+        self.lock_timeout_s = lock_timeout_s
+        self.disabled = False  # set when the file stayed locked: the run goes on uncached
+        self.corrupt = 0
+        self._warned: set[str] = set()
         try:
             self._open(flush_every)
         except sqlite3.DatabaseError as exc:
@@ -65,24 +77,58 @@ class ResponseCache:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(self.path, timeout=self.lock_timeout_s, isolation_level=None,
+                                   check_same_thread=False)
             enable_wal(conn)
             self._local.conn = conn
         return conn
 
+    def _warn_once(self, what: str, message: str) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            log.warning("response cache %s: %s", self.path, message)
+
+    def _give_up(self, exc: Exception) -> None:
+        self.disabled = True
+        self._warn_once("locked", f"unusable ({exc}); continuing without the cache")
+
     def get(self, key: str) -> LLMResponse | None:
+        """The cached response for ``key``, or None (a miss, a corrupt row, an unusable cache)."""
         pending = self._pending.get(key)
+        data = None
         if pending is not None:
             data = pending[1]
-        else:
-            row = self._conn().execute("SELECT response FROM responses WHERE key=?", (key,)).fetchone()
-            data = row[0] if row else None
+        elif not self.disabled:
+            try:
+                row = self._conn().execute("SELECT response FROM responses WHERE key=?", (key,)).fetchone()
+                data = row[0] if row else None
+            except sqlite3.Error as exc:
+                self._give_up(exc)
+        response = self._parse(key, data) if data is not None else None
         with self._lock:
-            if data is None:
+            if response is None:
                 self.misses += 1
-                return None
-            self.hits += 1
-        return LLMResponse.from_json(json.loads(data), cached=True)
+            else:
+                self.hits += 1
+        return response
+
+    def _parse(self, key: str, data) -> LLMResponse | None:
+        try:
+            response = LLMResponse.from_json(json.loads(data), cached=True)
+            if not isinstance(response.text, str):
+                raise TypeError(f"text is {type(response.text).__name__}")
+            return response
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            self.corrupt += 1
+            self._warn_once("corrupt", f"corrupt row(s) ignored and deleted, requests made again "
+                                       f"(first: {type(exc).__name__}: {str(exc)[:100]})")
+            with self._lock:
+                self._pending.pop(key, None)
+            try:
+                self._conn().execute("DELETE FROM responses WHERE key=?", (key,))
+            except sqlite3.Error:
+                pass
+            return None
 
     def put(self, key: str, fingerprint: str, response: LLMResponse) -> None:
         payload = json.dumps(response.to_json(), separators=(",", ":"))
@@ -93,18 +139,26 @@ class ResponseCache:
             self.flush()
 
     def flush(self) -> None:
+        """Write pending responses. A cache locked past ``lock_timeout_s`` (or otherwise unusable) is
+        given up with a warning; the pending responses are then dropped, never raised."""
         with self._lock:
             if not self._pending:
                 return
+            if self.disabled:
+                self._pending.clear()
+                return
             rows = [(k, fp, data, ts) for k, (fp, data, ts) in self._pending.items()]
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)", rows)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+                conn = self._conn()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)", rows)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                self._give_up(exc)
             self._pending.clear()
 
     def __len__(self) -> int:
@@ -113,7 +167,8 @@ class ResponseCache:
 
     def stats(self) -> dict[str, float]:
         total = self.hits + self.misses
-        return {"hits": self.hits, "misses": self.misses, "hit_rate": self.hits / total if total else 0.0}
+        return {"hits": self.hits, "misses": self.misses, "hit_rate": self.hits / total if total else 0.0,
+                "corrupt": self.corrupt}
 
 
 class CachedBackend:

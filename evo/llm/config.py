@@ -24,10 +24,14 @@ class LocalConfig(StrictConfig):
     n_threads_batch: int | None = Field(None, ge=1)
 
 
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"  # an environment variable's name; a pasted key never matches
+
+
 class AnthropicConfig(StrictConfig):
     kind: Literal["anthropic"]
     model: str = "claude-opus-4-5"
-    api_key_env: str = "ANTHROPIC_API_KEY"
+    api_key_env: str = Field("ANTHROPIC_API_KEY", pattern=ENV_NAME, description="name of the environment "
+                             "variable holding the key (never the key itself)")
     base_url: str | None = None
     max_retries: int = Field(2, ge=0)
     timeout_s: float = Field(60.0, gt=0)
@@ -43,7 +47,8 @@ class OpenAICompatibleConfig(StrictConfig):
     kind: Literal["openai_compatible"]
     base_url: str
     model: str
-    api_key_env: str | None = None
+    api_key_env: str | None = Field(None, pattern=ENV_NAME, description="name of the environment variable "
+                                    "holding the key (never the key itself)")
     max_retries: int = Field(2, ge=0)
     timeout_s: float = Field(60.0, gt=0)
 

@@ -18,6 +18,7 @@ import time
 import openai
 
 from evo.errors import BackendError
+from evo.redact import register_secret
 from evo.llm.base import BackendBase, LLMRequest, LLMResponse, retry_after
 
 
@@ -31,6 +32,7 @@ class OpenAICompatibleBackend(BackendBase):
         self.max_retries = max_retries
         self.fingerprint = f"openai_compatible:{self.base_url}:{model}"
         key = os.environ.get(api_key_env) if api_key_env else None
+        register_secret(key)  # an error body that echoes it is redacted before it is stored anywhere
         self._client = openai.OpenAI(base_url=self.base_url, api_key=key or "not-needed", max_retries=max_retries,
                                      timeout=timeout_s)
 

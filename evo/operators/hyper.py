@@ -13,7 +13,7 @@ from evo.genome import PromptGenome
 class SearchSpace(BaseModel):
     """What evolution may change besides the text, and within which bounds."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     temperature: tuple[float, float] = (0.0, 1.0)
     temperature_sigma: float = Field(0.15, ge=0)
     max_tokens: tuple[int, int] = (4, 64)

@@ -6,23 +6,25 @@ A check entry is a mapping with ``kind`` (discriminator) plus the kind's options
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import re
-import sys
 from pathlib import Path
-from typing import Annotated, Callable, Literal, Union
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from evo.config_base import Entry
+from evo.config_base import Entry, reject_bool_for_int
 from evo.tasks import checks as C
+from evo.tasks.sandbox import SandboxedFunction
 
 
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str | None = None
     weight: float = Field(1.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data):
+        return reject_bool_for_int(cls, data)
 
 
 class ExactConfig(_Base):
@@ -41,15 +43,18 @@ class ContainsConfig(_Base):
 
 class RegexConfig(_Base):
     kind: Literal["regex"]
-    pattern: str
+    pattern: str = Field(max_length=10_000)
     mode: Literal["search", "fullmatch"] = "search"
+    timeout_s: float = Field(1.0, gt=0, le=60, description="matching that takes longer fails with category error")
 
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, v: str) -> str:
+        import regex
+
         try:
-            re.compile(v)
-        except re.error as exc:
+            regex.compile(v)
+        except (regex.error, RecursionError, OverflowError) as exc:
             raise ValueError(f"invalid regular expression: {exc}") from None
         return v
 
@@ -64,7 +69,8 @@ class NumericConfig(_Base):
 
 class ChoiceConfig(_Base):
     kind: Literal["choice"]
-    choices: list[str] = []
+    choices: list[str] | None = Field(None, min_length=1, description="the allowed answers; omit to take them "
+                                      "from each example's `choices` input")
 
 
 class JsonConfig(_Base):
@@ -76,49 +82,21 @@ class JsonConfig(_Base):
 class PythonConfig(_Base):
     kind: Literal["python"]
     ref: str
-    timeout_s: float = Field(5.0, gt=0, description="a call that takes longer fails with category error")
+    timeout_s: float = Field(5.0, gt=0, le=3600, description="a call that takes longer is killed and fails "
+                             "with category error")
+    import_timeout_s: float = Field(30.0, gt=0, le=3600, description="importing the module must finish "
+                                    "within this many seconds (else a config error)")
 
 
-
-
-def resolve_callable(ref: str, base_dir: Path | None = None) -> Callable:
-    """Import ``package.module:function`` or ``path/to/file.py:function``.
-
-    Raises ``ValueError`` with a one-line reason when the reference cannot be resolved.
-    """
-    if ":" not in ref:
-        raise ValueError(f"assertion reference {ref!r} must look like 'module:function' or 'file.py:function'")
-    target, _, attr = ref.rpartition(":")
-    if target.endswith(".py"):
-        path = Path(target)
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        if not path.is_file():
-            raise ValueError(f"assertion file {str(path)!r} does not exist")
-        mod_name = "evo_user_assertions_" + re.sub(r"\W", "_", str(path.resolve()))
-        module = sys.modules.get(mod_name)
-        if module is None:
-            spec = importlib.util.spec_from_file_location(mod_name, path)
-            module = importlib.util.module_from_spec(spec)
-            try:
-                spec.loader.exec_module(module)
-            except (Exception, SystemExit) as exc:  # a module that exits at import must not end evo silently
-                raise ValueError(f"importing {str(path)!r} failed: {type(exc).__name__}: {exc}") from None
-            sys.modules[mod_name] = module
-    else:
-        try:
-            module = importlib.import_module(target)
-        except (Exception, SystemExit) as exc:
-            raise ValueError(f"cannot import module {target!r}: {type(exc).__name__}: {exc}") from None
-    fn = getattr(module, attr, None)
-    if fn is None or not callable(fn):
-        raise ValueError(f"{target!r} has no callable {attr!r}")
-    return fn
 
 
 def _python_check(cfg, base_dir: Path | None) -> C.Check:
-    opts = cfg.model_dump(exclude={"kind", "ref"})
-    return C.AssertionCheck(resolve_callable(cfg.ref, base_dir), **opts)
+    """The user's callable in killable worker processes (``evo.tasks.sandbox``); imported now, under
+    ``import_timeout_s``, so a module that fails or hangs at import is a load-time error."""
+    fn = SandboxedFunction(cfg.ref, base_dir, timeout_s=cfg.timeout_s, import_timeout_s=cfg.import_timeout_s)
+    fn.warm()
+    opts = cfg.model_dump(exclude={"kind", "ref", "import_timeout_s"})
+    return C.AssertionCheck(fn, **opts)
 
 
 def _builtin(check_cls):

@@ -39,6 +39,10 @@ _NUMBER_START = re.compile(r"[-+]?\.?\d")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 
 
+class UserCheckError(Exception):
+    """A user check failed in its own code; the message already says how (``ZeroDivisionError: ...``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     name: str
@@ -124,7 +128,8 @@ class Check:
             if not math.isfinite(score) or not 0.0 <= score <= 1.0:
                 raise ValueError(f"score {score!r} is outside [0, 1]")
         except Exception as exc:  # a check never raises: it fails with category "error"
-            return CheckResult(self.name, 0.0, False, f"{type(exc).__name__}: {exc}", "error", self.weight)
+            text = str(exc) if isinstance(exc, UserCheckError) else f"{type(exc).__name__}: {exc}"
+            return CheckResult(self.name, 0.0, False, " ".join(text.split())[:2000], "error", self.weight)
         passed = score >= 1.0 - 1e-9
         if passed:
             category = None
@@ -196,18 +201,29 @@ class ContainsCheck(Check):
 
 
 class RegexCheck(Check):
-    """The whole stripped output (``fullmatch``) or some part of it (``search``) matches ``pattern``."""
+    """The whole stripped output (``fullmatch``) or some part of it (``search``) matches ``pattern``.
+
+    Matching runs in the ``regex`` module with a hard ``timeout_s`` (default 1 s) and without holding the
+    GIL: a catastrophic pattern such as ``^(a+)+$`` on a long output is a failed check with category
+    ``error``, not a hang."""
 
     kind = "regex"
 
-    def __init__(self, pattern: str, mode: str = "search", **kw):
+    def __init__(self, pattern: str, mode: str = "search", timeout_s: float = 1.0, **kw):
+        import regex
+
         super().__init__(**kw)
-        self.pattern = re.compile(pattern)
+        self.pattern = regex.compile(pattern)
         self.mode = mode
+        self.timeout_s = timeout_s
 
     def _run(self, output, expected, inputs):
         text = output.strip()
-        ok = self.pattern.fullmatch(text) if self.mode == "fullmatch" else self.pattern.search(text)
+        match = self.pattern.fullmatch if self.mode == "fullmatch" else self.pattern.search
+        try:
+            ok = match(text, timeout=self.timeout_s, concurrent=True)
+        except TimeoutError:
+            raise UserCheckError(f"the pattern did not finish matching within {self.timeout_s:g} s") from None
         if ok:
             return 1.0, "", None
         return _fail("format_violation", output, expected, f"output does not match /{self.pattern.pattern}/")
@@ -341,6 +357,8 @@ class AssertionCheck(Check):
 
     def _run(self, output, expected, inputs):
         args = (dict(inputs), output, expected)
+        if getattr(self.fn, "enforces_timeout", False):  # a SandboxedFunction: killable, own timeout
+            return *self.fn(*args), None
         result = call_with_timeout(lambda: self.fn(*args), self.timeout_s)
         message = ""
         if isinstance(result, tuple):

@@ -15,8 +15,6 @@ Every problem is raised as a one-line ``ConfigError`` naming the file and the fi
 """
 from __future__ import annotations
 
-import json
-import string
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,9 +24,11 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from evo.config_base import StrictConfig
 
 from evo.errors import ConfigError, pydantic_error_to_config_error
+from evo.files import read_jsonl, read_text, read_yaml  # noqa: F401 - re-exported (old import path)
 from evo.genome import stable_hash
 from evo.tasks.check_config import CheckConfig, build_check
 from evo.tasks.suite import SPLITS, Example, Task, TaskSuite, template_fields
+from evo.tasks.template import parse_template
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "suites"
 
@@ -45,7 +45,7 @@ class SplitConfig(StrictConfig):
     train: float = Field(0.4, ge=0, le=1)
     val: float = Field(0.3, ge=0, le=1)
     test: float = Field(0.3, ge=0, le=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63)
 
     @model_validator(mode="after")
     def _sums_to_one(self):
@@ -66,15 +66,7 @@ class _TaskFields(StrictConfig):
     @field_validator("input_template")
     @classmethod
     def _valid_template(cls, v: str) -> str:
-        try:
-            fields = list(string.Formatter().parse(v))
-        except ValueError as exc:
-            raise ValueError(f"not a valid template ({exc}); write a literal brace as {{{{ or }}}}") from None
-        for _, name, _, _ in fields:
-            if name is not None and not name.strip():
-                raise ValueError("empty field name '{}' in the template; name the input field, e.g. {question}")
-            if name and not name.split(".")[0].split("[")[0].isidentifier():
-                raise ValueError(f"field name {name!r} in the template is not a valid name")
+        parse_template(v)  # ValueError with the reason: plain {field} placeholders only
         return v
 
     @model_validator(mode="after")
@@ -119,42 +111,6 @@ def resolve_suite_path(name_or_path: str | Path) -> Path:
         return builtin
     names = ", ".join(builtin_suites()) or "none"
     raise ConfigError(str(name_or_path), f"no such suite file or built-in suite (built-ins: {names})")
-
-
-def read_text(path: Path) -> str:
-    """A UTF-8 text file; unreadable or not UTF-8 is a one-line ``ConfigError``."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(path, f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(path, f"cannot read file: {exc.strerror or exc}") from None
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; syntax errors become ``ConfigError`` with line and column."""
-    text = read_text(path)
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(path, f"invalid YAML: {problem}", where) from None
-
-
-def read_jsonl(path: Path) -> list[tuple[int, Any]]:
-    """(line number, parsed object) for every non-blank line; bad JSON raises ``ConfigError``."""
-    lines = read_text(path).splitlines()
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append((number, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            raise ConfigError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", f"line {number}") from None
-    return rows
 
 
 def load_suite(name_or_path: str | Path) -> TaskSuite:
@@ -254,6 +210,8 @@ def assign_splits(examples: list[Example], split: SplitConfig) -> list[Example]:
         order = np.random.default_rng(seed).permutation(len(indices))
         n = len(indices)
         n_train = int(round(split.train * n))
+        if split.train > 0:
+            n_train = max(n_train, 1)  # one example must not all go to held-out splits
         n_val = int(round(split.val * n))
         n_val = min(n_val, n - n_train)
         for rank, pos in enumerate(order):

@@ -6,11 +6,11 @@ construction; loaders (``evo.tasks.loader``, ``evo.tasks.bigbench``) build them.
 """
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from evo.tasks.checks import Check, CheckResult
+from evo.tasks.template import render_template, template_fields  # noqa: F401 - template_fields re-exported
 
 SPLITS = ("train", "val", "test")
 
@@ -35,7 +35,7 @@ class Task:
 
     def render_input(self, example: Example) -> str:
         """The user-visible input text of ``example`` (the template filled with its fields)."""
-        return self.input_template.format_map(example.inputs)
+        return render_template(self.input_template, example.inputs)
 
     def checks_for(self, example: Example) -> tuple[Check, ...]:
         return self.checks + example.checks
@@ -54,13 +54,6 @@ class Task:
         return score, passed, category
 
 
-def template_fields(template: str) -> set[str]:
-    """Top-level field names referenced by a ``str.format`` template."""
-    names = set()
-    for _, name, _, _ in string.Formatter().parse(template):
-        if name:
-            names.add(name.split(".")[0].split("[")[0])
-    return names
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,10 @@ SETUPS = {  # ``setup: <name>:<path>`` in a case: files easier to make than to w
     "state_version": lambda p: _edit_json(p, lambda d: d["strategy"].update(schema_version=99)),
     "resolved_bogus": lambda p: _edit_json(p, lambda d: d["resolved"].update(bogus=1)),
     "rm": lambda p: p.unlink(),
+    "negative_calls": lambda p: _edit_json(p, lambda d: d["budget"]["usage"]["task"].update(calls=-1000)),
+    "negative_steps": lambda p: _edit_json(p, lambda d: d.update(steps_done=-3)),
+    "edit_resolved": lambda p: _edit_json(p, lambda d: d["resolved"]["budget"].update(max_calls=10_000)),
+    "edit_suite": lambda p: p.write_text(p.read_text().replace('"expected": "3"', '"expected": "4"')),
 }
 
 

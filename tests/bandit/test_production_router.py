@@ -108,11 +108,21 @@ def test_healthz_reports_a_broken_store(tmp_path):
     db = tmp_path / "b.sqlite"
     base, proc = start_router(f"sqlite:///{db}", TOKEN)
     try:
-        assert httpx.get(base + "/healthz", timeout=10).json() == {"ok": True, "store": "ok"}
+        r = httpx.get(base + "/healthz", timeout=10)  # /route could not answer yet
+        assert r.status_code == 503 and r.json()["active_arms"] == 0 and "no active arm" in r.json()["detail"]
+        httpx.post(base + "/arms", json={"genome": {"instruction": "A"}, "production": True}, headers=AUTH, timeout=10)
+        assert httpx.get(base + "/healthz", timeout=10).json() == {"ok": True, "store": "ok", "active_arms": 1}
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+        r = httpx.get(base + "/healthz", timeout=10)
+        assert r.status_code == 503 and "schema_version 999" in r.json()["store"]
         with sqlite3.connect(db) as conn:
             conn.execute("DROP TABLE meta")
         r = httpx.get(base + "/healthz", timeout=10)
         assert r.status_code == 503 and "meta" in r.json()["store"]
+        db.unlink()
+        r = httpx.get(base + "/healthz", timeout=10)
+        assert r.status_code == 503 and "no longer exists" in r.json()["store"]
     finally:
         proc.terminate()
         proc.wait(10)
@@ -244,19 +254,24 @@ def test_complete_routes_calls_the_model_and_can_be_rewarded(tmp_path):
     try:
         genome = PromptGenome(instruction="Add.", chain_of_thought=True)
         httpx.post(base + "/arms", json={"genome": genome.to_json(), "production": True}, headers=AUTH, timeout=10)
-        r = httpx.post(base + "/complete", json={"input": {"input": "2 + 3"}}, timeout=10)
+        # /complete spends model money: it needs the token (here the admin one)
+        assert httpx.post(base + "/complete", json={"input": {"input": "2 + 3"}}, timeout=10).status_code == 401
+        wrong = {"Authorization": "Bearer nope"}
+        assert httpx.post(base + "/complete", json={"input": {"input": "2 + 3"}}, headers=wrong,
+                          timeout=10).status_code == 403
+        r = httpx.post(base + "/complete", json={"input": {"input": "2 + 3"}}, headers=AUTH, timeout=10)
         assert r.status_code == 200, r.text
         out = r.json()
         assert out["arm_id"] == genome.id and out["text"] == "Answer: 5" and out["answer"] == "5"
         assert httpx.post(base + "/reward", json={"decision_id": out["decision_id"], "reward": 1}, timeout=10).json()["ok"]
-        assert httpx.post(base + "/complete", json={}, timeout=10).status_code == 422
+        assert httpx.post(base + "/complete", json={}, headers=AUTH, timeout=10).status_code == 422
     finally:
         proc.terminate()
         proc.wait(10)
 
 
 def test_complete_without_a_model_says_how_to_configure_one(server):
-    r = httpx.post(server + "/complete", json={"input": {"input": "1"}}, timeout=10)
+    r = httpx.post(server + "/complete", json={"input": {"input": "1"}}, headers=AUTH, timeout=10)
     assert r.status_code == 501 and "--llm-config" in r.json()["detail"]
 
 

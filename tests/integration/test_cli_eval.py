@@ -39,7 +39,7 @@ def test_eval_json_and_cache_rerun(add_suite, scripted_cfg, tmp_path, capsys):
     assert first["feedback"]["categories"][0]["name"] == "verbosity"
     code, out, _ = run_eval(args, capsys)
     second = json.loads(out)
-    assert second["cache"] == {"hits": 10, "misses": 0, "hit_rate": 1.0}
+    assert second["cache"] == {"hits": 10, "misses": 0, "hit_rate": 1.0, "corrupt": 0}
     assert [r["output"] for r in second["records"]] == [r["output"] for r in first["records"]]
 
 

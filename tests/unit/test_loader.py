@@ -70,7 +70,7 @@ BAD_CASES = [
     ("name: s\nexamples: [{input: x, expected: y}]\nchecks: [{kind: regexp, pattern: a}]\n", None,
      "suite.yaml: checks[0].kind: unknown kind 'regexp'; expected one of 'exact', 'normalized'"),
     ("name: s\nexamples: [{input: x, expected: y}]\nchecks: [{kind: regex, pattern: '('}]\n", None,
-     "checks[0].regex.pattern: Value error, invalid regular expression"),
+     "checks[0].regex.pattern: invalid regular expression"),
     ("name: s\nexamples: [{input: x, expected: y}]\nchecks: [{kind: numeric, tolerance: lots}]\n", None,
      "checks[0].numeric.tolerance: Input should be a valid number"),
     ("name: s\nexamples: [{input: x, expected: y}]\nchecks: [{kind: python, ref: 'no_such_mod_xyz:f'}]\n", None,
@@ -91,7 +91,7 @@ BAD_CASES = [
     ("name: s\nexamples: [{id: a, input: x, expected: y}, {id: a, input: z, expected: y}]\nchecks: [{kind: exact}]\n",
      None, "duplicate example id 'a'"),
     ("name: s\nsplit: {train: 0.5, val: 0.5, test: 0.5}\nexamples: [{input: x, expected: y}]\nchecks: [{kind: exact}]\n",
-     None, "split: Value error, train + val + test must sum to 1"),
+     None, "split: train + val + test must sum to 1"),
 ]
 
 
