@@ -13,11 +13,12 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 WHEELHOUSE := $(HOME)/.cache/evo-bandit/wheels-llama-$(LLAMA_VERSION)-portable
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install install-gemma run test bench bench-quality clean help
+.PHONY: install install-gemma run test fuzz bench bench-quality clean help
 
 help:
 	@echo "make run    - install into .venv, then run the main job (evaluate a built-in suite on the embedded model)"
 	@echo "make test   - install into .venv, then run the test suite"
+	@echo "make fuzz   - install into .venv, then fuzz loaders and the router for FUZZ_MINUTES (default 10)"
 	@echo "make bench  - install into .venv, then run the benchmarks (prints figures)"
 	@echo "make bench-quality - optimizer quality table: seed, reference grid, ours, DSPy GEPA/MIPROv2 (about 1 h per seed)"
 
@@ -53,6 +54,12 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The fuzzers of `make test` (tests/fuzz, bounded examples) with the long profile, fresh seeds, for a time
+# budget; prints how many examples each fuzzer tried.
+FUZZ_MINUTES ?= 10
+fuzz: install
+	$(BIN)/python tests/fuzz/run.py --minutes $(FUZZ_MINUTES)
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

@@ -397,8 +397,12 @@ def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int =
             raise HTTPException(409, f"refused: {exc}; deploy another production arm first") from None
         return {"ok": True, "retired": arm_id}
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(_request, exc: HTTPException):
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's own (body parsing) and ours (a subclass)
+    async def _http_error(_request, exc: StarletteHTTPException):
+        if exc.status_code == 400:  # FastAPI's answer to a body that is not JSON; 422 as on every endpoint
+            return _json({"detail": "request body is not valid JSON"}, 422)
         return Response(orjson.dumps({"detail": exc.detail}), status_code=exc.status_code,
                         media_type="application/json", headers=exc.headers)
 

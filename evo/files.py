@@ -141,20 +141,24 @@ def _check_expanded_size(root, max_nodes: int) -> None:
 def parse_yaml(text: str, source: str | Path | None, limits: Limits = LIMITS) -> Any:
     """YAML text parsed under ``limits``; every problem is a one-line ``ConfigError``."""
     loader_cls = _BoundedLoader if limits is LIMITS else type("_Loader", (_BoundedLoader,), {"limits": limits})
-    loader = loader_cls(text)
+    loader = None
     try:
+        loader = loader_cls(text)  # the reader rejects control characters here
         return loader.get_single_data()
     except _Reject as exc:
         raise ConfigError(source, str(exc), exc.where) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        if isinstance(exc, yaml.reader.ReaderError):
+            problem, where = f"character {exc.character!r} is not allowed in YAML", f"position {exc.position}"
         raise ConfigError(source, f"invalid YAML: {problem}", where) from None
     except (ValueError, RecursionError, OverflowError) as exc:  # a scalar the constructor cannot take
         raise ConfigError(source, f"invalid YAML value: {type(exc).__name__}: {exc}"[:300]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml(path: Path | str, limits: Limits = LIMITS) -> Any:
