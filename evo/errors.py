@@ -8,26 +8,33 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines included) shown as escapes: one line, whatever a file
+    name, a YAML key or a provider put into it."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 class EvoError(Exception):
-    """Base class for every error the framework raises on purpose. Its text is redacted (``evo.redact``):
-    an error built from a provider's response cannot carry an API key onward."""
+    """Base class for every error the framework raises on purpose. Its text is redacted (``evo.redact``)
+    and printable on one line: an error built from a provider's response or a hostile file cannot carry
+    an API key onward or forge extra output lines."""
 
     def __init__(self, *args):
         from evo.redact import redact
 
-        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+        super().__init__(*(printable(redact(a)) if isinstance(a, str) else a for a in args))
 
 
 class ConfigError(EvoError):
     """Bad user input: a suite, config or data file that cannot be used as written."""
 
     def __init__(self, source: str | Path | None, message: str, field: str | None = None):
-        self.source = str(source) if source is not None else None
-        self.field = field
+        self.source = printable(source) if source is not None else None
+        self.field = printable(field) if field is not None else None
         from evo.redact import redact
 
-        self.detail = redact(" ".join(str(message).split()))
-        parts = [p for p in (self.source, field) if p]
+        self.detail = printable(redact(" ".join(str(message).split())))
+        parts = [p for p in (self.source, self.field) if p]
         super().__init__(": ".join(parts + [self.detail]))
 
 

@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 
-from evo.errors import BackendError, EvoError, RunFailure
+from evo.errors import BackendError, EvoError, RunFailure, printable
 
 
 def _version() -> str:
@@ -82,12 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as exc:  # a read-only directory, a full disk, a path that is a directory, ...
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"evo: error: {redact(where + str(exc.strerror or exc))}", file=sys.stderr)
+        print(f"evo: error: {printable(redact(where + str(exc.strerror or exc)))}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: one line, the traceback with -v
         if args.verbose:
             raise
-        print(f"evo: internal error: {type(exc).__name__}: {redact(' '.join(str(exc).split()))[:300]} "
+        print(f"evo: internal error: {type(exc).__name__}: {printable(redact(' '.join(str(exc).split())))[:300]} "
               "(run with -v for the traceback; please report it)", file=sys.stderr)
         return 3
 

@@ -60,7 +60,8 @@ def main(argv=None) -> int:
             for i in range(3):
                 totals[name][i] += counts[i]
         if proc.returncode != 0 or any(c[1] for c in stats.values()):
-            print(proc.stdout[-20000:], proc.stderr[-5000:], sep="\n")
+            failures = proc.stdout.split("= FAILURES =", 1)[-1].split("Hypothesis Statistics", 1)[0]
+            print(failures[-30000:], proc.stderr[-5000:], sep="\n")
             print(f"fuzz: run {runs} (seed {seed}) FAILED after {time.monotonic() - start:.0f} s")
             return 1
         print(f"fuzz: run {runs} (seed {seed}) ok · {time.monotonic() - start:.0f} s", flush=True)
