@@ -14,7 +14,8 @@ from evo.config_base import deep_merge
 from evo.paths import slug
 from evo.tracking import build_tracker
 from experiments.config import load_raw, resolve_experiment, validate, with_mlflow
-from experiments.report import ComparisonReport, build_report, render_report
+from experiments.render import render_report
+from experiments.report import ComparisonReport, build_report
 from experiments.runner import run_experiment, write_resolved
 
 

@@ -15,7 +15,8 @@ from evo.tracking import build_tracker, flat_params
 from experiments.compare import Comparison
 from experiments.config import ExperimentConfig, ResolvedExperiment, load_experiment, resolve_experiment
 from experiments.estimate import estimate
-from experiments.report import ComparisonReport, build_report, render_report
+from experiments.render import render_report
+from experiments.report import ComparisonReport, build_report
 
 
 def git_sha() -> str:
