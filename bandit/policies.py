@@ -17,11 +17,12 @@ Contract for every ``Policy``:
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Literal
 
 import numpy as np
 from pydantic import Field, field_validator
-from evo.config_base import Entry, StrictConfig
+from evo.registry import Entry, Registry
+from evo.config_base import StrictConfig
 
 
 class _PolicyConfig(StrictConfig):
@@ -74,6 +75,7 @@ class UniformConfig(_PolicyConfig):
     kind: Literal["uniform"]
 
 
+PolicyConfigBase = _PolicyConfig  # public: the base of a policy config registered from outside (reward_range, discount)
 
 
 class Policy:
@@ -338,16 +340,17 @@ class Uniform(Policy):
         return int(idx[int(rng.integers(idx.size))])
 
 
-# Adding a policy = its config and class (this module, or its own) + one line here.
-POLICIES: dict[str, Entry] = {
+# Adding a policy = its config (a PolicyConfigBase) and class (a Policy), here or in any module, then
+# ``POLICIES.register(kind, Entry(config, cls))`` (or an ``evo.policies`` entry point: ``evo.registry``).
+POLICIES = Registry("policies", {
     "beta_ts": Entry(BetaTSConfig, BetaThompson),
     "gaussian_ts": Entry(GaussianTSConfig, GaussianThompson),
     "ucb1": Entry(UCB1Config, UCB1),
     "epsilon_greedy": Entry(EpsilonGreedyConfig, EpsilonGreedy),
     "uniform": Entry(UniformConfig, Uniform),
-}
+})
 
-PolicyConfig = Annotated[Union[tuple(e.config for e in POLICIES.values())], Field(discriminator="kind")]
+PolicyConfig = POLICIES.config_type
 
 
 def build_policy(cfg) -> Policy:

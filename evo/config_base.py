@@ -20,6 +20,7 @@ import typing
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, model_validator
 
+from evo.registry import Entry  # noqa: F401 - re-exported (registries import it from here)
 from evo.errors import ConfigError, pydantic_error_to_config_error
 
 
@@ -55,15 +56,6 @@ def reject_bool_for_int(model: type[BaseModel], data):
             if isinstance(data.get(name), bool):
                 raise ValueError(f"{name}: expected a number, got {str(data[name]).lower()}")
     return data
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One line of a registry (strategies, backends, evaluators, trackers): ``kind`` -> its config
-    class and the function that builds the object from a validated config."""
-
-    config: type[BaseModel]
-    build: Callable
 
 
 def deep_merge(base: dict, overlay: dict) -> dict:

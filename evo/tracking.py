@@ -13,12 +13,13 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Literal, Protocol, Union
+from typing import Literal, Protocol
 
 from pydantic import Field
 
 from evo.redact import redact, redact_obj
-from evo.config_base import Entry, StrictConfig
+from evo.registry import Entry, Registry
+from evo.config_base import StrictConfig
 
 
 class Tracker(Protocol):
@@ -222,12 +223,12 @@ def _mlflow(cfg, output_dir, default_name):
 
 
 # Adding a tracker = its class + one line here.
-TRACKERS: dict[str, Entry] = {
+TRACKERS = Registry("trackers", {
     "mlflow": Entry(MlflowConfig, _mlflow),
     "none": Entry(NoTrackingConfig, lambda cfg, output_dir, default_name: InMemoryTracker()),
-}
+})
 
-TrackingConfig = Annotated[Union[tuple(e.config for e in TRACKERS.values())], Field(discriminator="kind")]
+TrackingConfig = TRACKERS.config_type
 
 
 def build_tracker(cfg, output_dir: str | Path, default_name: str):

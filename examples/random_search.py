@@ -1,8 +1,9 @@
 """A random-search strategy in ~50 lines: the worked example of docs/extending.md.
 
 Each step samples ``batch`` variants of the best genome so far (a phrase edit of the instruction plus
-a random settings mutation), evaluates them on train, and keeps the best. Registered in
-``evo/strategies/registry.py`` with one line; it passes ``evo.testing.StrategyConformance``.
+a random settings mutation), evaluates them on train, and keeps the best. ``register()`` adds it to
+evo's strategy registry from outside ``evo/`` (the CLI loads it with ``EVO_PLUGINS=examples.random_search``);
+it passes ``evo.testing.StrategyConformance``.
 """
 from __future__ import annotations
 
@@ -72,3 +73,14 @@ class RandomSearchStrategy(Strategy):
         check_state(state, self.name, STATE_VERSION)
         self.best_genome, self.best_value = PromptGenome.from_json(state["best"]), state["best_value"]
         self.step, self.rng, self.stop_reason = state["step"], restore_generator(state["rng"]), state["stop_reason"]
+
+
+def register() -> None:
+    """Add ``kind: random_search`` to evo's strategy registry (idempotent). Called by
+    ``EVO_PLUGINS=examples.random_search`` for the CLI, or from your own code before loading a config."""
+    from evo.registry import Entry
+    from evo.strategies.registry import STRATEGIES
+
+    if "random_search" not in STRATEGIES:
+        STRATEGIES.register("random_search", Entry(
+            RandomSearchConfig, lambda c, x: RandomSearchStrategy(c, x.suite, x.seed_genome, x.seed)))

@@ -14,17 +14,18 @@ from pydantic import ValidationError
 
 from evo.errors import ConfigError, pydantic_error_to_config_error
 
-POLICY_KINDS = ["beta_ts", "gaussian_ts", "ucb1", "epsilon_greedy", "uniform"]  # bandit.policies.POLICIES
 
 
 def register(sub) -> None:
+    from bandit.policies import POLICIES
+
     p = sub.add_parser("bandit", help="online routing of winning prompts (Thompson sampling)")
     bsub = p.add_subparsers(dest="bandit_command", metavar="SUBCOMMAND", required=True)
 
     def store_args(q):
         q.add_argument("--store", help="SQL URL of the arm store (default: sqlite file results/bandit.sqlite; "
                                        "or postgresql://user:pass@host:port/db)")
-        q.add_argument("--policy", choices=POLICY_KINDS, default="beta_ts", help="bandit policy (default beta_ts)")
+        q.add_argument("--policy", choices=list(POLICIES), default="beta_ts", help="bandit policy (default beta_ts)")
         q.add_argument("--discount", type=float, default=1.0, help="evidence decay per reward, (0, 1]")
         q.add_argument("--rollout", type=Path, metavar="YAML",
                        help="rollout settings (stages, advance_after_pulls, production_floor, rollback_margin, ...); "

@@ -56,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+
+    from evo.registry import load_plugins
+
+    try:  # before the parser: a plugin's kinds are valid CLI choices
+        load_plugins(os.environ.get("EVO_PLUGINS"))
+    except EvoError as exc:
+        print(f"evo: error: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -13,11 +13,12 @@ Contract:
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Protocol, Union, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
-from evo.config_base import Entry, StrictConfig
+from evo.registry import Entry, Registry
+from evo.config_base import StrictConfig
 from evo.evaluation.evaluator import Evaluator as ThreadEvaluator
 from evo.evaluation.rate_limit import RateLimitConfig
 from evo.evaluation.records import EvalBatch
@@ -95,12 +96,12 @@ def _ray(cfg, task_model, backend_for, cache_path):
     return RayEvaluatorPool(cfg, task_model, cache_path=cache_path)
 
 
-EVALUATORS: dict[str, Entry] = {
+EVALUATORS = Registry("evaluators", {
     "threads": Entry(ThreadsEvaluatorConfig, _threads),
     "ray": Entry(RayEvaluatorConfig, _ray),
-}
+})
 
-EvaluatorConfig = Annotated[Union[tuple(e.config for e in EVALUATORS.values())], Field(discriminator="kind")]
+EvaluatorConfig = EVALUATORS.config_type
 
 
 def build_evaluator_pool(cfg, *, task_model, backend_for, cache_path=None):

@@ -9,10 +9,11 @@ YAML example::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Literal
 
 from pydantic import Field, TypeAdapter
-from evo.config_base import Entry, StrictConfig, validate_config
+from evo.registry import Entry, Registry
+from evo.config_base import StrictConfig, validate_config
 
 
 
@@ -88,15 +89,16 @@ def _scripted(cfg):
     return ScriptedBackend(cfg.responses, default=cfg.default, latency_s=cfg.latency_s)
 
 
-# Adding a backend = its module + one line here (CLI choices and the config union derive from it).
-BACKENDS: dict[str, Entry] = {
+# Adding a backend = its module + ``BACKENDS.register(kind, Entry(config, build))``, here or from any code
+# (or an ``evo.backends`` entry point: ``evo.registry``); CLI choices and the config type derive from it.
+BACKENDS = Registry("backends", {
     "local": Entry(LocalConfig, _local),
     "anthropic": Entry(AnthropicConfig, _anthropic),
     "openai_compatible": Entry(OpenAICompatibleConfig, _openai_compatible),
     "scripted": Entry(ScriptedConfig, _scripted),
-}
+})
 
-BackendConfig = Annotated[Union[tuple(e.config for e in BACKENDS.values())], Field(discriminator="kind")]
+BackendConfig = BACKENDS.config_type
 _ADAPTER = TypeAdapter(BackendConfig)
 
 

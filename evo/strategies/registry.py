@@ -1,6 +1,7 @@
 """The strategy registry: ``kind`` -> config class and builder.
 
-Adding a strategy = its own module + one line in ``STRATEGIES``; the config union (``StrategyConfig``),
+Adding a strategy = its own module + ``STRATEGIES.register(kind, Entry(config, build))`` (from any code,
+or a package's ``evo.strategies`` entry point: ``evo.registry``); the config type (``StrategyConfig``),
 the CLI's ``--strategy`` choices and the factory all derive from it. A builder receives the strategy's
 resolved config and a ``StrategyContext`` (suite, seed genome, optimizer, budget, seed, extra seeds).
 Every config class has ``for_optimizer(kind)``: the defaults that depend on the optimizer model,
@@ -9,13 +10,8 @@ applied once by ``evo.resolve`` before anything is logged or run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Union
 
-from pydantic import Field
-
-from evo.config_base import Entry
-
-from examples.random_search import RandomSearchConfig, RandomSearchStrategy
+from evo.registry import Entry, Registry
 from evo.strategies.baseline import BaselineConfig, BaselineStrategy
 from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
 from evo.strategies.hybrid import HybridConfig, HybridStrategy
@@ -32,7 +28,7 @@ class StrategyContext:
     extra_seeds: tuple = ()  # genomes placed in a first population as they are (e.g. production arms)
 
 
-STRATEGIES: dict[str, Entry] = {
+STRATEGIES = Registry("strategies", {
     "iterative": Entry(IterativeConfig, lambda c, x: IterativeStrategy(
         c, x.suite, x.seed_genome, x.optimizer, x.seed)),
     "evolutionary": Entry(EvolutionaryConfig, lambda c, x: EvolutionaryStrategy(
@@ -40,10 +36,9 @@ STRATEGIES: dict[str, Entry] = {
     "hybrid": Entry(HybridConfig, lambda c, x: HybridStrategy(
         c, x.suite, x.seed_genome, x.optimizer, x.budget, x.seed)),
     "baseline": Entry(BaselineConfig, lambda c, x: BaselineStrategy(c, x.seed_genome)),
-    "random_search": Entry(RandomSearchConfig, lambda c, x: RandomSearchStrategy(c, x.suite, x.seed_genome, x.seed)),
-}
+})
 
-StrategyConfig = Annotated[Union[tuple(e.config for e in STRATEGIES.values())], Field(discriminator="kind")]
+StrategyConfig = STRATEGIES.config_type
 
 
 def build_strategy(config, context: StrategyContext):

@@ -7,11 +7,12 @@ A check entry is a mapping with ``kind`` (discriminator) plus the kind's options
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from evo.config_base import Entry, reject_bool_for_int
+from evo.registry import Entry, Registry
+from evo.config_base import reject_bool_for_int
 from evo.tasks import checks as C
 from evo.tasks.sandbox import SandboxedFunction
 
@@ -25,6 +26,9 @@ class _Base(BaseModel):
     @classmethod
     def _no_bool_numbers(cls, data):
         return reject_bool_for_int(cls, data)
+
+
+CheckConfigBase = _Base  # public: the base of a check config registered from outside (name, weight)
 
 
 class ExactConfig(_Base):
@@ -103,8 +107,9 @@ def _builtin(check_cls):
     return lambda cfg, base_dir: check_cls(**cfg.model_dump(exclude={"kind"}))
 
 
-# Adding a check = its class (evo/tasks/checks.py) and config class (above) + one line here.
-CHECKS: dict[str, Entry] = {
+# Adding a check = its class (a checks.Check) and config class (a CheckConfigBase), here or anywhere, then
+# ``CHECKS.register(kind, Entry(config, build))`` (or an ``evo.checks`` entry point: ``evo.registry``).
+CHECKS = Registry("checks", {
     "exact": Entry(ExactConfig, _builtin(C.ExactCheck)),
     "normalized": Entry(NormalizedConfig, _builtin(C.NormalizedCheck)),
     "contains": Entry(ContainsConfig, _builtin(C.ContainsCheck)),
@@ -113,9 +118,9 @@ CHECKS: dict[str, Entry] = {
     "choice": Entry(ChoiceConfig, _builtin(C.ChoiceCheck)),
     "json": Entry(JsonConfig, _builtin(C.JsonCheck)),
     "python": Entry(PythonConfig, _python_check),
-}
+})
 
-CheckConfig = Annotated[Union[tuple(e.config for e in CHECKS.values())], Field(discriminator="kind")]
+CheckConfig = CHECKS.config_type
 
 
 def build_check(cfg, base_dir: Path | None = None) -> C.Check:

@@ -59,7 +59,18 @@ def _rows(report):
             for r in report.rows]
 
 
-@pytest.mark.timeout(120)
+def _busy(node_id: str, mode: str, results) -> bool:
+    """Whether the comparison is under way on the cluster: a strategy run has written its first step
+    (later steps are still to come), and with actors, an evaluation actor is alive on the node."""
+    from ray._private import state
+    started = any(p.stat().st_size for p in results.glob("multi-*/runs/*/*/*/steps.jsonl"))
+    if not started or mode == "tasks":
+        return started
+    return any(a.get("Address", {}).get("NodeID") == node_id
+               for a in state.actors(actor_state_name="ALIVE").values())
+
+
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("mode", ["tasks", "actors"])
 def test_comparison_survives_a_killed_node(cluster, tmp_path, mode):
     workers = [cluster.add_node(num_cpus=1, resources={f"w{i}": 1}, node_ip_address="127.0.0.1") for i in range(2)]
@@ -71,19 +82,29 @@ def test_comparison_survives_a_killed_node(cluster, tmp_path, mode):
     assert len(ray.nodes()) >= 3
 
     victim = workers[0]
-    killed = threading.Event()
+    killed, done = threading.Event(), threading.Event()
+    when = {}
 
-    def kill_soon():
-        time.sleep(1.5)
-        cluster.remove_node(victim, allow_graceful=False)
-        killed.set()
-    killer = threading.Thread(target=kill_soon)
+    def kill_when_busy():
+        """Kill the victim node once it holds work of the comparison (an evaluation actor alive on it, or
+        a task running there): the event the test needs, not a guess at how long start-up takes."""
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not done.is_set():
+            if _busy(victim.node_id, mode, tmp_path / "results"):
+                when["finished_first"] = done.is_set()
+                cluster.remove_node(victim, allow_graceful=False)
+                killed.set()
+                return
+            time.sleep(0.05)
+    killer = threading.Thread(target=kill_when_busy)
     killer.start()
     evaluator = (f"{{kind: ray, address: '{cluster.address}', mode: {mode}, num_workers: 3, threads_per_worker: 2}}")
-    start = time.perf_counter()
-    report = run_experiment(_config(tmp_path, suite, f"multi-{mode}", evaluator))
-    killer.join()
-    assert killed.is_set() and time.perf_counter() - start > 1.5, "the node died before the comparison ended"
+    try:
+        report = run_experiment(_config(tmp_path, suite, f"multi-{mode}", evaluator))
+    finally:
+        done.set()
+        killer.join()
+    assert killed.is_set() and not when["finished_first"], "the node was not killed while it held work"
     assert _rows(report) == _rows(reference)  # nothing lost, nothing counted twice
     for cell in report.cells:
         where = cell.result.evaluator
@@ -91,5 +112,6 @@ def test_comparison_survives_a_killed_node(cluster, tmp_path, mode):
         assert len(cell.result.test_records) == 9
     if mode == "actors":  # one actor per node; the dead node's actor was noticed and its work redone
         last = report.cells[-1].result.evaluator
-        assert last["actor_restarts"] == 1 and last["actors"] == 2 and last["nodes"] == 2
+        # how many replacements fit depends on free CPUs when the death is noticed: at least one per live node
+        assert last["actor_restarts"] == 1 and last["actors"] >= 2 and last["nodes"] == 2
     cluster.remove_node(workers[1], allow_graceful=True)
