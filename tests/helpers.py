@@ -33,3 +33,18 @@ def write_experiment(path, name: str, suite, *, max_calls: int, strategies: str 
                     f"strategies:\n{strategies}budget: {{max_calls: {max_calls}}}\ntracking: {{kind: none}}\n"
                     f"output_dir: '{path.parent}/results'\nbootstrap_resamples: {resamples}\n")
     return path
+
+
+def run_cli(argv) -> tuple[int, str, str]:
+    """``evo`` in-process: (exit code, stdout, stderr); argparse's SystemExit becomes its code."""
+    import contextlib
+    import io
+
+    from evo.cli.main import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 2
+    return code, out.getvalue(), err.getvalue()

@@ -3,8 +3,6 @@
 corrupt or locked caches, and tiny suites. ``docs/security.md`` maps each defense to its test here."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import sqlite3
 import threading
@@ -14,7 +12,7 @@ import pytest
 
 from evo.run_dir import RunDir
 from tests.fake_servers import JsonHandler, LocalServer
-from tests.helpers import write_add_suite
+from tests.helpers import run_cli, write_add_suite
 
 SCRIPTED_RUN = ("task_model: {kind: scripted, default: '3'}\noptimizer: {kind: scripted, default: "
                 "'<prompt>Give the number only.</prompt>'}\nstrategy: {kind: evolutionary, population_size: 3, "
@@ -22,15 +20,7 @@ SCRIPTED_RUN = ("task_model: {kind: scripted, default: '3'}\noptimizer: {kind: s
                 "cache: false\nevaluator: {kind: threads, workers: 1}\n")
 
 
-def cli(argv: list[str]) -> tuple[int, str, str]:
-    from evo.cli.main import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 2
-    return code, out.getvalue(), err.getvalue()
+cli = run_cli
 
 
 @pytest.fixture

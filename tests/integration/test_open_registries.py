@@ -3,26 +3,16 @@ outside ``evo/`` (``tests/plugins/demo_plugin.py``, loaded by ``EVO_PLUGINS``) r
 CLI, exactly as the built-in kinds do; CLI choices include them."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import pytest
 
-from tests.helpers import write_add_suite
+from tests.helpers import run_cli, write_add_suite
 
 PLUGIN = "tests.plugins.demo_plugin"
 
 
-def cli(argv) -> tuple[int, str, str]:
-    from evo.cli.main import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 2
-    return code, out.getvalue(), err.getvalue()
+cli = run_cli
 
 
 @pytest.fixture
