@@ -13,8 +13,8 @@ from evo.evaluation.evaluator import Evaluator
 from evo.genome import PromptGenome
 from evo.llm.cache import CachedBackend, ResponseCache
 from evo.llm.scripted import ScriptedBackend
-from evo.optimizer_llm import OptimizerLLM
-from evo.run_loop import OptimizationRun
+from evo.optimizer.llm import OptimizerLLM
+from evo.run.loop import OptimizationRun
 from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
 from evo.tasks.suite import TaskSuite
 

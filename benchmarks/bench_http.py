@@ -1,6 +1,6 @@
 """HTTP /route + /reward on loopback: 32 concurrent keep-alive clients (``benchmarks/loadgen.py``, an
 asyncio client light enough not to be the bottleneck) against a real `evo bandit serve` process, for
-the SQLite store and a real PostgreSQL server started on 127.0.0.1 (``evo.testing.postgres``).
+the SQLite store and a real PostgreSQL server started on 127.0.0.1 (``bandit.testing.postgres``).
 
 Prints requests/s, p50/p99 latency, whether the store's counts equal the acknowledged requests
 exactly, and the CPU share (of one core) of the load generator and of the server processes.
@@ -89,7 +89,7 @@ def main() -> None:
                f"p99 {sqlite['p99']:.1f} ms, counts exact: {sqlite['exact']} ({CLIENTS} clients, SQLite, 1 worker; "
                f"load generator {sqlite['loadgen_cpu']:.0%} of a core)")
         try:
-            from evo.testing.postgres import LocalPostgres
+            from bandit.testing.postgres import LocalPostgres
         except ImportError:
             print("PostgreSQL: skipped (pip install pgserver)")
             return

@@ -8,25 +8,25 @@
 - ``optimize(suite, config)``: one run; ``config`` is a ``RunSpec``, a mapping or a YAML/JSON path
   (a run directory's resolved config reproduces that run). Returns a ``RunResult``.
 - ``resume(run_dir)``: continue a killed run with exactly its recorded resolved config.
-- ``compare(config)``: an experiment file (or ``ExperimentConfig``) -> ``ComparisonReport``.
 - ``resolve_run(suite, config)``: what would run, with every default applied, without running it.
 
-``evo optimize`` / ``evo resume`` / ``evo compare`` are thin wrappers over these functions.
+``evo optimize`` / ``evo resume`` are thin wrappers over these functions; comparisons are one floor up,
+in ``experiments`` (``experiments.compare``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable, Mapping
 
-from evo.build import Session
+from evo.run.session import Session
 from evo.config_base import validate_config
 from evo.errors import ConfigError
-from evo.execute import load_resolved, run_resolved
+from evo.run.execute import load_resolved, run_resolved
 from evo.genome import PromptGenome
-from evo.resolve import ResolvedRun, resolve
-from evo.run_dir import RunDir, new_run_dir
-from evo.run_loop import RunResult
-from evo.spec import RunSpec, limit_suite, load_run_spec
+from evo.run.resolve import ResolvedRun, resolve
+from evo.run.run_dir import RunDir, new_run_dir
+from evo.run.loop import RunResult
+from evo.run.spec import RunSpec, limit_suite, load_run_spec
 from evo.tasks.loader import load_suite
 from evo.tasks.suite import TaskSuite
 
@@ -104,12 +104,3 @@ def resume(run_dir: str | Path, *, backends: dict | None = None,
     with Session(resolved, backends=backends) as session:
         return run_resolved(resolved, suite, session, rd, tracker=open_tracker(meta), seed_genome=seed_genome,
                             extra_seeds=extra, on_record=on_step, resume=True, on_call=on_call)
-
-
-def compare(config, overlays: tuple = (), *, backends: dict | None = None, console=None,
-            env: Mapping[str, str] | None = None):
-    """Run an experiment (a file, with optional overlay files, or an ``ExperimentConfig``): the baseline
-    and every strategy x seed at a matched budget; returns the ``ComparisonReport``."""
-    from experiments.runner import run_experiment
-
-    return run_experiment(config, list(overlays), console=console, backends=backends, env=env)

@@ -3,7 +3,7 @@
 Provider error bodies are untrusted: a server (or a proxy) may echo the API key back in an error
 message, and from there it would reach example records, ``result.json``, summaries, logs, MLflow and
 reports. So every error evo raises (``EvoError.__init__``), every log record (``install_log_filter``) and
-every JSON file of a run (``redact_obj`` in ``evo.run_dir.write_json``) passes through ``redact``:
+every JSON file of a run (``redact_obj`` in ``evo.run.run_dir.write_json``) passes through ``redact``:
 
 - the value of every registered secret (``register_secret``: each backend registers the key it read
   from its ``api_key_env``; the CLI also registers the values of well-known key variables);

@@ -2,7 +2,7 @@
 
 For each suite of a ``ResolvedExperiment``: the seed prompt (the ``baseline`` strategy, scored by the
 same final-scoring code as every winner) and each strategy x seed, each run through
-``evo.execute.run_resolved`` with an evaluator from the session's pool (threads or Ray, built once per
+``evo.run.execute.run_resolved`` with an evaluator from the session's pool (threads or Ray, built once per
 invocation and injected), into ``<out>/runs/<suite>/<strategy>/seed<N>`` and an MLflow child run of
 ``parent_run_id``. ``run()`` returns the finished ``Cell``s; the report is built from them afterwards.
 """
@@ -13,11 +13,11 @@ import itertools
 import logging
 import threading
 
-from evo.build import Session
-from evo.execute import run_resolved
+from evo.run.session import Session
+from evo.run.execute import run_resolved
 from evo.progress import RunProgress, step_line
-from evo.run_dir import RunDir
-from evo.spec import limit_suite
+from evo.run.run_dir import RunDir
+from evo.run.spec import limit_suite
 from evo.paths import child_path
 from evo.tasks.loader import load_suite
 from experiments import plots

@@ -18,8 +18,8 @@ from pydantic import ConfigDict, Field, field_validator
 
 from evo.config_base import deep_merge, read_mapping, validate_config
 from evo.llm.config import BackendConfig
-from evo.resolve import ResolvedRun, config_sha256, default_optimizer_config, resolve_cache, resolve_suite_ref
-from evo.spec import RunSettings
+from evo.run.resolve import ResolvedRun, config_sha256, default_optimizer_config, resolve_cache, resolve_suite_ref
+from evo.run.spec import RunSettings
 from evo.strategies.baseline import BaselineConfig
 from evo.strategies.registry import StrategyConfig
 from evo.tracking import MlflowConfig, TrackingConfig, default_tracking_uri

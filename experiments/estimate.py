@@ -1,9 +1,9 @@
 """Before a comparison starts: an upper-bound estimate of LLM calls, tokens and USD."""
 from __future__ import annotations
 
-from evo.build import seed_genome_of
+from evo.run.session import seed_genome_of
 from evo.llm.pricing import cost_usd, is_priced
-from evo.spec import limit_suite
+from evo.run.spec import limit_suite
 from evo.tasks.loader import load_suite
 
 OPTIMIZER_TOKENS = {"compact": (350, 80), "full": (1800, 350)}

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from bandit.store import ArmStore
 from evo.api import optimize
-from evo.build import seed_genome_of
+from evo.run.session import seed_genome_of
 from evo.errors import ConfigError
 from evo.genome import PromptGenome
-from evo.run_dir import new_run_dir
-from evo.spec import RunSpec
+from evo.run.run_dir import new_run_dir
+from evo.run.spec import RunSpec
 from evo.tasks.suite import Example, TaskSuite, template_fields
 
 

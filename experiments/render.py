@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evo.run_dir import write_json
+from evo.run.run_dir import write_json
 from experiments import plots
 from experiments.html_report import render_html
 from experiments.report import PAIRWISE_COLUMNS, Cell, ComparisonReport, markdown_table

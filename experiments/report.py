@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evo.run_loop import RunResult
+from evo.run.loop import RunResult
 from experiments.stats import bootstrap_ci, mcnemar_p, wilcoxon_p
 
 

@@ -10,7 +10,7 @@ from typing import Mapping
 import yaml
 from rich.table import Table
 
-from evo.build import Session
+from evo.run.session import Session
 from evo.tracking import build_tracker, flat_params
 from experiments.compare import Comparison
 from experiments.config import ExperimentConfig, ResolvedExperiment, load_experiment, resolve_experiment
@@ -97,3 +97,10 @@ def print_locations(console, report: ComparisonReport) -> None:
     if report.tracking_uri:
         console.print(f"MLflow: .venv/bin/mlflow ui --backend-store-uri '{report.tracking_uri}' --workers 1  "
                       "(then open http://127.0.0.1:5000)")
+
+
+def compare(config, overlays: tuple = (), *, backends: dict | None = None, console=None,
+            env: Mapping[str, str] | None = None) -> ComparisonReport:
+    """Run an experiment (a file, with optional overlay files, or an ``ExperimentConfig``): the baseline
+    and every strategy x seed at a matched budget; returns the ``ComparisonReport``."""
+    return run_experiment(config, list(overlays), console=console, backends=backends, env=env)

@@ -55,7 +55,7 @@ def make_lm(job: dict, max_tokens: int, role: str) -> tuple[dspy.LM, CallCounter
 class LenientProposerAdapter(dspy.ChatAdapter):
     """DSPy's chat adapter without the JSON retry; a reply from the *proposer* LM that lacks the field
     markers is taken whole as its missing text fields (the framework's optimizer gets the same lenience
-    from ``evo.optimizer_llm``'s extraction). Without it MIPROv2 cannot run on a 135M prompt model: its
+    from ``evo.optimizer.llm``'s extraction). Without it MIPROv2 cannot run on a 135M prompt model: its
     instruction proposer raises on the first reply with no ``proposed_instruction`` field. No extra call
     is made. Task-model replies keep the strict parse (an unparseable answer scores 0)."""
 

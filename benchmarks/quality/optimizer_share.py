@@ -51,10 +51,10 @@ def quick(args) -> None:
     """Proposals sampled at the seed's state (its real train feedback), through the strategy's own
     extraction and guard: the share that would be evaluated."""
     from evo.budget import Budget, BudgetConfig
-    from evo.build import seed_genome_of
+    from evo.run.session import seed_genome_of
     from evo.evaluation.evaluator import Evaluator
     from evo.llm.local import LocalBackend
-    from evo.optimizer_llm import OptimizerLLM
+    from evo.optimizer.llm import OptimizerLLM
     from evo.strategies.iterative import IterativeConfig, IterativeStrategy
 
     backend = LocalBackend()

@@ -146,7 +146,7 @@ MIPRO_SETTINGS = {"num_candidates": 4, "num_trials": 8, "minibatch_size": 10, "f
 
 # ---- framework side --------------------------------------------------------------------------------
 def reference_grid(suite):
-    from evo.build import seed_genome_of
+    from evo.run.session import seed_genome_of
     from evo.operators.structural import ANSWER_ONLY
 
     seed = seed_genome_of(suite)
@@ -167,7 +167,7 @@ def reference_grid(suite):
 
 def score_fixed(suite, rows: list[str]) -> dict[str, dict]:
     """Seed and reference grid: scored on val (to choose) and test, outside any budget."""
-    from evo.build import seed_genome_of
+    from evo.run.session import seed_genome_of
     from evo.evaluation.evaluator import Evaluator
     from evo.llm.cache import CachedBackend, ResponseCache
     from evo.llm.local import LocalBackend

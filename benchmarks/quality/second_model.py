@@ -19,12 +19,12 @@ from benchmarks.quality.tasks import BUILTIN, load_task  # noqa: E402
 
 def main(argv=None) -> None:
     from benchmarks.quality.run import reference_grid
-    from evo.build import seed_genome_of
+    from evo.run.session import seed_genome_of
     from evo.evaluation.evaluator import Evaluator
     from evo.llm.base import LLMRequest
     from evo.llm.local import LocalBackend, local_model_path
-    from evo.meta_prompts import render
-    from evo.optimizer_llm import extract_instruction
+    from evo.optimizer.meta_prompts import render
+    from evo.optimizer.llm import extract_instruction
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", nargs="+", default=list(BUILTIN))

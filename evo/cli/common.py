@@ -12,10 +12,10 @@ from pydantic import ValidationError
 from evo.errors import ConfigError, pydantic_error_to_config_error
 from evo.genome import PromptGenome
 from evo.llm.cache import CachedBackend, ResponseCache
-from evo.build import check_demo_ids, seed_genome_of
+from evo.run.session import check_demo_ids, seed_genome_of
 from evo.llm.config import BACKENDS, build_backend, parse_backend_config
-from evo.resolve import DEFAULT_CACHE
-from evo.resolve import default_cache_path as resolve_default_cache
+from evo.run.resolve import DEFAULT_CACHE
+from evo.run.resolve import default_cache_path as resolve_default_cache
 from evo.files import read_json, read_text, read_yaml
 from evo.tasks.suite import TaskSuite
 

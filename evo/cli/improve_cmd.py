@@ -31,7 +31,7 @@ def run(args) -> int:
     from bandit.policies import BetaTSConfig
     from bandit.router import Router
     from bandit.store import ArmStore, default_store_url
-    from evo.spec import load_run_spec
+    from evo.run.spec import load_run_spec
     from evo.tasks.loader import load_suite
     from experiments.improve import improve_once
 

@@ -52,8 +52,8 @@ def overrides_from_args(args) -> dict:
 
 def run(args) -> int:
     from evo.api import optimize, resolve_run
-    from evo.run_dir import RunDir, new_run_dir
-    from evo.spec import load_run_spec
+    from evo.run.run_dir import RunDir, new_run_dir
+    from evo.run.spec import load_run_spec
 
     spec = load_run_spec(args.config, overrides_from_args(args))
     resolved, suite = resolve_run(args.suite, spec)

@@ -19,7 +19,7 @@ def run(args) -> int:
     from evo.api import resume
     from evo.cli.optimize_cmd import exit_if_every_call_failed, print_summary
     from evo.progress import RunProgress
-    from evo.run_dir import RunDir
+    from evo.run.run_dir import RunDir
 
     console = make_console()
     rd = RunDir.existing(args.run_dir)

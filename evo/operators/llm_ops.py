@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from evo.meta_prompts import render
+from evo.optimizer.meta_prompts import render
 from evo.operators.edits import edit_instruction
 from evo.operators.guard import ProposalGuard
-from evo.optimizer_llm import OptimizerLLM, extract_instruction
+from evo.optimizer.llm import OptimizerLLM, extract_instruction
 
 STYLES = {
     "rewrite": "Rewrite the instruction so that it is clearer and more effective.",

@@ -1,6 +1,6 @@
 """The strategy interface shared by iterative, evolutionary and hybrid search.
 
-Contract (the run loop in ``evo.run_loop`` is the only caller):
+Contract (the run loop in ``evo.run.loop`` is the only caller):
 - ``ask()`` returns the evaluations the strategy needs next, as ``EvalRequest``s (genome, split —
   ``train`` or ``val`` only: a strategy never sees the test split —, samples, ``perturbed`` for
   lightly perturbed inputs, ``examples`` for a minibatch of the split, and a free ``tag`` the

@@ -33,7 +33,7 @@ from evo.operators.edits import edit_instruction, phrase_bank
 from evo.operators.guard import ProposalGuard
 from evo.operators.hyper import SearchSpace, crossover_hyper, mutate_hyper, resample_demos
 from evo.operators.llm_ops import STYLES, LLMOperators
-from evo.optimizer_llm import OptimizerLLM
+from evo.optimizer.llm import OptimizerLLM
 from evo.rng import generator_state, restore_generator, stream
 from evo.strategies import deap_support as D
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state

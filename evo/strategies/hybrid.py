@@ -18,7 +18,7 @@ from evo.config_base import StrictConfig
 
 from evo.budget import Budget
 from evo.genome import PromptGenome
-from evo.optimizer_llm import OptimizerLLM
+from evo.optimizer.llm import OptimizerLLM
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
 from evo.strategies.iterative import IterativeConfig, IterativeStrategy

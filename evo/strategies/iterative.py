@@ -40,15 +40,15 @@ from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome, stable_hash
 from evo.operators.guard import ProposalGuard
-from evo.optimizer_llm import OptimizerLLM, extract_instruction, extract_tagged
+from evo.optimizer.llm import OptimizerLLM, extract_instruction, extract_tagged
 from evo.rng import stream
 from evo.operators.structural import combine_changes, prior_size, structural_variants
-from evo.strategies.fallback import fallback_edits
+from evo.optimizer.fallback import fallback_edits
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.memory import OptimizationMemory
 from evo.strategies.racing import Race, RacingFields, example_scores, rung_sizes, task_call_budget
 from evo.tasks.suite import TaskSuite
-from evo.meta_prompts import render
+from evo.optimizer.meta_prompts import render
 
 STATE_VERSION = 6
 
@@ -71,7 +71,7 @@ class IterativeConfig(RacingFields):
     extend_to_budget: bool = Field(True, description="when the phases end with budget left, start another round "
                                                      "(train then validation) from the best; false: the caps are final")
     fallback: bool = Field(True, description="replace an unusable proposal (prose, unchanged, duplicate, error) with "
-                                             "an edit chosen from the current failure categories (evo.strategies.fallback)")
+                                             "an edit chosen from the current failure categories (evo.optimizer.fallback)")
     structural_prior: Annotated[int, Field(ge=0)] | Literal["auto"] = Field(
         "auto", description="extra candidates of the first iteration (and, with "
                                                   "structural_follow, of the one after each accepted change): cheap "

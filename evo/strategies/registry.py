@@ -5,7 +5,7 @@ or a package's ``evo.strategies`` entry point: ``evo.registry``); the config typ
 the CLI's ``--strategy`` choices and the factory all derive from it. A builder receives the strategy's
 resolved config and a ``StrategyContext`` (suite, seed genome, optimizer, budget, seed, extra seeds).
 Every config class has ``for_optimizer(kind)``: the defaults that depend on the optimizer model,
-applied once by ``evo.resolve`` before anything is logged or run.
+applied once by ``evo.run.resolve`` before anything is logged or run.
 """
 from __future__ import annotations
 

@@ -6,8 +6,7 @@
 - ``BackendConformance`` (``evo.testing.backends``): fingerprint stability, response and usage
   fields, concurrency, errors mapped to retryable / non-retryable. Implement ``make_backend()``
   (and ``make_failing_backend(kind)`` to test error mapping).
-- ``PolicyConformance`` (``evo.testing.policies``): selection among active arms, seeded determinism,
-  state round-trip, retired arms never chosen, learning from rewards. Set ``policy_config``.
+- ``PolicyConformance`` lives with the bandit package: ``bandit.testing.policies``.
 
 ``evo.testing.toys`` holds the toy task and scripted models they run on. Example::
 

@@ -12,7 +12,7 @@ import json
 from evo.errors import BackendError
 from evo.genome import PromptGenome, stable_hash
 from evo.llm.scripted import ScriptedBackend
-from evo.run_loop import OptimizationRun, RunResult
+from evo.run.loop import OptimizationRun, RunResult
 from evo.testing.toys import arithmetic_suite, build_parts, keyword_task_model, pure_optimizer
 
 

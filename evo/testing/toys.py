@@ -85,9 +85,9 @@ def pure_optimizer(**kw) -> ScriptedBackend:
 def build_parts(spec: dict, suite: TaskSuite, *, task, optimizer, seed_genome=None):
     """The ``RunParts`` of a run of ``spec`` on ``suite`` with the given backends (no cache, one worker,
     no environment): what ``evo.optimize`` builds, without a run directory."""
-    from evo.build import Session
-    from evo.resolve import resolve
-    from evo.spec import RunSpec
+    from evo.run.session import Session
+    from evo.run.resolve import resolve
+    from evo.run.spec import RunSpec
 
     spec = {"cache": False, "evaluator": {"kind": "threads", "workers": 1}, "task_model": {"kind": "scripted"},
             "optimizer": {"kind": "scripted"}, **spec}

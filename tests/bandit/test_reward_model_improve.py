@@ -11,7 +11,7 @@ from bandit.rollout import RolloutConfig
 from bandit.router import Router
 from bandit.store import ArmStore
 from evo.genome import PromptGenome
-from evo.spec import RunSpec
+from evo.run.spec import RunSpec
 from experiments.improve import improve_once, logged_examples
 from evo.tracking import InMemoryTracker
 from tests.helpers import arithmetic_suite, keyword_task_model, pure_optimizer

@@ -19,7 +19,7 @@ TOKEN = "shared-store-token"
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory):
     pytest.importorskip("pgserver", reason="pgserver is installed with the test extra")
-    from evo.testing.postgres import LocalPostgres
+    from bandit.testing.postgres import LocalPostgres
 
     server = LocalPostgres(tmp_path_factory.mktemp("pg"))
     yield server.start()

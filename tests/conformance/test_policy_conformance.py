@@ -1,5 +1,5 @@
 """Every bandit policy of the project passes the shipped PolicyConformance kit."""
-from evo.testing.policies import PolicyConformance
+from bandit.testing.policies import PolicyConformance
 
 
 class TestBetaTS(PolicyConformance):

@@ -245,7 +245,7 @@ RUN_KEYS = {
 def test_fuzz_run_configs(workdir, doc):
     from evo.api import resolve_run
     from evo.errors import EvoError
-    from evo.spec import load_run_spec
+    from evo.run.spec import load_run_spec
     (workdir / "r.yaml").write_text(dump_yaml(doc))
     with hang_guard():
         try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evo.run_dir import RunDir
+from evo.run.run_dir import RunDir
 from tests.fake_servers import JsonHandler, LocalServer
 from tests.helpers import run_cli, write_add_suite
 

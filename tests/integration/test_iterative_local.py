@@ -1,10 +1,10 @@
 """The iterative strategy for real: the embedded model as task and optimizer model, two iterations."""
 import pytest
 
-from evo.build import Session
-from evo.resolve import resolve
-from evo.run_loop import OptimizationRun
-from evo.spec import RunSpec
+from evo.run.session import Session
+from evo.run.resolve import resolve
+from evo.run.loop import OptimizationRun
+from evo.run.spec import RunSpec
 from evo.tasks.loader import load_suite
 
 pytestmark = pytest.mark.model

@@ -76,9 +76,9 @@ def test_cluster_wide_rate_limit_spaces_every_workers_calls(cluster):
 def test_thread_pool_rate_limit_through_the_session():
     import time
 
-    from evo.build import Session
-    from evo.resolve import resolve
-    from evo.spec import RunSpec
+    from evo.run.session import Session
+    from evo.run.resolve import resolve
+    from evo.run.spec import RunSpec
     suite = arithmetic_suite(n_train=12, n_val=2, n_test=2)
     spec = RunSpec.model_validate({"suite": "x", "task_model": scripted_cfg().model_dump(), "optimizer": {"kind": "scripted"},
                                    "cache": False, "evaluator": {"kind": "threads", "workers": 8, "rate_limit": {

@@ -4,8 +4,8 @@ import json
 import pytest
 
 import evo
-from evo.build import Session
-from evo.execute import load_resolved
+from evo.run.session import Session
+from evo.run.execute import load_resolved
 from evo.tracking import InMemoryTracker
 from tests.helpers import keyword_task_model, pure_optimizer
 

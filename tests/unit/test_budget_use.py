@@ -2,7 +2,7 @@
 ``extend_to_budget: false`` makes the caps final."""
 import pytest
 
-from evo.run_loop import OptimizationRun
+from evo.run.loop import OptimizationRun
 from tests.helpers import arithmetic_suite, build_parts, keyword_task_model, scripted_optimizer, tagged
 
 # structural_prior: 0 — the toy suite's description names the keyword that solves it, and these

@@ -7,8 +7,8 @@ from evo.evaluation.evaluator import Evaluator
 from evo.genome import PromptGenome
 from evo.operators.edits import edit_instruction, phrase_bank, split_phrases
 from evo.operators.hyper import SearchSpace, crossover_hyper, mutate_hyper
-from evo.optimizer_llm import OptimizerLLM
-from evo.run_loop import OptimizationRun
+from evo.optimizer.llm import OptimizerLLM
+from evo.run.loop import OptimizationRun
 from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy, measure_objectives
 from tests.helpers import arithmetic_suite, keyword_task_model, pure_optimizer, scripted_optimizer
 

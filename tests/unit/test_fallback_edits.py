@@ -1,6 +1,6 @@
 """Fallback edits of the iterative strategy: chosen from failure categories, largest first, never repeated."""
 from evo.genome import PromptGenome
-from evo.strategies.fallback import ANSWER_ONLY, fallback_edits
+from evo.optimizer.fallback import ANSWER_ONLY, fallback_edits
 
 TRAIN = [f"e{i}" for i in range(10)]
 

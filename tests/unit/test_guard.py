@@ -9,8 +9,8 @@ from evo.genome import PromptGenome
 from evo.llm.scripted import ScriptedBackend
 from evo.operators.guard import ProposalGuard
 from evo.operators.llm_ops import LLMOperators
-from evo.optimizer_llm import OptimizerLLM
-from evo.run_loop import OptimizationRun
+from evo.optimizer.llm import OptimizerLLM
+from evo.run.loop import OptimizationRun
 from evo.strategies.iterative import IterativeConfig, IterativeStrategy
 from evo.tasks.checks import NumericCheck
 from evo.tasks.suite import Example, Task, TaskSuite

@@ -4,8 +4,8 @@ import pytest
 from evo.budget import Budget, BudgetConfig
 from evo.evaluation.evaluator import Evaluator
 from evo.genome import PromptGenome
-from evo.optimizer_llm import OptimizerLLM, extract_instruction, extract_tagged
-from evo.run_loop import OptimizationRun
+from evo.optimizer.llm import OptimizerLLM, extract_instruction, extract_tagged
+from evo.run.loop import OptimizationRun
 from evo.strategies.iterative import IterativeConfig, IterativeStrategy
 from evo.tasks.suite import TaskSuite
 from tests.helpers import arithmetic_suite, keyword_task_model, scripted_optimizer, tagged

@@ -4,7 +4,7 @@ import pytest
 from evo.budget import Budget, BudgetConfig
 from evo.evaluation.evaluator import Evaluator
 from evo.genome import PromptGenome
-from evo.run_loop import OptimizationRun
+from evo.run.loop import OptimizationRun
 from evo.strategies.base import EvalRequest
 from evo.strategies.baseline import BaselineConfig, BaselineStrategy
 from evo.strategies.racing import Race, RacingFields, rung_sizes, sign_test_worse
@@ -157,7 +157,7 @@ def test_a_strategy_races_on_with_the_racers_the_budget_left_pays_for(kind):
     """Two racers alive before the last rung (8 more train examples each) and 10 task calls left: the run
     would stop with the race unfinished; the strategy finishes it with the better racer."""
     from evo.budget import Budget
-    from evo.optimizer_llm import OptimizerLLM
+    from evo.optimizer.llm import OptimizerLLM
     from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
     from evo.strategies.iterative import IterativeConfig, IterativeStrategy
     from evo.testing.toys import pure_optimizer

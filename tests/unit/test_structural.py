@@ -105,7 +105,7 @@ def _additive_task_model():
 def _components(budget_calls=5000):
     from evo.budget import Budget
     from evo.evaluation.evaluator import Evaluator
-    from evo.optimizer_llm import OptimizerLLM
+    from evo.optimizer.llm import OptimizerLLM
     from evo.testing.toys import pure_optimizer
     suite = arithmetic_suite()
     budget = Budget(BudgetConfig(max_calls=budget_calls))
@@ -113,7 +113,7 @@ def _components(budget_calls=5000):
 
 
 def test_evolution_tries_generation_zeros_winning_changes_together():
-    from evo.run_loop import OptimizationRun
+    from evo.run.loop import OptimizationRun
     from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
     suite, budget, optimizer, evaluator = _components()
     seed = PromptGenome(instruction="Solve.", max_tokens=8)
@@ -129,7 +129,7 @@ def test_evolution_tries_generation_zeros_winning_changes_together():
 
 
 def test_iterative_tries_the_winning_candidates_changes_together():
-    from evo.run_loop import OptimizationRun
+    from evo.run.loop import OptimizationRun
     from evo.strategies.iterative import IterativeConfig, IterativeStrategy
     suite, budget, optimizer, evaluator = _components()
     seed = PromptGenome(instruction="Solve.", max_tokens=8)
@@ -148,7 +148,7 @@ def test_iterative_tries_the_winning_candidates_changes_together():
 def test_iterative_tries_the_structural_variants_of_an_accepted_change():
     """Iteration 1 accepts the description (0.6); iteration 2 tries the prior on top of it, and demos
     on the described instruction solve the suite."""
-    from evo.run_loop import OptimizationRun
+    from evo.run.loop import OptimizationRun
     from evo.strategies.iterative import IterativeConfig, IterativeStrategy
     suite, budget, optimizer, evaluator = _components()
     seed = PromptGenome(instruction="Solve.", max_tokens=8)
@@ -173,7 +173,7 @@ def test_iterative_tries_the_structural_variants_of_an_accepted_change():
 def test_evolution_queues_the_structural_variants_of_a_new_best():
     """Generation 0's best (0.6: the number-only wording) is not the seed: generation 1's children after
     the combination are the prior applied to that best, and its 3-demo variant solves the suite."""
-    from evo.run_loop import OptimizationRun
+    from evo.run.loop import OptimizationRun
     from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
     suite, budget, optimizer, evaluator = _components()
     seed = PromptGenome(instruction="Solve.", max_tokens=8)
@@ -193,7 +193,7 @@ def test_evolution_queues_the_structural_variants_of_a_new_best():
 
 
 def test_without_follow_the_evolution_queues_only_the_combination():
-    from evo.run_loop import OptimizationRun
+    from evo.run.loop import OptimizationRun
     from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
     suite, budget, optimizer, evaluator = _components()
     seed = PromptGenome(instruction="Solve.", max_tokens=8)
