@@ -10,17 +10,9 @@ OPTIMIZER_TOKENS = {"compact": (350, 80), "full": (1800, 350)}
 
 
 def anthropic_token_counter(model_cfg):
-    """A request -> input-token function using the Messages API's token counting, when the task model
-    is Anthropic's and a key is set; None otherwise (the estimate then counts ~4 characters a token)."""
-    if model_cfg.kind != "anthropic":
-        return None
-    try:
-        from evo.llm.config import build_backend
-
-        backend = build_backend(model_cfg)
-    except Exception:  # noqa: BLE001 - no key or SDK: fall back to characters
-        return None
-    return backend.count_tokens
+    """A request -> input-token function measured by the task model's provider (the Messages API's token
+    counting, with a key set); None otherwise (the estimate then counts ~4 characters a token)."""
+    return model_cfg.token_counter()
 
 
 def estimate(config, token_counter=None) -> dict:
@@ -31,7 +23,7 @@ def estimate(config, token_counter=None) -> dict:
     from evo.evaluation.render import render_request
 
     opt_cfg = config.optimizer
-    opt_in, opt_out = OPTIMIZER_TOKENS["compact" if opt_cfg.kind == "local" else "full"]
+    opt_in, opt_out = OPTIMIZER_TOKENS["compact" if opt_cfg.in_process else "full"]
     b = config.budget
     per_run = b.max_calls or ((b.max_task_calls or 0) + (b.max_optimizer_calls or 0)) or 1000
     totals = {"runs": 0, "task_calls": 0, "optimizer_calls": 0, "tokens": 0, "usd": 0.0, "priced": True,
@@ -62,7 +54,7 @@ def estimate(config, token_counter=None) -> dict:
         for model_cfg, calls, tin, tout in ((config.task_model, task_calls, task_tokens - genome.max_tokens, genome.max_tokens),
                                             (opt_cfg, optimizer_calls, opt_in, opt_out)):
             model = model_cfg.model_dump().get("model", "")
-            if model_cfg.kind in ("anthropic", "openai_compatible") and not is_priced(model):
+            if model_cfg.metered and not is_priced(model):
                 totals["priced"] = False
             totals["usd"] += cost_usd(model, int(calls * tin), int(calls * tout)) if model else 0.0
     return totals

@@ -26,7 +26,7 @@ def default_cache_path() -> Path:
 
 def add_backend_args(p) -> None:
     g = p.add_argument_group("task model")
-    g.add_argument("--backend", choices=[k for k in BACKENDS if k != "scripted"], default="local",
+    g.add_argument("--backend", choices=[k for k in BACKENDS if BACKENDS[k].config.cli_choice], default="local",
                    help="model backend (default: local, the embedded SmolLM2-135M-Instruct)")
     g.add_argument("--model", help="GGUF path for local; model name for anthropic/openai_compatible")
     g.add_argument("--base-url", help="server URL for anthropic (Messages API) or openai_compatible")

@@ -45,10 +45,7 @@ def _backend(backend_cfg: dict, cache_path: str | None, threads: int, limiter, m
         from evo.llm.cache import CachedBackend, ResponseCache
         from evo.llm.config import build_backend, parse_backend_config
 
-        if backend_cfg.get("kind", "local") == "local":
-            backend_cfg = {**backend_cfg, "n_threads": backend_cfg.get("n_threads") or threads,
-                           "n_threads_batch": backend_cfg.get("n_threads_batch") or threads}
-        backend = build_backend(parse_backend_config(backend_cfg, "task_model"))
+        backend = build_backend(parse_backend_config(backend_cfg, "task_model").with_threads(threads))
         if limiter is not None:
             backend = RateLimitedBackend(backend, _LimiterProxy(limiter), max_pause_retries)
         _WORKER_BACKENDS[key] = CachedBackend(backend, ResponseCache(cache_path)) if cache_path else backend
@@ -144,7 +141,7 @@ class RayEvaluatorPool:
             self.started_ray = True
         self.backend_cfg = backend_cfg.model_dump(mode="json")
         mode = getattr(cfg, "mode", "auto")
-        self.local_model = mode == "actors" or (mode == "auto" and backend_cfg.kind == "local")
+        self.local_model = mode == "actors" or (mode == "auto" and backend_cfg.in_process)
         self.limiter = None
         limit = getattr(cfg, "rate_limit", None)
         self.max_pause_retries = limit.max_pause_retries if limit is not None else 0

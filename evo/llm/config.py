@@ -9,26 +9,52 @@ YAML example::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, TypeAdapter
 from evo.registry import Entry, Registry
 from evo.config_base import StrictConfig, validate_config
 
 
+class BackendConfigBase(StrictConfig):
+    """What the rest of evo may ask of a backend kind, so nothing outside this family tests kinds by name.
 
-class LocalConfig(StrictConfig):
+    ``in_process``: the model runs inside the evaluating process (Ray places it in node-pinned actors;
+    the optimizer gets compact meta-prompts); ``metered``: an API that charges per token (cost
+    estimates need its price); ``cli_choice``: offered by ``evo eval --backend``. Override
+    ``with_threads`` and ``token_counter`` where they mean something."""
+
+    in_process: ClassVar[bool] = False
+    metered: ClassVar[bool] = False
+    cli_choice: ClassVar[bool] = True
+
+    def with_threads(self, threads: int) -> "BackendConfigBase":
+        """This config for a worker that has ``threads`` CPU threads to itself."""
+        return self
+
+    def token_counter(self):
+        """A request -> input tokens function measured by the provider, or None (count characters)."""
+        return None
+
+
+class LocalConfig(BackendConfigBase):
+    in_process: ClassVar[bool] = True
     kind: Literal["local"] = "local"
     model_path: str | None = None  # None: the embedded SmolLM2-135M-Instruct
     n_ctx: int = Field(2048, ge=256)
     n_threads: int | None = Field(None, ge=1)
     n_threads_batch: int | None = Field(None, ge=1)
 
+    def with_threads(self, threads: int) -> "LocalConfig":
+        return self.model_copy(update={"n_threads": self.n_threads or threads,
+                                       "n_threads_batch": self.n_threads_batch or threads})
+
 
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"  # an environment variable's name; a pasted key never matches
 
 
-class AnthropicConfig(StrictConfig):
+class AnthropicConfig(BackendConfigBase):
+    metered: ClassVar[bool] = True
     kind: Literal["anthropic"]
     model: str = "claude-opus-4-5"
     api_key_env: str = Field("ANTHROPIC_API_KEY", pattern=ENV_NAME, description="name of the environment "
@@ -43,8 +69,17 @@ class AnthropicConfig(StrictConfig):
                                                "tokens the model may think before answering")
     batch_poll_s: float = Field(10.0, gt=0, description="seconds between polls of a Message Batch")
 
+    def token_counter(self):
+        """The Messages API's token counting, when the SDK and a key are there; None otherwise."""
+        try:
+            backend = build_backend(self)
+        except Exception:  # noqa: BLE001 - no key or SDK: fall back to characters
+            return None
+        return backend.count_tokens
 
-class OpenAICompatibleConfig(StrictConfig):
+
+class OpenAICompatibleConfig(BackendConfigBase):
+    metered: ClassVar[bool] = True
     kind: Literal["openai_compatible"]
     base_url: str
     model: str
@@ -54,7 +89,8 @@ class OpenAICompatibleConfig(StrictConfig):
     timeout_s: float = Field(60.0, gt=0)
 
 
-class ScriptedConfig(StrictConfig):
+class ScriptedConfig(BackendConfigBase):
+    cli_choice: ClassVar[bool] = False  # for tests and configs, not the command line
     kind: Literal["scripted"]
     responses: dict[str, str] = {}
     default: str | None = ""
