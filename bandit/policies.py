@@ -12,7 +12,10 @@ Contract for every ``Policy``:
 - ``discount`` in (0, 1] multiplies past evidence by that factor at every update (non-stationary
   traffic); 1.0 means stationary.
 - ``shares(rng, draws)`` estimates the traffic share of each arm; ``summary()`` gives per-arm posterior
-  (or estimate) summaries; ``state()``/``load_state_dict()`` round-trip the statistics as JSON.
+  (or estimate) summaries; ``state_dict()``/``load_state_dict()`` round-trip the statistics as JSON
+  (non-finite or negative statistics are refused as a corrupt store).
+- ``check_reward(value)`` accepts a finite reward within the config's ``reward_range`` (else ValueError):
+  the router asks the policy, never tests its kind.
 """
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ Contract:
 - ``EvaluatorPool`` (protocol): built once per invocation (one loaded model, one Ray cluster);
   ``evaluator(suite, seed, cache_path)`` hands out evaluators for one run, behind that run's cache; ``close()`` closes every evaluator it
   handed out and then the pool itself. Use it as a context manager.
-- ``build_evaluator_pool(cfg, task_model, task_backend, cache_path)`` is the only constructor used by
+- ``build_evaluator_pool(cfg, *, task_model, backend_for, cache_path)`` is the only constructor used by
   commands and the Python API: ``EVALUATORS`` maps each ``kind`` to its config class and builder.
-  Adding an evaluator = its module + one line in ``EVALUATORS``.
+  Adding an evaluator = its module + ``EVALUATORS.register(kind, Entry(config, build))`` (``evo.registry``).
 """
 from __future__ import annotations
 
