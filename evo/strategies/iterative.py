@@ -28,7 +28,6 @@ reason and the run goes on.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 from enum import Enum
 from typing import Annotated, Literal
@@ -38,17 +37,15 @@ from evo.config_base import StrictConfig
 
 from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
-from evo.genome import PromptGenome, stable_hash
-from evo.operators.guard import ProposalGuard
-from evo.optimizer.llm import OptimizerLLM, extract_instruction, extract_tagged
+from evo.genome import PromptGenome
+from evo.optimizer.llm import OptimizerLLM
 from evo.rng import stream
-from evo.operators.structural import combine_changes, prior_size, structural_variants
-from evo.optimizer.fallback import fallback_edits
+from evo.operators.structural import prior_size
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
+from evo.strategies.iterative_proposer import Candidate, IterativeProposer, ProposalContext
 from evo.strategies.memory import OptimizationMemory
 from evo.strategies.racing import Race, RacingFields, example_scores, rung_sizes, task_call_budget
 from evo.tasks.suite import TaskSuite
-from evo.optimizer.meta_prompts import render
 
 STATE_VERSION = 6
 
@@ -100,41 +97,6 @@ class Phase(str, Enum):
     DONE = "done"
 
 
-@dataclass
-class Candidate:
-    """One proposal of an iteration: the genome (None when rejected before evaluation), how it was
-    extracted, the optimizer's stated change and target, its results and the verdict."""
-
-    tag: str
-    genome: PromptGenome | None = None
-    how: str = ""
-    change: str = ""
-    targets: str = ""
-    rejected: str | None = None
-    train: dict | None = None
-    val: dict | None = None
-    batches: dict = field(default_factory=dict)  # split -> EvalBatch, this step only
-    fallback_for: str | None = None  # why the optimizer's proposal was unusable, when a fallback edit replaced it
-
-    def to_json(self) -> dict:
-        """What a resumed race needs (batches are not kept: the next rung brings its own)."""
-        return {"tag": self.tag, "genome": self.genome.to_json() if self.genome else None, "how": self.how,
-                "change": self.change, "targets": self.targets, "rejected": self.rejected,
-                "fallback_for": self.fallback_for}
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Candidate":
-        genome = PromptGenome.from_json(data["genome"]) if data["genome"] else None
-        return cls(data["tag"], genome, data["how"], data["change"], data["targets"], data["rejected"],
-                   fallback_for=data["fallback_for"])
-
-    def to_record(self) -> dict:
-        return {"id": self.genome.id if self.genome else None,
-                "instruction": self.genome.instruction if self.genome else None, "extracted_by": self.how,
-                "change": self.change, "targets": self.targets, "train": self.train, "val": self.val,
-                "rejected": self.rejected, "fallback_for": self.fallback_for}
-
-
 def accepts(current: dict, score: float, strict_below: float) -> bool:
     """The acceptance rule of both phases: ``>=`` the current score, but a strict improvement while the
     current pass rate is below ``strict_below``."""
@@ -178,12 +140,7 @@ class IterativeStrategy(Strategy):
         self.val_feedback = ""
         self.broken_cases: list[dict] = []
         self.memory = OptimizationMemory(window=config.memory_window)
-        self.guard = ProposalGuard(suite, seed_instruction=seed_genome.instruction)
-        self.tried: set[str] = {stable_hash(seed_genome.instruction.strip())}
-        self.tried_genomes: set[str] = {seed_genome.id}  # every genome proposed (fallback edits are checked here)
-        self.proposals = {"total": 0, "usable": 0, "fallbacks": 0}
         self.pending: list[Candidate] = []
-        self._meta_prompt_sent = ""
         self.records: list[dict] = []
         self._last_record: dict = {}
         # train-phase screening (evo.strategies.racing): candidates race the current instruction on
@@ -192,12 +149,9 @@ class IterativeStrategy(Strategy):
         self.minibatch = config.minibatch_size(len(self.train_ids), task_call_budget(optimizer.budget))
         self.race: Race | None = None
         self.screening = {"raced": 0, "promoted": 0, "dropped": 0}
-        # a candidate of the next iteration: the changes of several candidates that each beat the
-        # current instruction on train, combined (evo.operators.structural.combine_changes)
-        self.queued: list[PromptGenome] = []
-        self.expanded: set[str] = set()  # genomes whose structural variants were proposed
         self.accepted: list[PromptGenome] = [seed_genome]  # every genome that became current, in order
-        self.prior = prior_size(config.structural_prior, bool(self.minibatch))
+        self.proposer = IterativeProposer(config, suite, optimizer, seed_genome, seed=seed,
+                                          prior=prior_size(config.structural_prior, bool(self.minibatch)))
 
     # ---- interface -------------------------------------------------------------------------
     def best(self) -> PromptGenome:
@@ -224,7 +178,9 @@ class IterativeStrategy(Strategy):
         if n == 0:
             self.stop_reason = "the budget left cannot pay for one more candidate"
             return []
-        self.pending = self._propose(n)
+        self.iteration += 1
+        self.phase_iterations += 1
+        self.pending = self.proposer.propose(self._proposal_context(), n)
         split = "train" if self.phase == Phase.TRAIN else "val"
         ids = [e.id for e in self.suite.split(split)]
         minibatch = self.minibatch_for(split)
@@ -238,6 +194,13 @@ class IterativeStrategy(Strategy):
             return self._race_requests()
         splits = ("train",) if self.phase == Phase.TRAIN else ("train", "val")
         return [EvalRequest(c.genome, s, tag=c.tag) for c in self.pending if c.genome for s in splits]
+
+    def _proposal_context(self) -> ProposalContext:
+        return ProposalContext(
+            current=self.current, iteration=self.iteration, validation=self.phase != Phase.TRAIN,
+            train_feedback=self.train_feedback, val_feedback=self.val_feedback, feedback_short=self.feedback_short,
+            broken_cases=self.broken_cases, memory_text=self.memory.to_text() if self.config.memory else "(memory disabled)",
+            cur_train=self.cur_train, affordable=self._affordable_candidates)
 
     def minibatch_for(self, split: str) -> int:
         """The first-rung size of a race on ``split`` (0: no screening): the train phase races on train,
@@ -355,127 +318,6 @@ class IterativeStrategy(Strategy):
         self.race = None
         return True
 
-    # ---- proposals ---------------------------------------------------------------------------
-    def _meta_prompt(self) -> tuple[str, str]:
-        placement = ("It is placed in the system turn." if self.current.placement == "system"
-                     else "It is placed at the start of the user turn, before the input.")
-        if self.phase == Phase.TRAIN or not self.broken_cases:
-            feedback = self.train_feedback
-        else:
-            feedback = self.train_feedback + "\n\nOn held-out validation data (aggregate patterns only):\n" + self.val_feedback
-        combined = ""
-        if self.broken_cases:
-            combined = ("\n# Your last candidates broke these training cases (they passed before); keep them "
-                        "passing while fixing the validation patterns:\n" + "\n".join(
-                            f"- input: {c['input']!r} expected: {c['expected']!r} got: {c['actual']!r}"
-                            for c in self.broken_cases) + "\n")
-        return render(
-            self.config.template,
-            task_description=self.suite.description or self.suite.name,
-            placement_note=placement,
-            current_prompt=self.current.instruction or "(empty: no instruction yet)",
-            feedback=feedback,
-            combined_feedback=combined,
-            memory=self.memory.to_text() if self.config.memory else "(memory disabled)",
-            feedback_short=self.feedback_short,
-        )
-
-    def _propose(self, n: int) -> list[Candidate]:
-        self.iteration += 1
-        self.phase_iterations += 1
-        system, user = self._meta_prompt()
-        proposals = self.optimizer.generate(
-            system, user, n=n, temperature=self.config.temperature,
-            max_tokens=self.config.optimizer_max_tokens, sample_offset=self.iteration * 16)
-        candidates, seen = [], set()
-        for i, p in enumerate(proposals):
-            cand = Candidate(tag=f"candidate{i}")
-            if p.error:
-                cand.rejected = f"optimizer error: {p.error}"
-            else:
-                text, cand.how = extract_instruction(p.text, p.stop_reason, self.config.extraction == "lenient")
-                cand.change = (extract_tagged(p.text, "change")[0] or "")[:200]
-                cand.targets = (extract_tagged(p.text, "target")[0] or "")[:120]
-                key = stable_hash(text.strip()) if text else None
-                leak = self.guard.check(text, shown=f"{system}\n{user}", current=self.current.instruction) if text else None
-                if text is None:
-                    cand.rejected = cand.how
-                elif text.strip() == self.current.instruction.strip():
-                    cand.rejected = "unchanged"
-                elif key in seen or key in self.tried:
-                    cand.rejected = "duplicate"
-                elif leak:
-                    cand.rejected = leak
-                else:
-                    seen.add(key)
-                    cand.genome = self.current.replace(instruction=text, parents=(self.current.id,), operator="iterative")
-            candidates.append(cand)
-        self.tried |= seen
-        self.proposals["total"] += len(candidates)
-        self.proposals["usable"] += sum(1 for c in candidates if c.genome is not None)
-        self.tried_genomes |= {c.genome.id for c in candidates if c.genome is not None}
-        if self.config.fallback:
-            self._fill_with_fallbacks(candidates)
-        if self.prior and self.current.id not in self.expanded and (
-                self.iteration == 1 or self.config.structural_follow):
-            self.expanded.add(self.current.id)
-            candidates += self._structural_candidates(len(candidates))
-        candidates += self._queued_candidates(len(candidates))
-        self._meta_prompt_sent = user
-        return candidates
-
-    def _structural_candidates(self, first_tag: int) -> list[Candidate]:
-        """The structural prior (evo.operators.structural) of the current genome: settings changes with
-        a high expected yield, not tried before, as many as the budget still affords. The first
-        iteration tries those of the seed; with ``structural_follow``, the iteration after each
-        accepted change those of the new current genome."""
-        rng = stream(self.seed, f"structure:{self.current.id}")
-        out = []
-        variants = [(g.replace(parents=(self.current.id,), operator=how), how) for g, how in
-                    structural_variants(self.current, self.suite.split("train"), rng, self.suite.description)]
-        variants = [(g, how) for g, how in variants if g.id not in self.tried_genomes][: self.prior]
-        room = max(0, self._affordable_candidates(extra=self.prior) - first_tag)
-        for genome, how in variants[:room]:
-            self.tried_genomes.add(genome.id)
-            out.append(Candidate(tag=f"candidate{first_tag + len(out)}", genome=genome, how=how,
-                                 change=how.removeprefix("structure:")))
-        return out
-
-    def _queued_candidates(self, first_tag: int) -> list[Candidate]:
-        """The combination queued by the last train step, when the budget affords one more candidate."""
-        queued, self.queued = self.queued, []
-        out = []
-        for genome in queued:
-            if genome.id in self.tried_genomes or self._affordable_candidates(extra=first_tag + len(out) + 1) \
-                    <= first_tag + len(out):
-                continue
-            self.tried_genomes.add(genome.id)
-            out.append(Candidate(tag=f"candidate{first_tag + len(out)}", genome=genome, how=genome.operator,
-                                 change="the changes that each beat the instruction, together"))
-        return out
-
-    def _queue_combination(self, base: PromptGenome, valid: list[Candidate], before: float) -> None:
-        """Queue the changes of ``base`` made by every candidate that beat it on train (best first)."""
-        winners = sorted((c for c in valid if c.train["score"] > before + 1e-12), key=lambda c: -c.train["score"])
-        combined = combine_changes(base, [c.genome for c in winners]) if len(winners) > 1 else None
-        if combined is not None and combined.id not in self.tried_genomes:
-            parent = winners[0].genome.id
-            self.queued = [combined.replace(parents=(parent,), operator="structure:combined")]
-
-    def _fill_with_fallbacks(self, candidates: list[Candidate]) -> None:
-        """Give every unusable proposal's slot an edit chosen from the current failure categories."""
-        unusable = [c for c in candidates if c.genome is None]
-        if not unusable or self.cur_train is None:
-            return
-        train_ids = [e.id for e in self.suite.split("train")]
-        edits = fallback_edits(self.current, self.cur_train.get("failing") or {}, train_ids, self.tried_genomes)
-        for cand, (genome, description) in zip(unusable, edits):
-            cand.fallback_for, cand.rejected = cand.rejected, None
-            cand.genome, cand.how, cand.change = genome, f"fallback: {description}", description
-            self.tried_genomes.add(genome.id)
-            self.tried.add(stable_hash(genome.instruction.strip()))
-            self.proposals["fallbacks"] += 1
-
     # ---- acceptance --------------------------------------------------------------------------
     def _accepts(self, current: dict, score: float) -> bool:
         return accepts(current, score, self.config.strict_below)
@@ -495,7 +337,7 @@ class IterativeStrategy(Strategy):
                              f"{self.config.strict_below:.0%} pass rate" if self.cur_train["pass_rate"] < self.config.strict_below
                              else "scored below the current instruction")
         after = best.train["score"] if best else before
-        self._queue_combination(self.current, valid, before)
+        self.proposer.queue_combination(self.current, valid, before)
         if accepted:
             self._accept(best.genome)
             self._set_current_train(best.batches["train"])
@@ -613,7 +455,7 @@ class IterativeStrategy(Strategy):
             "score_before": before, "score_after": after, "current_id": self.current.id,
             "current_instruction": self.current.instruction,
             "candidates": [c.to_record() for c in self.pending],
-            "feedback": self.train_feedback, "meta_prompt": self._meta_prompt_sent,
+            "feedback": self.train_feedback, "meta_prompt": self.proposer.meta_prompt_sent,
         }
         self.records.append(record)
         self._last_record = {k: record[k] for k in ("iteration", "phase", "accepted", "score_before", "score_after")}
@@ -623,10 +465,11 @@ class IterativeStrategy(Strategy):
         return dict(self._last_record)
 
     def report(self) -> dict:
-        total = self.proposals["total"]
+        proposals = self.proposer.proposals
+        total = proposals["total"]
         return {"phase": self.phase.value, "rounds": self.rounds, "extensions": list(self.extensions),
                 "screening": {"minibatch": self.minibatch, "racing": self.config.racing, **self.screening},
-                "optimizer_proposals": {**self.proposals, "usable_share": self.proposals["usable"] / total if total else None},
+                "optimizer_proposals": {**proposals, "usable_share": proposals["usable"] / total if total else None},
                 "iterations": list(self.records)}
 
     # ---- state ---------------------------------------------------------------------------------
@@ -638,13 +481,13 @@ class IterativeStrategy(Strategy):
             "cur_val": self.cur_val, "train_feedback": self.train_feedback, "val_feedback": self.val_feedback,
             "feedback_short": self.feedback_short, "anchor": self.anchor.to_json(),
             "anchor_train_state": self.anchor_train_state, "rounds": self.rounds, "extensions": self.extensions,
-            "broken_cases": self.broken_cases, "memory": self.memory.state_dict(), "tried": sorted(self.tried),
+            "broken_cases": self.broken_cases, "memory": self.memory.state_dict(), "tried": sorted(self.proposer.tried),
             "records": self.records, "stop_reason": self.stop_reason,
-            "tried_genomes": sorted(self.tried_genomes), "proposals": dict(self.proposals),
+            "tried_genomes": sorted(self.proposer.tried_genomes), "proposals": dict(self.proposer.proposals),
             "race": self.race.to_json() if self.race else None, "screening": dict(self.screening),
             "pending": [c.to_json() for c in self.pending] if self.race else [],
-            "meta_prompt_sent": self._meta_prompt_sent, "queued": [g.to_json() for g in self.queued],
-            "expanded": sorted(self.expanded), "accepted": [g.to_json() for g in self.accepted],
+            "meta_prompt_sent": self.proposer.meta_prompt_sent,
+            "queued": [g.to_json() for g in self.proposer.queued], "expanded": sorted(self.proposer.expanded), "accepted": [g.to_json() for g in self.accepted],
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -657,13 +500,14 @@ class IterativeStrategy(Strategy):
             setattr(self, key, state[key])
         self.anchor = PromptGenome.from_json(state["anchor"])
         self.memory = OptimizationMemory.from_state(state["memory"])
-        self.tried = set(state["tried"])
-        self.tried_genomes = set(state["tried_genomes"])
-        self.proposals = dict(state["proposals"])
+        proposer = self.proposer
+        proposer.tried = set(state["tried"])
+        proposer.tried_genomes = set(state["tried_genomes"])
+        proposer.proposals = dict(state["proposals"])
         self.race = Race.from_json(state["race"]) if state["race"] else None
         self.screening = dict(state["screening"])
         self.pending = [Candidate.from_json(c) for c in state["pending"]]
-        self._meta_prompt_sent = state["meta_prompt_sent"]
-        self.queued = [PromptGenome.from_json(g) for g in state["queued"]]
-        self.expanded = set(state["expanded"])
+        proposer.meta_prompt_sent = state["meta_prompt_sent"]
+        proposer.queued = [PromptGenome.from_json(g) for g in state["queued"]]
+        proposer.expanded = set(state["expanded"])
         self.accepted = [PromptGenome.from_json(g) for g in state["accepted"]]

@@ -213,5 +213,6 @@ def test_the_iterative_prior_draws_its_demos_from_the_run_seed():
 
     def demos(run_seed):
         strategy = IterativeStrategy(IterativeConfig(structural_prior=3, minibatch=0), suite, seed, optimizer, run_seed)
-        return [c.genome.demo_ids for c in strategy._structural_candidates(0) if c.genome.few_shot_k]
+        return [c.genome.demo_ids for c in strategy.proposer.structural_candidates(strategy._proposal_context(), 0)
+                if c.genome.few_shot_k]
     assert demos(0) == demos(0) and demos(0) != demos(1)
