@@ -37,7 +37,7 @@ from evo.optimizer.llm import OptimizerLLM
 from evo.rng import generator_state, restore_generator, stream
 from evo.strategies import deap_support as D
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
-from evo.strategies.racing import Race, RacingFields, example_scores, rung_sizes, task_call_budget
+from evo.strategies.racing import RacingFields, Screen, example_scores, task_call_budget
 from evo.tasks.suite import TaskSuite
 
 STATE_VERSION = 5
@@ -181,11 +181,10 @@ class EvolutionaryStrategy(Strategy):
         self._last_record: dict = {}
         # screening (evo.strategies.racing): children race on minibatches before a full evaluation
         self.minibatch = config.minibatch_size(len(self.train_ids), task_call_budget(self.budget))
-        self.race: Race | None = None
+        self.screen = Screen(config, self.budget)
         self.racers: dict[str, D.Individual] = {}  # the race's candidates, by genome id
         self.bar: D.Individual | None = None
         self.arrived: list[D.Individual] = []  # this generation's fully evaluated newcomers
-        self.screening = {"raced": 0, "promoted": 0, "dropped": 0}
         # children made before the next generation's operators run: the combination of generation 0's
         # changes that each beat the seed (evo.operators.structural.combine_changes)
         self.queued: list[PromptGenome] = []
@@ -199,7 +198,7 @@ class EvolutionaryStrategy(Strategy):
     def ask(self) -> list[EvalRequest]:
         if self.finished:
             return []
-        if self.race is not None:
+        if self.screen.race is not None:
             return self._race_requests()
         first = not self.population
         self.pending = self._initial_population() if first else self._offspring()
@@ -213,18 +212,16 @@ class EvolutionaryStrategy(Strategy):
         racers = [ind for ind in self.pending if ind not in full]
         self.bar = full[0] if first else self._bar()
         order = [self.train_ids[i] for i in self.rng.permutation(len(self.train_ids))]
-        self.race = Race(order, rung_sizes(self.minibatch, len(order), self.config.racing),
-                         [ind.genome.id for ind in racers], self.bar.genome.id if self.bar else None,
-                         alpha=self.config.racing_alpha, halving=self.config.racing)
+        self.screen.start(order, self.minibatch, [ind.genome.id for ind in racers],
+                          self.bar.genome.id if self.bar else None)
         self.racers = {ind.genome.id: ind for ind in racers}
-        self.screening["raced"] += len(racers)
         self.pending = full
         return [req for ind in full for req in self._requests(ind.genome)] + self._race_requests()
 
     @property
     def racing_now(self) -> bool:
         """A generation's race is under way (its children are not all measured yet)."""
-        return self.race is not None
+        return self.screen.race is not None
 
     def _bar(self) -> D.Individual | None:
         """The member a child must beat on the minibatch to matter: the ``keep``-th best of the
@@ -235,24 +232,14 @@ class EvolutionaryStrategy(Strategy):
         return ranked[min(self.config.keep, len(ranked)) - 1]
 
     def _race_requests(self) -> list[EvalRequest]:
-        race = self.race
-        self._trim_race()
+        race = self.screen.race
+        rung_cost = race.next_rung_cost(len(self.train_ids)) * self.config.robustness_samples
+        self.screen.trim(rung_cost + (len(self.train_ids) if race.final and self.config.perturbation else 0))
         if race.final:
             return [req for gid in race.alive for req in self._requests(self.racers[gid].genome)]
         samples, examples = self.config.robustness_samples, race.examples()
         genomes = [self.racers[gid].genome for gid in race.alive] + ([self.bar.genome] if self.bar else [])
         return [EvalRequest(g, "train", samples, tag="race", examples=examples) for g in genomes]
-
-    def _trim_race(self) -> None:
-        """Past the first rung, when the budget left cannot pay for every racer's next rung, race on
-        with the best it can pay for (the run would otherwise stop with the race unfinished)."""
-        race, remaining = self.race, self.budget.remaining_task_calls()
-        if race.rung == 0 or remaining is None:
-            return
-        per = race.next_rung_cost(len(self.train_ids)) * self.config.robustness_samples
-        if race.final and self.config.perturbation:
-            per += len(self.train_ids)
-        race.trim(remaining // max(per, 1))
 
     def _affordable(self, k: int) -> bool:
         """Whether a (k+1)-th genome of this generation can still be paid for: its evaluation (the first
@@ -285,7 +272,7 @@ class EvolutionaryStrategy(Strategy):
         by_genome: dict[str, dict[str, EvalBatch]] = {}
         for request, batch in results:
             by_genome.setdefault(request.genome.id, {})[request.tag] = batch
-        if self.race is None:
+        if self.screen.race is None:
             if not self.pending:
                 return
             self._measure(self.pending, by_genome)
@@ -294,7 +281,7 @@ class EvolutionaryStrategy(Strategy):
         self._measure(self.pending, by_genome)  # the seeds of generation 0, evaluated in full
         self.arrived += self.pending
         self.pending = []
-        race = self.race
+        race = self.screen.race
         if race.final:
             finalists = [self.racers[gid] for gid in race.alive]
             self._measure(finalists, by_genome)
@@ -310,9 +297,8 @@ class EvolutionaryStrategy(Strategy):
             self._last_record = {"phase": f"gen {self.generation}", "event": f"race rung {race.rung}",
                                  "alive": len(race.alive), "dropped": len(race.dropped)}
             return
-        self.screening["promoted"] += len(race.alive)
-        self.screening["dropped"] += len(race.dropped)
-        arrived, self.arrived, self.race, self.racers, self.bar = self.arrived, [], None, {}, None
+        self.screen.finish()
+        arrived, self.arrived, self.racers, self.bar = self.arrived, [], {}, None
         self._finish_generation(arrived, screened=len(race.dropped) + len(race.alive))
 
     def _measure(self, individuals: list[D.Individual], by_genome: dict) -> None:
@@ -577,7 +563,7 @@ class EvolutionaryStrategy(Strategy):
 
     def report(self) -> dict:
         return {"mode": self.config.mode, "extensions": list(self.extensions), "generations": list(self.logbook),
-                "screening": {"minibatch": self.minibatch, "racing": self.config.racing, **self.screening},
+                "screening": {"minibatch": self.minibatch, "racing": self.config.racing, **self.screen.counters},
                 "population": [{"id": i.genome.id, "operator": i.genome.operator, "instruction": i.genome.instruction,
                                 "parents": list(i.genome.parents), **i.objectives} for i in self.population],
                 "pareto_front": self.pareto_front(),
@@ -603,10 +589,10 @@ class EvolutionaryStrategy(Strategy):
             "generation": self.generation, "stall": self.stall, "best_so_far": self.best_so_far,
             "max_generations": self.max_generations, "fresh": self.fresh, "extensions": self.extensions,
             "sample_counter": self.sample_counter, "rng": generator_state(self.rng), "stop_reason": self.stop_reason,
-            "race": self.race.to_json() if self.race else None,
+            "race": self.screen.state()[0],
             "racers": [self._ind_json(i) for i in self.racers.values()],
             "bar": self._ind_json(self.bar) if self.bar else None,
-            "arrived": [self._ind_json(i) for i in self.arrived], "screening": dict(self.screening),
+            "arrived": [self._ind_json(i) for i in self.arrived], "screening": self.screen.state()[1],
             "demo_credit": self.credit.state_dict(), "queued": [g.to_json() for g in self.queued],
             "expanded": sorted(self.expanded),
         }
@@ -631,11 +617,10 @@ class EvolutionaryStrategy(Strategy):
         self.extensions = list(state["extensions"])
         self.rng = restore_generator(state["rng"])
         self.stop_reason = state["stop_reason"]
-        self.race = Race.from_json(state["race"]) if state["race"] else None
+        self.screen.restore(state["race"], state["screening"])
         self.racers = {ind.genome.id: ind for ind in map(self._ind_from, state["racers"])}
         self.bar = self._ind_from(state["bar"]) if state["bar"] else None
         self.arrived = [self._ind_from(d) for d in state["arrived"]]
-        self.screening = dict(state["screening"])
         self.credit.load_state_dict(state["demo_credit"])
         self.queued = [PromptGenome.from_json(g) for g in state["queued"]]
         self.expanded = set(state["expanded"])

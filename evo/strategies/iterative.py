@@ -44,7 +44,7 @@ from evo.operators.structural import prior_size
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.iterative_proposer import Candidate, IterativeProposer, ProposalContext
 from evo.strategies.memory import OptimizationMemory
-from evo.strategies.racing import Race, RacingFields, example_scores, rung_sizes, task_call_budget
+from evo.strategies.racing import RacingFields, Screen, example_scores, task_call_budget
 from evo.tasks.suite import TaskSuite
 
 STATE_VERSION = 6
@@ -147,8 +147,7 @@ class IterativeStrategy(Strategy):
         # minibatches; only the ones that beat it there are evaluated on the whole training split
         self.train_ids = [e.id for e in suite.split("train")]
         self.minibatch = config.minibatch_size(len(self.train_ids), task_call_budget(optimizer.budget))
-        self.race: Race | None = None
-        self.screening = {"raced": 0, "promoted": 0, "dropped": 0}
+        self.screen = Screen(config, optimizer.budget)
         self.accepted: list[PromptGenome] = [seed_genome]  # every genome that became current, in order
         self.proposer = IterativeProposer(config, suite, optimizer, seed_genome, seed=seed,
                                           prior=prior_size(config.structural_prior, bool(self.minibatch)))
@@ -172,7 +171,7 @@ class IterativeStrategy(Strategy):
             if self.current.id != self.anchor.id:
                 reqs.append(EvalRequest(self.anchor, "val", tag="anchor"))  # guard against a train-overfit winner
             return reqs
-        if self.race is not None:
+        if self.screen.race is not None:
             return self._race_requests()
         n = self._affordable_candidates()
         if n == 0:
@@ -188,9 +187,7 @@ class IterativeStrategy(Strategy):
         if minibatch and racers:
             order_rng = stream(self.seed, f"race:{split}:{self.iteration}")
             order = [ids[i] for i in order_rng.permutation(len(ids))]
-            self.race = Race(order, rung_sizes(minibatch, len(order), self.config.racing), racers,
-                             "bar", alpha=self.config.racing_alpha, halving=self.config.racing)
-            self.screening["raced"] += len(racers)
+            self.screen.start(order, minibatch, racers, "bar")
             return self._race_requests()
         splits = ("train",) if self.phase == Phase.TRAIN else ("train", "val")
         return [EvalRequest(c.genome, s, tag=c.tag) for c in self.pending if c.genome for s in splits]
@@ -212,25 +209,15 @@ class IterativeStrategy(Strategy):
     def _race_requests(self) -> list[EvalRequest]:
         by_tag = {c.tag: c for c in self.pending}
         split = "train" if self.phase == Phase.TRAIN else "val"
-        self._trim_race(split)
-        if self.race.final:
+        race, counts = self.screen.race, self.suite.counts()
+        # validation-phase finalists are checked on the whole train split too
+        self.screen.trim(race.next_rung_cost(counts[split]) + (counts["train"] if race.final and split == "val" else 0))
+        if race.final:
             splits = ("train",) if self.phase == Phase.TRAIN else ("train", "val")
-            return [EvalRequest(by_tag[t].genome, s, tag=t) for t in self.race.alive for s in splits]
-        examples = self.race.examples()
-        return ([EvalRequest(by_tag[t].genome, split, tag=t, examples=examples) for t in self.race.alive]
+            return [EvalRequest(by_tag[t].genome, s, tag=t) for t in race.alive for s in splits]
+        examples = race.examples()
+        return ([EvalRequest(by_tag[t].genome, split, tag=t, examples=examples) for t in race.alive]
                 + [EvalRequest(self.current, split, tag="bar", examples=examples)])
-
-    def _trim_race(self, split: str) -> None:
-        """Past the first rung, when the budget left cannot pay for every racer's next rung, race on
-        with the best it can pay for (the run would otherwise stop with the race unfinished)."""
-        race, remaining = self.race, self.optimizer.budget.remaining_task_calls()
-        if race.rung == 0 or remaining is None:
-            return
-        counts = self.suite.counts()
-        per = race.next_rung_cost(counts[split])
-        if race.final and split == "val":
-            per += counts["train"]  # validation-phase finalists are checked on the whole train split too
-        race.trim(remaining // max(per, 1))
 
     def _affordable_candidates(self, extra: int = 0) -> int:
         """How many candidates the budget left can still pay for (each: one optimizer call plus its
@@ -284,7 +271,7 @@ class IterativeStrategy(Strategy):
             if (done := self._phase_done()) is not None:
                 self.stop_reason, self.phase = done, Phase.DONE
             return
-        if self.race is not None and not self._tell_race(results):
+        if self.screen.race is not None and not self._tell_race(results):
             return
         for cand in self.pending:
             for split in ("train", "val"):
@@ -298,7 +285,7 @@ class IterativeStrategy(Strategy):
     def _tell_race(self, results: Results) -> bool:
         """One rung of the train-phase race; True once it is over (its finalists were evaluated on the
         whole split, or none is left), the dropped candidates then carry why they were."""
-        race = self.race
+        race = self.screen.race
         split = "train" if self.phase == Phase.TRAIN else "val"
         by_tag = {(request.tag, request.split): batch for request, batch in results}
         if race.final:
@@ -310,12 +297,10 @@ class IterativeStrategy(Strategy):
             self._last_record = {"phase": self.phase.value, "event": f"race rung {race.rung}",
                                  "iteration": self.iteration, "alive": len(race.alive)}
             return False
+        self.screen.finish()
         for cand in self.pending:
             if cand.tag in race.dropped:
                 cand.rejected = f"screened out: {race.dropped[cand.tag]}"
-        self.screening["promoted"] += len(race.alive)
-        self.screening["dropped"] += len(race.dropped)
-        self.race = None
         return True
 
     # ---- acceptance --------------------------------------------------------------------------
@@ -468,7 +453,7 @@ class IterativeStrategy(Strategy):
         proposals = self.proposer.proposals
         total = proposals["total"]
         return {"phase": self.phase.value, "rounds": self.rounds, "extensions": list(self.extensions),
-                "screening": {"minibatch": self.minibatch, "racing": self.config.racing, **self.screening},
+                "screening": {"minibatch": self.minibatch, "racing": self.config.racing, **self.screen.counters},
                 "optimizer_proposals": {**proposals, "usable_share": proposals["usable"] / total if total else None},
                 "iterations": list(self.records)}
 
@@ -484,8 +469,8 @@ class IterativeStrategy(Strategy):
             "broken_cases": self.broken_cases, "memory": self.memory.state_dict(), "tried": sorted(self.proposer.tried),
             "records": self.records, "stop_reason": self.stop_reason,
             "tried_genomes": sorted(self.proposer.tried_genomes), "proposals": dict(self.proposer.proposals),
-            "race": self.race.to_json() if self.race else None, "screening": dict(self.screening),
-            "pending": [c.to_json() for c in self.pending] if self.race else [],
+            "race": self.screen.state()[0], "screening": self.screen.state()[1],
+            "pending": [c.to_json() for c in self.pending] if self.screen.race else [],
             "meta_prompt_sent": self.proposer.meta_prompt_sent,
             "queued": [g.to_json() for g in self.proposer.queued], "expanded": sorted(self.proposer.expanded), "accepted": [g.to_json() for g in self.accepted],
         }
@@ -504,8 +489,7 @@ class IterativeStrategy(Strategy):
         proposer.tried = set(state["tried"])
         proposer.tried_genomes = set(state["tried_genomes"])
         proposer.proposals = dict(state["proposals"])
-        self.race = Race.from_json(state["race"]) if state["race"] else None
-        self.screening = dict(state["screening"])
+        self.screen.restore(state["race"], state["screening"])
         self.pending = [Candidate.from_json(c) for c in state["pending"]]
         proposer.meta_prompt_sent = state["meta_prompt_sent"]
         proposer.queued = [PromptGenome.from_json(g) for g in state["queued"]]

@@ -183,3 +183,43 @@ def example_scores(batch, example_ids) -> list[float]:
     for r in batch.records:
         per.setdefault(r.example_id, []).append(r.score)
     return [sum(per[i]) / len(per[i]) if per.get(i) else 0.0 for i in example_ids]
+
+
+class Screen:
+    """The race driver a strategy composes: at most one ``Race`` at a time, started with the strategy's
+    racers and bar, trimmed to what the budget left can pay for, and finished with its counters
+    (``raced``, ``promoted``, ``dropped``) updated. The strategy says only what a racer is, what the bar
+    is, and what one racer's next rung costs."""
+
+    def __init__(self, config: "RacingFields", budget):
+        self.halving, self.alpha, self.budget = config.racing, config.racing_alpha, budget
+        self.race: Race | None = None
+        self.counters = {"raced": 0, "promoted": 0, "dropped": 0}
+
+    def start(self, order: list[str], minibatch: int, racers: list[str], bar: str | None) -> Race:
+        self.race = Race(order, rung_sizes(minibatch, len(order), self.halving), racers, bar, alpha=self.alpha,
+                         halving=self.halving)
+        self.counters["raced"] += len(racers)
+        return self.race
+
+    def trim(self, rung_cost: int) -> None:
+        """Past the first rung, when the budget left cannot pay ``rung_cost`` for every racer's next rung,
+        race on with the best it can pay for (the run would otherwise stop with the race unfinished)."""
+        race, remaining = self.race, self.budget.remaining_task_calls()
+        if race.rung == 0 or remaining is None:
+            return
+        race.trim(remaining // max(rung_cost, 1))
+
+    def finish(self) -> Race:
+        """The race just decided (``done``): count its promoted and dropped racers, and end it."""
+        race, self.race = self.race, None
+        self.counters["promoted"] += len(race.alive)
+        self.counters["dropped"] += len(race.dropped)
+        return race
+
+    def state(self) -> tuple[dict | None, dict]:
+        return (self.race.to_json() if self.race else None), dict(self.counters)
+
+    def restore(self, race: dict | None, counters: dict) -> None:
+        self.race = Race.from_json(race) if race else None
+        self.counters = dict(counters)

@@ -172,12 +172,13 @@ def test_a_strategy_races_on_with_the_racers_the_budget_left_pays_for(kind):
     else:
         strategy = IterativeStrategy(IterativeConfig(minibatch=2), suite, seed, optimizer, 0)
     order = [e.id for e in suite.split("train")]
-    strategy.race = Race(order=order, sizes=[2, 10], alive=["weak", "strong"], bar=None, halving=False)
-    strategy.race.update({"weak": [1, 0], "strong": [1, 1]})
+    screen = strategy.screen  # the race driver both strategies compose
+    screen.race = Race(order=order, sizes=[2, 10], alive=["weak", "strong"], bar=None, halving=False)
+    screen.race.update({"weak": [1, 0], "strong": [1, 1]})
     budget.usage["task"].calls = 90
-    strategy._trim_race(*(() if kind == "evolutionary" else ("train",)))
-    assert strategy.race.alive == ["strong"] and "budget" in strategy.race.dropped["weak"]
+    screen.trim(screen.race.next_rung_cost(len(order)))  # 10 calls left pay for one racer's 8 examples
+    assert screen.race.alive == ["strong"] and "budget" in screen.race.dropped["weak"]
     budget.usage["task"].calls = 95  # not even one: the run loop stops as before
-    strategy.race.alive.append("weak")
-    strategy._trim_race(*(() if kind == "evolutionary" else ("train",)))
-    assert strategy.race.alive == ["strong", "weak"]
+    screen.race.alive.append("weak")
+    screen.trim(screen.race.next_rung_cost(len(order)))
+    assert screen.race.alive == ["strong", "weak"]
