@@ -26,22 +26,17 @@ from evo.config_base import StrictConfig
 from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
-from evo.operators.demo_credit import DemoCredit
-from evo.operators.demo_order import answer_label
-from evo.operators.structural import combine_changes, prior_size, structural_variants
-from evo.operators.edits import edit_instruction, phrase_bank
-from evo.operators.guard import ProposalGuard
-from evo.operators.hyper import SearchSpace, crossover_hyper, mutate_hyper, resample_demos
-from evo.operators.llm_ops import STYLES, LLMOperators
+from evo.operators.structural import prior_size
+from evo.operators.hyper import SearchSpace
 from evo.optimizer.llm import OptimizerLLM
 from evo.rng import generator_state, restore_generator, stream
 from evo.strategies import deap_support as D
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
+from evo.strategies.evolutionary_variation import TEXT_OPERATORS, Variation
 from evo.strategies.racing import RacingFields, Screen, example_scores, task_call_budget
 from evo.tasks.suite import TaskSuite
 
 STATE_VERSION = 5
-TEXT_OPERATORS = tuple(STYLES) + ("edit", "demos")
 
 
 class EvolutionaryConfig(RacingFields):
@@ -157,16 +152,9 @@ class EvolutionaryStrategy(Strategy):
         self.extra_seeds = tuple(extra_seeds)  # e.g. the production arms, placed in generation 0 as they are
         self.rng = stream(seed, "evolution")
         self.train_ids = [e.id for e in suite.split("train")]
-        bank = phrase_bank(suite.description)
-        self.bank = bank
-        self.ops = LLMOperators(optimizer, task_description=suite.description or suite.name, bank=bank,
-                                compact=config.compact_prompts, lenient=config.extraction == "lenient",
-                                guard=ProposalGuard(suite, seed_instruction=seed_genome.instruction, allowed=bank))
         self.fitness_cls = (D.ScalarFitness if config.mode == "scalar" else D.pareto_fitness_class(config.objectives))
         self.population: list[D.Individual] = []
         self.pending: list[D.Individual] = []
-        self.seen: set[str] = set()
-        self.feedback: dict[str, tuple[str, str]] = {}
         self.hof = D.HallOfFame(config.hall_of_fame)
         self.front = D.ParetoFront()
         self.logbook = D.Logbook()
@@ -174,10 +162,8 @@ class EvolutionaryStrategy(Strategy):
         self.stall = 0
         self.best_so_far = float("-inf")
         self.max_generations = config.generations
-        self.fresh = False
         self.extensions: list[dict] = []
         self.budget = optimizer.budget
-        self.sample_counter = 0
         self._last_record: dict = {}
         # screening (evo.strategies.racing): children race on minibatches before a full evaluation
         self.minibatch = config.minibatch_size(len(self.train_ids), task_call_budget(self.budget))
@@ -185,14 +171,9 @@ class EvolutionaryStrategy(Strategy):
         self.racers: dict[str, D.Individual] = {}  # the race's candidates, by genome id
         self.bar: D.Individual | None = None
         self.arrived: list[D.Individual] = []  # this generation's fully evaluated newcomers
-        # children made before the next generation's operators run: the combination of generation 0's
-        # changes that each beat the seed (evo.operators.structural.combine_changes)
-        self.queued: list[PromptGenome] = []
-        # demo mutations favour demos whose genomes scored well (evo.operators.demo_credit)
-        self.credit = DemoCredit({e.id: e.task for e in suite.split("train")},
-                                 label_of={e.id: answer_label(e.expected) for e in suite.split("train")})
-        self.expanded: set[str] = {seed_genome.id}  # genomes whose structural variants were queued
-        self.prior = prior_size(config.structural_prior, bool(self.minibatch))
+        self.variation = Variation(config, suite, seed_genome, optimizer, self.rng, extra_seeds=self.extra_seeds,
+                                   fitness_cls=self.fitness_cls,
+                                   prior=prior_size(config.structural_prior, bool(self.minibatch)))
 
     # ---- interface -------------------------------------------------------------------------
     def ask(self) -> list[EvalRequest]:
@@ -201,7 +182,8 @@ class EvolutionaryStrategy(Strategy):
         if self.screen.race is not None:
             return self._race_requests()
         first = not self.population
-        self.pending = self._initial_population() if first else self._offspring()
+        self.pending = (self.variation.initial_population(self._affordable) if first
+                        else self.variation.offspring(self.population, self._affordable))
         if not self.pending:
             self.stop_reason = "the budget left cannot pay for one more genome's evaluation"
             return []
@@ -257,7 +239,7 @@ class EvolutionaryStrategy(Strategy):
         if reason.endswith("generations done"):
             self.max_generations += self.config.generations
         else:  # a stall or a diversity collapse: inject fresh variants of the best
-            self.stall, self.fresh = 0, True
+            self.stall, self.variation.fresh = 0, True
         self.extensions.append({"generation": self.generation, "stopped": reason})
         self.stop_reason = None
         return True
@@ -307,11 +289,11 @@ class EvolutionaryStrategy(Strategy):
             batches = [got["fitness"]] + ([got["robustness"]] if "robustness" in got else [])
             ind.objectives = measure_objectives(batches)
             ind.fitness.values = self._fitness_values(ind.objectives)
-            self.credit.record(ind.genome, ind.objectives["quality"])
+            self.variation.credit.record(ind.genome, ind.objectives["quality"])
             fb = build_feedback(batches[0], max_diffs=5)
             top = fb.categories[0] if fb.categories else None
             short = f"Result: {fb.headline}." + (f" Main problem: {top.root_cause}." if top else "")
-            self.feedback[ind.genome.id] = (fb.to_text(), short)
+            self.variation.feedback[ind.genome.id] = (fb.to_text(), short)
 
     def _finish_generation(self, newcomers: list[D.Individual], screened: int | None = None) -> None:
         """Selection and bookkeeping once every newcomer of the generation has its full fitness."""
@@ -323,47 +305,16 @@ class EvolutionaryStrategy(Strategy):
         self.front.update(self.pending)
         self.population = self._survivors(pool)
         if self.generation == 0:
-            self._queue_combination(self.pending)
+            self.variation.queue_combination(self.pending)
         if self.config.structural_follow:
-            self._queue_structural_neighbours()
+            self.variation.queue_structural_neighbours(self.hof[0].genome if len(self.hof) else None)
         alive = {i.genome.id for i in self.population}
-        self.feedback = {k: v for k, v in self.feedback.items() if k in alive}  # only parents are mutated
+        variation = self.variation
+        variation.feedback = {k: v for k, v in variation.feedback.items() if k in alive}  # only parents are mutated
         self._record_generation(len(self.pending), screened)
         self.pending = []
         self.generation += 1
         self._check_stop()
-
-    def _queue_combination(self, generation0: list[D.Individual]) -> None:
-        """Queue for generation 1 the seed with every change of generation 0 that beat it on the whole
-        training split (best first): e.g. 3 demos and the description, measured apart, tried together."""
-        seed = next((i for i in generation0 if i.genome.id == self.seed_genome.id), None)
-        if seed is None:
-            return
-        winners = sorted((i for i in generation0 if i.objectives["quality"] > seed.objectives["quality"] + 1e-12),
-                         key=lambda i: (-i.objectives["quality"], i.genome.id))
-        combined = combine_changes(self.seed_genome, [i.genome for i in winners])
-        if combined is not None and combined.id not in self.seen:
-            parents = tuple(i.genome.id for i in winners[:2])
-            self.queued.append(combined.replace(parents=parents, operator="structure:combined"))
-
-    def _queue_structural_neighbours(self) -> None:
-        """Queue the structural variants of a new best genome (not the seed's: generation 0 has them),
-        so a settings change that won is tried with the other cheap changes on top of it."""
-        if self.config.mode != "scalar" or not len(self.hof) or not self.prior:
-            return
-        best = self.hof[0].genome
-        if best.id in self.expanded:
-            return
-        self.expanded.add(best.id)
-        rng = stream(int(best.id, 16), "structure")
-        added = 0
-        for genome, how in structural_variants(best, self.suite.split("train"), rng, self.suite.description):
-            if added >= self.prior:
-                break
-            if genome.id in self.seen or any(g.id == genome.id for g in self.queued):
-                continue
-            self.queued.append(genome.replace(parents=(best.id,), operator=how))
-            added += 1
 
     def best(self) -> PromptGenome:
         if self.config.mode == "pareto" and len(self.front):
@@ -391,126 +342,6 @@ class EvolutionaryStrategy(Strategy):
     def pareto_front(self) -> list[dict]:
         return [{"id": i.genome.id, "instruction": i.genome.instruction, "genome": i.genome.to_json(), **i.objectives}
                 for i in self.front]
-
-    # ---- variation -----------------------------------------------------------------------------
-    def _next_sample(self) -> int:
-        self.sample_counter += 1
-        return self.sample_counter
-
-    def _feedback_of(self, genome: PromptGenome) -> tuple[str, str]:
-        return self.feedback.get(genome.id, ("", ""))
-
-    def _text_operator(self, genome: PromptGenome, op: str) -> tuple[PromptGenome, str]:
-        if op == "demos":
-            return genome.replace(**resample_demos(genome, self.rng, self.config.search_space, self.train_ids, self.credit)), "demos"
-        if op == "edit" or not self.config.llm_operators:
-            text, kind = edit_instruction(genome.instruction, self.rng, self.bank)
-            return genome.replace(instruction=text), f"edit:{kind}"
-        fb, short = self._feedback_of(genome)
-        text, how = self.ops.mutate(genome.instruction, op, self.rng, self._next_sample(), fb, short)
-        return genome.replace(instruction=text), how
-
-    def _pick_operator(self) -> str:
-        ops = [op for op in TEXT_OPERATORS if self.config.operator_weights.get(op, 0) > 0]
-        if not self.config.search_space.max_few_shot:
-            ops = [op for op in ops if op != "demos"] or ["edit"]
-        w = np.array([self.config.operator_weights.get(op, 0.0) for op in ops], dtype=float)
-        return ops[int(self.rng.choice(len(ops), p=w / w.sum()))]
-
-    def _initial_population(self) -> list[D.Individual]:
-        out = [D.Individual(self.seed_genome, self.fitness_cls, how="seed")]
-        self.seen.add(self.seed_genome.id)
-        for genome in self.extra_seeds:
-            if genome.id not in self.seen and len(out) < self.config.population_size:
-                self.seen.add(genome.id)
-                out.append(D.Individual(genome, self.fitness_cls, how="seed"))
-        styles = list(STYLES)
-        attempts = 0
-        if not self._affordable(0):
-            return []
-        for genome, how in structural_variants(self.seed_genome, self.suite.split("train"), self.rng,
-                                                self.suite.description)[:self.prior]:
-            genome = genome.replace(parents=(self.seed_genome.id,), operator=how)
-            if genome.id not in self.seen and len(out) < self.config.population_size and self._affordable(len(out)):
-                self.seen.add(genome.id)
-                out.append(D.Individual(genome, self.fitness_cls, how=how))
-        first_text = len(out)
-        while len(out) < self.config.population_size and attempts < self.config.population_size * 5 \
-                and self._affordable(len(out)):
-            attempts += 1
-            i = len(out) - first_text
-            if self.config.llm_operators and i < self.config.init_llm_variants:
-                genome, how = self._text_operator(self.seed_genome, styles[i % len(styles)])
-            else:
-                genome, how = self._text_operator(self.seed_genome, "edit" if i % 3 else "demos")
-                if self.rng.random() < 0.5:
-                    genome = mutate_hyper(genome, self.rng, self.config.search_space, self.train_ids, credit=self.credit)
-                    how += "+hyper"
-            genome = genome.replace(parents=(self.seed_genome.id,), operator=how)
-            if genome.id not in self.seen:
-                self.seen.add(genome.id)
-                out.append(D.Individual(genome, self.fitness_cls, how=how))
-        return out
-
-    def _parent_key(self):
-        if self.config.mode == "scalar":
-            return lambda ind: (ind.fitness.values[0], ind.genome.id)
-        ranks = D.pareto_ranks(self.population)
-        return lambda ind: (-ranks.get(ind.genome.id, 99), ind.objectives["quality"], ind.genome.id)
-
-    def _offspring(self) -> list[D.Individual]:
-        n = self.config.population_size - self.config.keep
-        key = self._parent_key()
-        children: list[D.Individual] = []
-        # queued structural children come first, as many as the generation has slots (the iterative
-        # strategy races all of an incumbent's variants at once too); the operators fill the rest
-        while self.queued and len(children) < n and self._affordable(len(children)):
-            genome = self.queued.pop(0)
-            if genome.id not in self.seen:
-                self.seen.add(genome.id)
-                children.append(D.Individual(genome, self.fitness_cls, how=genome.operator))
-        attempts = 0
-        fresh, self.fresh = (n + 1) // 2 if self.fresh else 0, False
-        while len(children) < n and attempts < n * 6 and self._affordable(len(children)):
-            attempts += 1
-            if len(children) < fresh:  # after a stall: a fresh variant of the best, text and settings
-                best = max(self.population, key=key)
-                genome, how = self._text_operator(best.genome, self._pick_operator())
-                genome = mutate_hyper(genome, self.rng, self.config.search_space, self.train_ids, credit=self.credit)
-                operator = f"fresh:{how}+hyper"
-                genome = genome.replace(parents=(best.genome.id,), operator=operator)
-                if genome.id not in self.seen:
-                    self.seen.add(genome.id)
-                    children.append(D.Individual(genome, self.fitness_cls, how=operator))
-                continue
-            p1, p2 = D.tournament(self.population, 2, self.config.tournament_size, self.rng, key)
-            parents = (p1.genome.id,)
-            genome, hows = p1.genome, []
-            if self.rng.random() < self.config.crossover_prob and p1 != p2:
-                if self.config.llm_operators:
-                    text, how = self.ops.crossover(p1.genome.instruction, p2.genome.instruction,
-                                                   p1.objectives["quality"], p2.objectives["quality"],
-                                                   self.rng, self._next_sample())
-                else:
-                    text, how = p1.genome.instruction if self.rng.random() < 0.5 else p2.genome.instruction, "swap"
-                genome = genome.replace(instruction=text, **crossover_hyper(p1.genome, p2.genome, self.rng))
-                parents, hows = (p1.genome.id, p2.genome.id), [f"crossover({how})"]
-            if self.rng.random() < self.config.mutation_prob:
-                genome, how = self._text_operator(genome, self._pick_operator())
-                hows.append(how)
-            if self.rng.random() < self.config.hyper_mutation_prob:
-                genome = mutate_hyper(genome, self.rng, self.config.search_space, self.train_ids, credit=self.credit)
-                hows.append("hyper")
-            if genome.id in self.seen:
-                genome, how = self._text_operator(genome, "edit")  # duplicate: nudge it once
-                hows.append(how)
-            operator = "+".join(hows) or "clone"
-            genome = genome.replace(parents=parents, operator=operator)
-            if genome.id in self.seen:
-                continue
-            self.seen.add(genome.id)
-            children.append(D.Individual(genome, self.fitness_cls, how=operator))
-        return children
 
     # ---- selection and bookkeeping ------------------------------------------------------------
     def _fitness_values(self, obj: dict) -> tuple:
@@ -585,16 +416,16 @@ class EvolutionaryStrategy(Strategy):
             "schema_version": STATE_VERSION, "strategy": self.name, "config": self.config.model_dump(mode="json"),
             "population": [self._ind_json(i) for i in self.population],
             "hof": [self._ind_json(i) for i in self.hof], "front": [self._ind_json(i) for i in self.front],
-            "seen": sorted(self.seen), "feedback": self.feedback, "logbook": list(self.logbook),
+            "seen": sorted(self.variation.seen), "feedback": self.variation.feedback, "logbook": list(self.logbook),
             "generation": self.generation, "stall": self.stall, "best_so_far": self.best_so_far,
-            "max_generations": self.max_generations, "fresh": self.fresh, "extensions": self.extensions,
-            "sample_counter": self.sample_counter, "rng": generator_state(self.rng), "stop_reason": self.stop_reason,
+            "max_generations": self.max_generations, "fresh": self.variation.fresh, "extensions": self.extensions,
+            "sample_counter": self.variation.sample_counter, "rng": generator_state(self.rng), "stop_reason": self.stop_reason,
             "race": self.screen.state()[0],
             "racers": [self._ind_json(i) for i in self.racers.values()],
             "bar": self._ind_json(self.bar) if self.bar else None,
             "arrived": [self._ind_json(i) for i in self.arrived], "screening": self.screen.state()[1],
-            "demo_credit": self.credit.state_dict(), "queued": [g.to_json() for g in self.queued],
-            "expanded": sorted(self.expanded),
+            "demo_credit": self.variation.credit.state_dict(),
+            "queued": [g.to_json() for g in self.variation.queued], "expanded": sorted(self.variation.expanded),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -606,21 +437,22 @@ class EvolutionaryStrategy(Strategy):
         self.hof.update([self._ind_from(d) for d in reversed(state["hof"])])
         self.front = D.ParetoFront()
         self.front.update([self._ind_from(d) for d in reversed(state["front"])])
-        self.seen = set(state["seen"])
-        self.feedback = {k: tuple(v) for k, v in state["feedback"].items()}
+        variation = self.variation
+        variation.seen = set(state["seen"])
+        variation.feedback = {k: tuple(v) for k, v in state["feedback"].items()}
         self.logbook = D.Logbook()
         for rec in state["logbook"]:
             self.logbook.record(**rec)
         self.generation, self.stall = state["generation"], state["stall"]
-        self.best_so_far, self.sample_counter = state["best_so_far"], state["sample_counter"]
-        self.max_generations, self.fresh = state["max_generations"], state["fresh"]
+        self.best_so_far, variation.sample_counter = state["best_so_far"], state["sample_counter"]
+        self.max_generations, variation.fresh = state["max_generations"], state["fresh"]
         self.extensions = list(state["extensions"])
-        self.rng = restore_generator(state["rng"])
+        self.rng = variation.rng = restore_generator(state["rng"])  # one generator, shared
         self.stop_reason = state["stop_reason"]
         self.screen.restore(state["race"], state["screening"])
         self.racers = {ind.genome.id: ind for ind in map(self._ind_from, state["racers"])}
         self.bar = self._ind_from(state["bar"]) if state["bar"] else None
         self.arrived = [self._ind_from(d) for d in state["arrived"]]
-        self.credit.load_state_dict(state["demo_credit"])
-        self.queued = [PromptGenome.from_json(g) for g in state["queued"]]
-        self.expanded = set(state["expanded"])
+        variation.credit.load_state_dict(state["demo_credit"])
+        variation.queued = [PromptGenome.from_json(g) for g in state["queued"]]
+        variation.expanded = set(state["expanded"])
