@@ -38,6 +38,7 @@ from evo.rng import stream
 from evo.operators.structural import prior_size
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.iterative_config import IterativeConfig  # noqa: F401 - re-exported
+from evo.strategies.iterative_judge import judge_train, judge_validation, summarize
 from evo.strategies.iterative_proposer import Candidate, IterativeProposer, ProposalContext
 from evo.strategies.memory import OptimizationMemory
 from evo.strategies.racing import Screen, example_scores, task_call_budget
@@ -51,23 +52,6 @@ class Phase(str, Enum):
     TRAIN = "train"
     VALIDATION = "validation"
     DONE = "done"
-
-
-def accepts(current: dict, score: float, strict_below: float) -> bool:
-    """The acceptance rule of both phases: ``>=`` the current score, but a strict improvement while the
-    current pass rate is below ``strict_below``."""
-    if current["pass_rate"] < strict_below:
-        return score > current["score"] + 1e-12
-    return score >= current["score"] - 1e-12
-
-
-def _summary(batch: EvalBatch) -> dict:
-    failing: dict[str, list[str]] = {}
-    for r in batch.records:
-        if not r.passed:
-            failing.setdefault(r.category or "wrong_answer", []).append(r.example_id)
-    return {"pass_rate": batch.pass_rate, "score": batch.mean_score,
-            "passed": sorted(r.example_id for r in batch.records if r.passed), "failing": failing}
 
 
 class IterativeStrategy(Strategy):
@@ -260,65 +244,27 @@ class IterativeStrategy(Strategy):
         return True
 
     # ---- acceptance --------------------------------------------------------------------------
-    def _accepts(self, current: dict, score: float) -> bool:
-        return accepts(current, score, self.config.strict_below)
-
     def _tell_train(self) -> None:
-        valid = [c for c in self.pending if c.genome and not c.rejected]
-        for cand in valid:
-            cand.train = _summary(cand.batches["train"])
-        best = max(valid, key=lambda c: c.train["score"], default=None)
-        before = self.cur_train["score"]
-        accepted = best is not None and self._accepts(self.cur_train, best.train["score"])
-        for c in valid:
-            if c is not best:
-                c.rejected = "not the best candidate"
-        if best is not None and not accepted:
-            best.rejected = ("needs strict improvement below "
-                             f"{self.config.strict_below:.0%} pass rate" if self.cur_train["pass_rate"] < self.config.strict_below
-                             else "scored below the current instruction")
-        after = best.train["score"] if best else before
-        self.proposer.queue_combination(self.current, valid, before)
-        if accepted:
-            self._accept(best.genome)
-            self._set_current_train(best.batches["train"])
-        improved = accepted and after > before + 1e-12
-        self.stall = 0 if improved else self.stall + 1
-        self._remember(best, before, after, accepted)
+        verdict = judge_train(self.pending, self.cur_train, self.config.strict_below)
+        self.proposer.queue_combination(self.current, verdict.valid, verdict.before)
+        if verdict.accepted:
+            self._accept(verdict.best.genome)
+            self._set_current_train(verdict.best.batches["train"])
+        self.stall = 0 if verdict.improved else self.stall + 1
+        self._remember(verdict.best, verdict.before, verdict.after, verdict.accepted)
         if self._phase_done() is not None:
             self._enter_validation()
 
     def _tell_validation(self) -> None:
-        valid = [c for c in self.pending if c.genome and not c.rejected]
-        passed_before = set(self.cur_train["passed"])
-        broken_all: list[dict] = []
-        survivors = []
-        for cand in valid:
-            train_b, val_b = cand.batches["train"], cand.batches["val"]
-            cand.train, cand.val = _summary(train_b), _summary(val_b)
-            broken = [r for r in train_b.records if r.example_id in passed_before and not r.passed]
-            if broken:
-                cand.rejected = f"breaks {len(broken)} training case(s)"
-                broken_all += [{"input": r.input_text, "expected": r.expected, "actual": r.answer} for r in broken]
-            else:
-                survivors.append(cand)
-        best = max(survivors, key=lambda c: c.val["score"], default=None)
-        before = self.cur_val["score"]
-        accepted = best is not None and self._accepts(self.cur_val, best.val["score"])
-        for c in survivors:
-            if c is not best:
-                c.rejected = "not the best on validation"
-        if best is not None and not accepted:
-            best.rejected = "scored below the current instruction on validation"
-        self.broken_cases = broken_all[:5] if (valid and not survivors) else []
-        after = best.val["score"] if best else before
-        if accepted:
-            self._accept(best.genome)
-            self._set_current_train(best.batches["train"])
-            self._set_current_val(best.batches["val"])
-        improved = accepted and after > before + 1e-12
-        self.stall = 0 if improved else self.stall + 1
-        self._remember(best or (valid[0] if valid else None), before, after, accepted)
+        verdict = judge_validation(self.pending, self.cur_train, self.cur_val, self.config.strict_below)
+        self.broken_cases = verdict.broken_cases
+        if verdict.accepted:
+            self._accept(verdict.best.genome)
+            self._set_current_train(verdict.best.batches["train"])
+            self._set_current_val(verdict.best.batches["val"])
+        self.stall = 0 if verdict.improved else self.stall + 1
+        self._remember(verdict.best or (verdict.valid[0] if verdict.valid else None), verdict.before, verdict.after,
+                       verdict.accepted)
         if (done := self._phase_done()) is not None:
             self.stop_reason, self.phase = done, Phase.DONE
 
@@ -336,7 +282,7 @@ class IterativeStrategy(Strategy):
         return ([self.current] + earlier)[: self.config.final_candidates]
 
     def _set_current_train(self, batch: EvalBatch) -> None:
-        self.cur_train = _summary(batch)
+        self.cur_train = summarize(batch)
         fb = build_feedback(batch, max_diffs=self.config.max_diffs)
         top = fb.categories[0] if fb.categories else None
         self.feedback_short = f"{fb.headline}." + (
@@ -360,7 +306,7 @@ class IterativeStrategy(Strategy):
         self.feedback_short = state["feedback_short"]
 
     def _set_current_val(self, batch: EvalBatch) -> None:
-        self.cur_val = _summary(batch)
+        self.cur_val = summarize(batch)
         self.val_feedback = build_feedback(batch).to_text(include_diffs=False)
 
     def _phase_done(self) -> str | None:

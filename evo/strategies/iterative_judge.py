@@ -1,0 +1,90 @@
+"""Which candidate of an iterative step wins, and why the others do not (pure: no state, no model).
+
+``judge_train``: the best valid candidate on the whole train split is accepted when it scores at least
+the current instruction (strictly more while the current pass rate is below ``strict_below``).
+``judge_validation``: a candidate that breaks a training case the current instruction passed is
+rejected (the broken cases go back to the optimizer); of the rest, the best on val is accepted by the
+same rule. Every rejected candidate carries its reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from evo.evaluation.records import EvalBatch
+
+
+def accepts(current: dict, score: float, strict_below: float) -> bool:
+    """The acceptance rule of both phases: ``>=`` the current score, but a strict improvement while the
+    current pass rate is below ``strict_below``."""
+    if current["pass_rate"] < strict_below:
+        return score > current["score"] + 1e-12
+    return score >= current["score"] - 1e-12
+
+
+def summarize(batch: EvalBatch) -> dict:
+    """Pass rate, mean score, the passing ids and the failing ids by category."""
+    failing: dict[str, list[str]] = {}
+    for r in batch.records:
+        if not r.passed:
+            failing.setdefault(r.category or "wrong_answer", []).append(r.example_id)
+    return {"pass_rate": batch.pass_rate, "score": batch.mean_score,
+            "passed": sorted(r.example_id for r in batch.records if r.passed), "failing": failing}
+
+
+@dataclass
+class Verdict:
+    valid: list  # candidates that were evaluated (not rejected before)
+    best: object | None
+    accepted: bool
+    before: float
+    after: float
+    broken_cases: list = field(default_factory=list)
+
+    @property
+    def improved(self) -> bool:
+        return self.accepted and self.after > self.before + 1e-12
+
+
+def judge_train(pending: list, cur_train: dict, strict_below: float) -> Verdict:
+    valid = [c for c in pending if c.genome and not c.rejected]
+    for cand in valid:
+        cand.train = summarize(cand.batches["train"])
+    best = max(valid, key=lambda c: c.train["score"], default=None)
+    before = cur_train["score"]
+    accepted = best is not None and accepts(cur_train, best.train["score"], strict_below)
+    for c in valid:
+        if c is not best:
+            c.rejected = "not the best candidate"
+    if best is not None and not accepted:
+        best.rejected = ("needs strict improvement below "
+                         f"{strict_below:.0%} pass rate" if cur_train["pass_rate"] < strict_below
+                         else "scored below the current instruction")
+    after = best.train["score"] if best else before
+    return Verdict(valid, best, accepted, before, after)
+
+
+def judge_validation(pending: list, cur_train: dict, cur_val: dict, strict_below: float) -> Verdict:
+    valid = [c for c in pending if c.genome and not c.rejected]
+    passed_before = set(cur_train["passed"])
+    broken_all: list[dict] = []
+    survivors = []
+    for cand in valid:
+        train_b, val_b = cand.batches["train"], cand.batches["val"]
+        cand.train, cand.val = summarize(train_b), summarize(val_b)
+        broken = [r for r in train_b.records if r.example_id in passed_before and not r.passed]
+        if broken:
+            cand.rejected = f"breaks {len(broken)} training case(s)"
+            broken_all += [{"input": r.input_text, "expected": r.expected, "actual": r.answer} for r in broken]
+        else:
+            survivors.append(cand)
+    best = max(survivors, key=lambda c: c.val["score"], default=None)
+    before = cur_val["score"]
+    accepted = best is not None and accepts(cur_val, best.val["score"], strict_below)
+    for c in survivors:
+        if c is not best:
+            c.rejected = "not the best on validation"
+    if best is not None and not accepted:
+        best.rejected = "scored below the current instruction on validation"
+    broken_cases = broken_all[:5] if (valid and not survivors) else []
+    after = best.val["score"] if best else before
+    return Verdict(valid, best, accepted, before, after, broken_cases)
