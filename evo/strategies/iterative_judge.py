@@ -45,16 +45,22 @@ class Verdict:
         return self.accepted and self.after > self.before + 1e-12
 
 
+def _pick(candidates: list, split: str, current: dict, strict_below: float, not_best: str):
+    """(best candidate on ``split`` or None, the current score, whether the best is accepted); the others
+    are rejected with ``not_best``."""
+    best = max(candidates, key=lambda c: getattr(c, split)["score"], default=None)
+    accepted = best is not None and accepts(current, getattr(best, split)["score"], strict_below)
+    for c in candidates:
+        if c is not best:
+            c.rejected = not_best
+    return best, current["score"], accepted
+
+
 def judge_train(pending: list, cur_train: dict, strict_below: float) -> Verdict:
     valid = [c for c in pending if c.genome and not c.rejected]
     for cand in valid:
         cand.train = summarize(cand.batches["train"])
-    best = max(valid, key=lambda c: c.train["score"], default=None)
-    before = cur_train["score"]
-    accepted = best is not None and accepts(cur_train, best.train["score"], strict_below)
-    for c in valid:
-        if c is not best:
-            c.rejected = "not the best candidate"
+    best, before, accepted = _pick(valid, "train", cur_train, strict_below, "not the best candidate")
     if best is not None and not accepted:
         best.rejected = ("needs strict improvement below "
                          f"{strict_below:.0%} pass rate" if cur_train["pass_rate"] < strict_below
@@ -77,12 +83,7 @@ def judge_validation(pending: list, cur_train: dict, cur_val: dict, strict_below
             broken_all += [{"input": r.input_text, "expected": r.expected, "actual": r.answer} for r in broken]
         else:
             survivors.append(cand)
-    best = max(survivors, key=lambda c: c.val["score"], default=None)
-    before = cur_val["score"]
-    accepted = best is not None and accepts(cur_val, best.val["score"], strict_below)
-    for c in survivors:
-        if c is not best:
-            c.rejected = "not the best on validation"
+    best, before, accepted = _pick(survivors, "val", cur_val, strict_below, "not the best on validation")
     if best is not None and not accepted:
         best.rejected = "scored below the current instruction on validation"
     broken_cases = broken_all[:5] if (valid and not survivors) else []
