@@ -36,8 +36,8 @@ class Entry:
 class Registry(Mapping):
     """A mapping ``kind -> Entry`` that others may extend (see the module docstring)."""
 
-    def __init__(self, family: str, entries: Mapping[str, Entry] | None = None):
-        self.family = family
+    def __init__(self, family: str, entries: Mapping[str, Entry] | None = None, *, base: type | None = None):
+        self.family, self.base = family, base  # base: every config class must derive from it
         self._entries: dict[str, Entry] = {}
         self._entry_points_loaded = False
         self._lock = threading.Lock()
@@ -51,6 +51,9 @@ class Registry(Mapping):
         """Add ``kind``; ``ValueError`` if it exists (unless ``replace``) or the entry does not fit."""
         if not isinstance(entry, Entry):
             raise ValueError(f"{self.family} {kind!r}: register an Entry(config, build), not {type(entry).__name__}")
+        if self.base is not None and not issubclass(entry.config, self.base):
+            raise ValueError(f"{self.family} {kind!r}: its config class {entry.config.__name__} must derive from "
+                             f"{self.base.__module__}.{self.base.__name__}")
         field = entry.config.model_fields.get("kind")
         declared = typing.get_args(field.annotation) if field is not None else ()
         if declared != (kind,):

@@ -127,7 +127,7 @@ def _scripted(cfg):
 
 # Adding a backend = its module + ``BACKENDS.register(kind, Entry(config, build))``, here or from any code
 # (or an ``evo.backends`` entry point: ``evo.registry``); CLI choices and the config type derive from it.
-BACKENDS = Registry("backends", {
+BACKENDS = Registry("backends", base=BackendConfigBase, entries={
     "local": Entry(LocalConfig, _local),
     "anthropic": Entry(AnthropicConfig, _anthropic),
     "openai_compatible": Entry(OpenAICompatibleConfig, _openai_compatible),

@@ -70,6 +70,14 @@ def test_registering_checks_the_entry_and_unknown_kinds_still_name_the_choices()
         STRATEGIES.register("iterative", Entry(IterativeConfig, lambda c, x: "another builder"))
     with pytest.raises(ValueError, match="Literal"):
         STRATEGIES.register("other", Entry(IterativeConfig, lambda c, x: None))
+    from evo.config_base import StrictConfig
+    from evo.llm.config import BACKENDS
+    from typing import Literal
+
+    class Bare(StrictConfig):
+        kind: Literal["bare"] = "bare"
+    with pytest.raises(ValueError, match="BackendConfigBase"):  # backends must say what they are
+        BACKENDS.register("bare", Entry(Bare, lambda cfg: None))
     with pytest.raises(Exception, match="expected tags"):
         TypeAdapter(StrategyConfig).validate_python({"kind": "nope"})
     with pytest.raises(ConfigError, match="no_such_module"):

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Literal
 
 from bandit.policies import POLICIES, Policy, PolicyConfigBase
-from evo.config_base import StrictConfig
 from evo.llm.base import BackendBase, LLMRequest, LLMResponse
-from evo.llm.config import BACKENDS
+from evo.llm.config import BACKENDS, BackendConfigBase
 from evo.registry import Entry
 from evo.tasks.check_config import CHECKS, CheckConfigBase
 from evo.tasks.checks import Check
@@ -31,7 +30,7 @@ class EndsWithCheck(Check):
         return (1.0, "", None) if ok else (0.0, f"does not end with {self.suffix!r}", "format_violation")
 
 
-class AdderConfig(StrictConfig):
+class AdderConfig(BackendConfigBase):
     kind: Literal["adder"]
     suffix: str = ""
 
