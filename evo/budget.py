@@ -38,12 +38,19 @@ class BudgetConfig(StrictConfig):
                             "evaluations of the val split (a small budget is better spent on the search)")
     monitor_auto_above: int = Field(40, ge=1)
 
+    @property
+    def task_call_cap(self) -> int | None:
+        """The task-model calls this budget allows at most (``max_task_calls`` or ``max_calls``, the
+        smaller); None: no call cap. The one place this value is derived."""
+        caps = [c for c in (self.max_task_calls, self.max_calls) if c is not None]
+        return min(caps) if caps else None
+
     def monitors_val(self, n_val: int) -> bool:
         """Whether the run loop scores each new best on a val split of ``n_val`` examples."""
         if self.monitor_val != "auto":
             return bool(self.monitor_val)
-        caps = [c for c in (self.max_task_calls, self.max_calls) if c is not None]
-        return not caps or min(caps) >= self.monitor_auto_above * max(1, n_val)
+        cap = self.task_call_cap
+        return cap is None or cap >= self.monitor_auto_above * max(1, n_val)
 
 
 @dataclass

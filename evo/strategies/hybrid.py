@@ -61,10 +61,10 @@ class HybridStrategy(Strategy):
                 "refinement": self.refinement.report() if self.refinement is not None else None}
 
     def _evolution_budget_used(self) -> bool:
-        limits = [v for v in (self.budget.config.max_task_calls, self.budget.config.max_calls) if v]
-        if not limits:
+        cap = self.budget.config.task_call_cap
+        if not cap:
             return False
-        return self.budget.usage["task"].calls >= self.config.evolution_share * min(limits)
+        return self.budget.usage["task"].calls >= self.config.evolution_share * cap
 
     def _hand_over(self, reason: str) -> None:
         self.handover_reason = reason

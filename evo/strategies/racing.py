@@ -56,9 +56,8 @@ class RacingFields(StrictConfig):
 
 
 def task_call_budget(budget) -> int | None:
-    """The task calls a budget allows at most (None: no call cap)."""
-    caps = [c for c in (budget.config.max_task_calls, budget.config.max_calls) if c is not None]
-    return min(caps) if caps else None
+    """The task calls a budget allows at most (None: no call cap): ``BudgetConfig.task_call_cap``."""
+    return budget.config.task_call_cap
 
 
 def rung_sizes(minibatch: int, n: int, racing: bool) -> list[int]:
