@@ -30,15 +30,13 @@ from __future__ import annotations
 
 from enum import Enum
 
-from evo.evaluation.feedback import build_feedback
-from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
 from evo.optimizer.llm import OptimizerLLM
 from evo.rng import stream
 from evo.operators.structural import prior_size
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.iterative_config import IterativeConfig  # noqa: F401 - re-exported
-from evo.strategies.iterative_judge import judge_train, judge_validation, summarize
+from evo.strategies.iterative_judge import Incumbent, judge_train, judge_validation
 from evo.strategies.iterative_proposer import Candidate, IterativeProposer, ProposalContext
 from evo.strategies.memory import OptimizationMemory
 from evo.strategies.racing import Screen, example_scores, task_call_budget
@@ -63,7 +61,7 @@ class IterativeStrategy(Strategy):
         self.seed = seed  # the run seed: race orders and structural demo draws are streams of it
         self.suite = suite
         self.optimizer = optimizer
-        self.current = seed_genome
+        self.inc = Incumbent(seed_genome)  # the instruction candidates are judged against, and its feedback
         self.seed_genome = seed_genome
         self.anchor = seed_genome  # what validation falls back to: the seed, then each round's starting best
         self.anchor_train_state: dict | None = None
@@ -73,12 +71,6 @@ class IterativeStrategy(Strategy):
         self.iteration = 0
         self.phase_iterations = 0
         self.stall = 0
-        self.cur_train: dict | None = None
-        self.cur_val: dict | None = None
-        self.train_feedback = ""
-        self.feedback_short = ""
-        self.val_feedback = ""
-        self.broken_cases: list[dict] = []
         self.memory = OptimizationMemory(window=config.memory_window)
         self.pending: list[Candidate] = []
         self.records: list[dict] = []
@@ -94,21 +86,21 @@ class IterativeStrategy(Strategy):
 
     # ---- interface -------------------------------------------------------------------------
     def best(self) -> PromptGenome:
-        return self.current
+        return self.inc.genome
 
     def best_score(self) -> float:
-        if self.phase == Phase.INIT or self.cur_train is None:
+        if self.phase == Phase.INIT or self.inc.train is None:
             return float("-inf")
-        return self.cur_train["score"] + (self.cur_val["score"] if self.cur_val else 0.0)
+        return self.inc.train["score"] + (self.inc.val["score"] if self.inc.val else 0.0)
 
     def ask(self) -> list[EvalRequest]:
         if self.finished:
             return []
         if self.phase == Phase.INIT:
-            return [EvalRequest(self.current, "train", tag="current")]
-        if self.phase == Phase.VALIDATION and self.cur_val is None:
-            reqs = [EvalRequest(self.current, "val", tag="current")]
-            if self.current.id != self.anchor.id:
+            return [EvalRequest(self.inc.genome, "train", tag="current")]
+        if self.phase == Phase.VALIDATION and self.inc.val is None:
+            reqs = [EvalRequest(self.inc.genome, "val", tag="current")]
+            if self.inc.genome.id != self.anchor.id:
                 reqs.append(EvalRequest(self.anchor, "val", tag="anchor"))  # guard against a train-overfit winner
             return reqs
         if self.screen.race is not None:
@@ -134,10 +126,10 @@ class IterativeStrategy(Strategy):
 
     def _proposal_context(self) -> ProposalContext:
         return ProposalContext(
-            current=self.current, iteration=self.iteration, validation=self.phase != Phase.TRAIN,
-            train_feedback=self.train_feedback, val_feedback=self.val_feedback, feedback_short=self.feedback_short,
-            broken_cases=self.broken_cases, memory_text=self.memory.to_text() if self.config.memory else "(memory disabled)",
-            cur_train=self.cur_train, affordable=self._affordable_candidates)
+            current=self.inc.genome, iteration=self.iteration, validation=self.phase != Phase.TRAIN,
+            train_feedback=self.inc.train_feedback, val_feedback=self.inc.val_feedback, feedback_short=self.inc.feedback_short,
+            broken_cases=self.inc.broken_cases, memory_text=self.memory.to_text() if self.config.memory else "(memory disabled)",
+            cur_train=self.inc.train, affordable=self._affordable_candidates)
 
     def minibatch_for(self, split: str) -> int:
         """The first-rung size of a race on ``split`` (0: no screening): the train phase races on train,
@@ -157,7 +149,7 @@ class IterativeStrategy(Strategy):
             return [EvalRequest(by_tag[t].genome, s, tag=t) for t in race.alive for s in splits]
         examples = race.examples()
         return ([EvalRequest(by_tag[t].genome, split, tag=t, examples=examples) for t in race.alive]
-                + [EvalRequest(self.current, split, tag="bar", examples=examples)])
+                + [EvalRequest(self.inc.genome, split, tag="bar", examples=examples)])
 
     def _affordable_candidates(self, extra: int = 0) -> int:
         """How many candidates the budget left can still pay for (each: one optimizer call plus its
@@ -180,19 +172,19 @@ class IterativeStrategy(Strategy):
             return False
         self.extensions.append({"after_iteration": self.iteration, "stopped": reason, "round": self.rounds + 1})
         self.rounds += 1
-        self.anchor = self.current
-        self.anchor_train_state = self._train_state()
+        self.anchor = self.inc.genome
+        self.anchor_train_state = self.inc.train_state()
         self.stop_reason, self.phase, self.phase_iterations, self.stall = None, Phase.TRAIN, 0, 0
-        self.cur_val = None  # the next validation phase re-measures its starting point
+        self.inc.val = None  # the next validation phase re-measures its starting point
         return True
 
     def tell(self, results: Results) -> None:
         by_tag = {(request.tag, request.split): batch for request, batch in results}
         if self.phase == Phase.INIT:
-            self._set_current_train(by_tag["current", "train"])
-            self.anchor_train_state = self._train_state()
+            self.inc.set_train(by_tag["current", "train"], self.config)
+            self.anchor_train_state = self.inc.train_state()
             self.phase = Phase.TRAIN
-            self._last_record = {"phase": "train", "event": "baseline", "train_score": self.cur_train["score"]}
+            self._last_record = {"phase": "train", "event": "baseline", "train_score": self.inc.train["score"]}
             if self._phase_done() is not None:
                 self._enter_validation()
             return
@@ -202,11 +194,11 @@ class IterativeStrategy(Strategy):
             if anchor is not None and anchor.mean_score > current.mean_score + 1e-12:
                 # the anchor (the seed, or the round's starting best) generalizes better than the
                 # train-phase winner: continue from the anchor
-                self.current = self.anchor
-                self._restore_train_state(self.anchor_train_state)
+                self.inc.genome = self.anchor
+                self.inc.restore_train_state(self.anchor_train_state)
                 chosen = anchor
-            self._set_current_val(chosen)
-            self._last_record = {"phase": "validation", "event": "baseline", "val_score": self.cur_val["score"],
+            self.inc.set_val(chosen)
+            self._last_record = {"phase": "validation", "event": "baseline", "val_score": self.inc.val["score"],
                                  "restarted_from_seed": chosen is not current}
             if (done := self._phase_done()) is not None:
                 self.stop_reason, self.phase = done, Phase.DONE
@@ -245,23 +237,23 @@ class IterativeStrategy(Strategy):
 
     # ---- acceptance --------------------------------------------------------------------------
     def _tell_train(self) -> None:
-        verdict = judge_train(self.pending, self.cur_train, self.config.strict_below)
-        self.proposer.queue_combination(self.current, verdict.valid, verdict.before)
+        verdict = judge_train(self.pending, self.inc.train, self.config.strict_below)
+        self.proposer.queue_combination(self.inc.genome, verdict.valid, verdict.before)
         if verdict.accepted:
             self._accept(verdict.best.genome)
-            self._set_current_train(verdict.best.batches["train"])
+            self.inc.set_train(verdict.best.batches["train"], self.config)
         self.stall = 0 if verdict.improved else self.stall + 1
         self._remember(verdict.best, verdict.before, verdict.after, verdict.accepted)
         if self._phase_done() is not None:
             self._enter_validation()
 
     def _tell_validation(self) -> None:
-        verdict = judge_validation(self.pending, self.cur_train, self.cur_val, self.config.strict_below)
-        self.broken_cases = verdict.broken_cases
+        verdict = judge_validation(self.pending, self.inc.train, self.inc.val, self.config.strict_below)
+        self.inc.broken_cases = verdict.broken_cases
         if verdict.accepted:
             self._accept(verdict.best.genome)
-            self._set_current_train(verdict.best.batches["train"])
-            self._set_current_val(verdict.best.batches["val"])
+            self.inc.set_train(verdict.best.batches["train"], self.config)
+            self.inc.set_val(verdict.best.batches["val"])
         self.stall = 0 if verdict.improved else self.stall + 1
         self._remember(verdict.best or (verdict.valid[0] if verdict.valid else None), verdict.before, verdict.after,
                        verdict.accepted)
@@ -270,7 +262,7 @@ class IterativeStrategy(Strategy):
 
     # ---- bookkeeping ------------------------------------------------------------------------
     def _accept(self, genome: PromptGenome) -> None:
-        self.current = genome
+        self.inc.genome = genome
         if all(g.id != genome.id for g in self.accepted):
             self.accepted.append(genome)
 
@@ -278,43 +270,15 @@ class IterativeStrategy(Strategy):
         """The current genome, then the ones accepted before it (newest first), ``final_candidates`` in
         all: a step accepted on a few more training examples is checked on val against its
         predecessors (the run loop keeps the first of equal val scores, the current one)."""
-        earlier = [g for g in reversed(self.accepted) if g.id != self.current.id]
-        return ([self.current] + earlier)[: self.config.final_candidates]
-
-    def _set_current_train(self, batch: EvalBatch) -> None:
-        self.cur_train = summarize(batch)
-        fb = build_feedback(batch, max_diffs=self.config.max_diffs)
-        top = fb.categories[0] if fb.categories else None
-        self.feedback_short = f"{fb.headline}." + (
-            f" Most failures are {top.name} ({top.count}): {top.root_cause}; fix: {top.fix}." if top else "")
-        if fb.diffs:
-            d = fb.diffs[0]
-            self.feedback_short += f" Example: for {d.input_text!r} it answered {d.actual!r}, expected {d.expected!r}."
-        detail = self.config.feedback_detail
-        if detail == "counts":
-            self.train_feedback = f"Results: {fb.headline}."
-        else:
-            self.train_feedback = fb.to_text(include_diffs=detail == "full")
-
-    def _train_state(self) -> dict:
-        return {"cur_train": self.cur_train, "train_feedback": self.train_feedback,
-                "feedback_short": self.feedback_short}
-
-    def _restore_train_state(self, state: dict) -> None:
-        self.cur_train = state["cur_train"]
-        self.train_feedback = state["train_feedback"]
-        self.feedback_short = state["feedback_short"]
-
-    def _set_current_val(self, batch: EvalBatch) -> None:
-        self.cur_val = summarize(batch)
-        self.val_feedback = build_feedback(batch).to_text(include_diffs=False)
+        earlier = [g for g in reversed(self.accepted) if g.id != self.inc.genome.id]
+        return ([self.inc.genome] + earlier)[: self.config.final_candidates]
 
     def _phase_done(self) -> str | None:
         """Why the current phase is over, or None."""
         if self.phase == Phase.TRAIN:
-            limit, rate = self.config.max_train_iterations, self.cur_train["pass_rate"]
+            limit, rate = self.config.max_train_iterations, self.inc.train["pass_rate"]
         else:
-            limit, rate = self.config.max_val_iterations, self.cur_val["pass_rate"] if self.cur_val else 0.0
+            limit, rate = self.config.max_val_iterations, self.inc.val["pass_rate"] if self.inc.val else 0.0
         if rate >= 1.0 - 1e-12:
             return f"100% on {self.phase.value}"
         if self.phase_iterations >= limit:
@@ -339,10 +303,10 @@ class IterativeStrategy(Strategy):
                            accepted=accepted, reason=reason)
         record = {
             "iteration": self.iteration, "phase": phase, "accepted": accepted,
-            "score_before": before, "score_after": after, "current_id": self.current.id,
-            "current_instruction": self.current.instruction,
+            "score_before": before, "score_after": after, "current_id": self.inc.genome.id,
+            "current_instruction": self.inc.genome.instruction,
             "candidates": [c.to_record() for c in self.pending],
-            "feedback": self.train_feedback, "meta_prompt": self.proposer.meta_prompt_sent,
+            "feedback": self.inc.train_feedback, "meta_prompt": self.proposer.meta_prompt_sent,
         }
         self.records.append(record)
         self._last_record = {k: record[k] for k in ("iteration", "phase", "accepted", "score_before", "score_after")}
@@ -363,28 +327,27 @@ class IterativeStrategy(Strategy):
     def state_dict(self) -> dict:
         return {
             "schema_version": STATE_VERSION, "strategy": self.name, "config": self.config.model_dump(),
-            "current": self.current.to_json(), "phase": self.phase.value, "iteration": self.iteration,
-            "phase_iterations": self.phase_iterations, "stall": self.stall, "cur_train": self.cur_train,
-            "cur_val": self.cur_val, "train_feedback": self.train_feedback, "val_feedback": self.val_feedback,
-            "feedback_short": self.feedback_short, "anchor": self.anchor.to_json(),
-            "anchor_train_state": self.anchor_train_state, "rounds": self.rounds, "extensions": self.extensions,
-            "broken_cases": self.broken_cases, "memory": self.memory.state_dict(), "tried": sorted(self.proposer.tried),
+            "current": self.inc.genome.to_json(), "phase": self.phase.value, "iteration": self.iteration,
+            "phase_iterations": self.phase_iterations, "stall": self.stall, **self.inc.state(),
+            "anchor": self.anchor.to_json(), "anchor_train_state": self.anchor_train_state, "rounds": self.rounds,
+            "extensions": self.extensions, "memory": self.memory.state_dict(), "tried": sorted(self.proposer.tried),
             "records": self.records, "stop_reason": self.stop_reason,
             "tried_genomes": sorted(self.proposer.tried_genomes), "proposals": dict(self.proposer.proposals),
             "race": self.screen.state()[0], "screening": self.screen.state()[1],
             "pending": [c.to_json() for c in self.pending] if self.screen.race else [],
             "meta_prompt_sent": self.proposer.meta_prompt_sent,
-            "queued": [g.to_json() for g in self.proposer.queued], "expanded": sorted(self.proposer.expanded), "accepted": [g.to_json() for g in self.accepted],
+            "queued": [g.to_json() for g in self.proposer.queued], "expanded": sorted(self.proposer.expanded),
+            "accepted": [g.to_json() for g in self.accepted],
         }
 
     def load_state_dict(self, state: dict) -> None:
         check_state(state, self.name, STATE_VERSION)
-        self.current = PromptGenome.from_json(state["current"])
+        self.inc.genome = PromptGenome.from_json(state["current"])
         self.phase = Phase(state["phase"])
-        for key in ("iteration", "phase_iterations", "stall", "cur_train", "cur_val", "train_feedback",
-                    "feedback_short", "val_feedback", "broken_cases", "records", "stop_reason", "anchor_train_state",
+        for key in ("iteration", "phase_iterations", "stall", "records", "stop_reason", "anchor_train_state",
                     "rounds", "extensions"):
             setattr(self, key, state[key])
+        self.inc.load(state)
         self.anchor = PromptGenome.from_json(state["anchor"])
         self.memory = OptimizationMemory.from_state(state["memory"])
         proposer = self.proposer

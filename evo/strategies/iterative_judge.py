@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
+from evo.genome import PromptGenome
 
 
 def accepts(current: dict, score: float, strict_below: float) -> bool:
@@ -29,6 +31,56 @@ def summarize(batch: EvalBatch) -> dict:
             failing.setdefault(r.category or "wrong_answer", []).append(r.example_id)
     return {"pass_rate": batch.pass_rate, "score": batch.mean_score,
             "passed": sorted(r.example_id for r in batch.records if r.passed), "failing": failing}
+
+
+@dataclass
+class Incumbent:
+    """The instruction candidates are judged against (``genome``), its train and val summaries, and
+    what the optimizer is told about it (feedback texts, training cases the last candidates broke)."""
+
+    genome: PromptGenome
+    train: dict | None = None
+    val: dict | None = None
+    train_feedback: str = ""
+    feedback_short: str = ""
+    val_feedback: str = ""
+    broken_cases: list = field(default_factory=list)
+
+    def set_train(self, batch: EvalBatch, config) -> None:
+        """Its train results: the summary, a one-paragraph and a full feedback text (``config``:
+        ``max_diffs``, ``feedback_detail``)."""
+        self.train = summarize(batch)
+        fb = build_feedback(batch, max_diffs=config.max_diffs)
+        top = fb.categories[0] if fb.categories else None
+        self.feedback_short = f"{fb.headline}." + (
+            f" Most failures are {top.name} ({top.count}): {top.root_cause}; fix: {top.fix}." if top else "")
+        if fb.diffs:
+            d = fb.diffs[0]
+            self.feedback_short += f" Example: for {d.input_text!r} it answered {d.actual!r}, expected {d.expected!r}."
+        if config.feedback_detail == "counts":
+            self.train_feedback = f"Results: {fb.headline}."
+        else:
+            self.train_feedback = fb.to_text(include_diffs=config.feedback_detail == "full")
+
+    def set_val(self, batch: EvalBatch) -> None:
+        self.val = summarize(batch)
+        self.val_feedback = build_feedback(batch).to_text(include_diffs=False)
+
+    def train_state(self) -> dict:
+        return {"cur_train": self.train, "train_feedback": self.train_feedback, "feedback_short": self.feedback_short}
+
+    def restore_train_state(self, state: dict) -> None:
+        self.train, self.train_feedback, self.feedback_short = (
+            state["cur_train"], state["train_feedback"], state["feedback_short"])
+
+    def state(self) -> dict:
+        """Its part of the strategy's checkpoint (the genome is saved by the strategy as ``current``)."""
+        return {**self.train_state(), "cur_val": self.val, "val_feedback": self.val_feedback,
+                "broken_cases": self.broken_cases}
+
+    def load(self, state: dict) -> None:
+        self.restore_train_state(state)
+        self.val, self.val_feedback, self.broken_cases = state["cur_val"], state["val_feedback"], state["broken_cases"]
 
 
 @dataclass

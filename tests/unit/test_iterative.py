@@ -39,7 +39,7 @@ def test_best_of_candidates_is_chosen():
                                    n_candidates=3, max_train_iterations=1, max_val_iterations=0)
     run.run()
     it = strategy.records[0]
-    assert it["accepted"] and strategy.current.instruction == "Give the number only."
+    assert it["accepted"] and strategy.best().instruction == "Give the number only."
     assert [c["rejected"] for c in it["candidates"]] == ["not the best candidate", None, "not the best candidate"]
 
 
@@ -50,7 +50,7 @@ def test_strict_improvement_required_below_ten_percent():
     run.run()
     it = strategy.records[0]
     assert not it["accepted"] and "strict improvement" in it["candidates"][0]["rejected"]
-    assert strategy.current.instruction == "Solve."
+    assert strategy.best().instruction == "Solve."
 
 
 def test_lateral_moves_allowed_from_ten_percent():
@@ -61,7 +61,7 @@ def test_lateral_moves_allowed_from_ten_percent():
     run.run()
     it = strategy.records[0]
     assert 0.1 <= it["score_before"] == it["score_after"] < 1.0
-    assert it["accepted"] and strategy.current.instruction == "Number only, odd only, please."
+    assert it["accepted"] and strategy.best().instruction == "Number only, odd only, please."
 
 
 def test_memory_lessons_and_window_of_three():
@@ -156,7 +156,7 @@ def test_optimizer_errors_are_recorded():
     strategy = IterativeStrategy(IterativeConfig(n_candidates=2, max_train_iterations=2, max_val_iterations=0,
                                                  fallback=False, structural_prior=0),
                                  suite, PromptGenome(instruction="Solve."), OptimizerLLM(ScriptedBackend(boom), budget))
-    result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, strategy.current).run()
+    result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, strategy.best()).run()
     assert strategy.records[0]["candidates"][0]["rejected"] == "optimizer error: HTTP 529: overloaded"
     assert result.budget["usage"]["optimizer"]["calls"] == 4
 

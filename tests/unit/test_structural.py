@@ -166,7 +166,7 @@ def test_iterative_tries_the_structural_variants_of_an_accepted_change():
     assert len(strategy.state_dict()["expanded"]) == 2  # the seed, then the accepted description
     # the run's finalists: the current genome, then those accepted before it, newest first
     finalists = strategy.final_candidates()
-    assert [g.id for g in finalists] == [strategy.current.id, strategy.accepted[1].id, seed.id]
+    assert [g.id for g in finalists] == [strategy.best().id, strategy.accepted[1].id, seed.id]
     assert strategy.accepted[1].instruction == first["current_instruction"]
 
 
