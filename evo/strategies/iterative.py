@@ -62,10 +62,7 @@ class IterativeStrategy(Strategy):
         self.suite = suite
         self.optimizer = optimizer
         self.inc = Incumbent(seed_genome)  # the instruction candidates are judged against, and its feedback
-        self.seed_genome = seed_genome
-        self.anchor = seed_genome  # what validation falls back to: the seed, then each round's starting best
-        self.anchor_train_state: dict | None = None
-        self.rounds = 1
+        self.anchor = Incumbent(seed_genome)  # what validation falls back to: the seed, then each round's start
         self.extensions: list[dict] = []
         self.phase = Phase.INIT
         self.iteration = 0
@@ -77,14 +74,18 @@ class IterativeStrategy(Strategy):
         self._last_record: dict = {}
         # train-phase screening (evo.strategies.racing): candidates race the current instruction on
         # minibatches; only the ones that beat it there are evaluated on the whole training split
-        self.train_ids = [e.id for e in suite.split("train")]
-        self.minibatch = config.minibatch_size(len(self.train_ids), task_call_budget(optimizer.budget))
+        self.minibatch = config.minibatch_size(suite.counts()["train"], task_call_budget(optimizer.budget))
         self.screen = Screen(config, optimizer.budget)
         self.accepted: list[PromptGenome] = [seed_genome]  # every genome that became current, in order
         self.proposer = IterativeProposer(config, suite, optimizer, seed_genome, seed=seed,
                                           prior=prior_size(config.structural_prior, bool(self.minibatch)))
 
     # ---- interface -------------------------------------------------------------------------
+    @property
+    def rounds(self) -> int:
+        """Rounds (train then validation) begun: the first and one per extension."""
+        return 1 + len(self.extensions)
+
     def best(self) -> PromptGenome:
         return self.inc.genome
 
@@ -100,8 +101,8 @@ class IterativeStrategy(Strategy):
             return [EvalRequest(self.inc.genome, "train", tag="current")]
         if self.phase == Phase.VALIDATION and self.inc.val is None:
             reqs = [EvalRequest(self.inc.genome, "val", tag="current")]
-            if self.inc.genome.id != self.anchor.id:
-                reqs.append(EvalRequest(self.anchor, "val", tag="anchor"))  # guard against a train-overfit winner
+            if self.inc.genome.id != self.anchor.genome.id:
+                reqs.append(EvalRequest(self.anchor.genome, "val", tag="anchor"))  # guard against a train-overfit winner
             return reqs
         if self.screen.race is not None:
             return self._race_requests()
@@ -171,9 +172,7 @@ class IterativeStrategy(Strategy):
                 or "budget" in reason):
             return False
         self.extensions.append({"after_iteration": self.iteration, "stopped": reason, "round": self.rounds + 1})
-        self.rounds += 1
-        self.anchor = self.inc.genome
-        self.anchor_train_state = self.inc.train_state()
+        self.anchor = self.inc.snapshot()
         self.stop_reason, self.phase, self.phase_iterations, self.stall = None, Phase.TRAIN, 0, 0
         self.inc.val = None  # the next validation phase re-measures its starting point
         return True
@@ -182,7 +181,7 @@ class IterativeStrategy(Strategy):
         by_tag = {(request.tag, request.split): batch for request, batch in results}
         if self.phase == Phase.INIT:
             self.inc.set_train(by_tag["current", "train"], self.config)
-            self.anchor_train_state = self.inc.train_state()
+            self.anchor = self.inc.snapshot()
             self.phase = Phase.TRAIN
             self._last_record = {"phase": "train", "event": "baseline", "train_score": self.inc.train["score"]}
             if self._phase_done() is not None:
@@ -194,8 +193,8 @@ class IterativeStrategy(Strategy):
             if anchor is not None and anchor.mean_score > current.mean_score + 1e-12:
                 # the anchor (the seed, or the round's starting best) generalizes better than the
                 # train-phase winner: continue from the anchor
-                self.inc.genome = self.anchor
-                self.inc.restore_train_state(self.anchor_train_state)
+                self.inc.genome = self.anchor.genome
+                self.inc.restore_train_state(self.anchor.train_state())
                 chosen = anchor
             self.inc.set_val(chosen)
             self._last_record = {"phase": "validation", "event": "baseline", "val_score": self.inc.val["score"],
@@ -329,7 +328,8 @@ class IterativeStrategy(Strategy):
             "schema_version": STATE_VERSION, "strategy": self.name, "config": self.config.model_dump(),
             "current": self.inc.genome.to_json(), "phase": self.phase.value, "iteration": self.iteration,
             "phase_iterations": self.phase_iterations, "stall": self.stall, **self.inc.state(),
-            "anchor": self.anchor.to_json(), "anchor_train_state": self.anchor_train_state, "rounds": self.rounds,
+            "anchor": self.anchor.genome.to_json(), "rounds": self.rounds,
+            "anchor_train_state": self.anchor.train_state() if self.anchor.train is not None else None,
             "extensions": self.extensions, "memory": self.memory.state_dict(), "tried": sorted(self.proposer.tried),
             "records": self.records, "stop_reason": self.stop_reason,
             "tried_genomes": sorted(self.proposer.tried_genomes), "proposals": dict(self.proposer.proposals),
@@ -344,11 +344,12 @@ class IterativeStrategy(Strategy):
         check_state(state, self.name, STATE_VERSION)
         self.inc.genome = PromptGenome.from_json(state["current"])
         self.phase = Phase(state["phase"])
-        for key in ("iteration", "phase_iterations", "stall", "records", "stop_reason", "anchor_train_state",
-                    "rounds", "extensions"):
+        for key in ("iteration", "phase_iterations", "stall", "records", "stop_reason", "extensions"):
             setattr(self, key, state[key])
         self.inc.load(state)
-        self.anchor = PromptGenome.from_json(state["anchor"])
+        self.anchor = Incumbent(PromptGenome.from_json(state["anchor"]))
+        if state["anchor_train_state"] is not None:
+            self.anchor.restore_train_state(state["anchor_train_state"])
         self.memory = OptimizationMemory.from_state(state["memory"])
         proposer = self.proposer
         proposer.tried = set(state["tried"])

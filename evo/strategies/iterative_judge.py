@@ -73,6 +73,12 @@ class Incumbent:
         self.train, self.train_feedback, self.feedback_short = (
             state["cur_train"], state["train_feedback"], state["feedback_short"])
 
+    def snapshot(self) -> "Incumbent":
+        """Its genome and train state, as they are now (what a later round may fall back to)."""
+        copy = Incumbent(self.genome)
+        copy.restore_train_state(self.train_state())
+        return copy
+
     def state(self) -> dict:
         """Its part of the strategy's checkpoint (the genome is saved by the strategy as ``current``)."""
         return {**self.train_state(), "cur_val": self.val, "val_feedback": self.val_feedback,
