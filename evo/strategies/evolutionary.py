@@ -41,11 +41,7 @@ class EvolutionaryStrategy(Strategy):
                  optimizer: OptimizerLLM, seed: int = 0, extra_seeds: tuple[PromptGenome, ...] = ()):
         self.config = config
         self.suite = suite
-        self.seed_genome = seed_genome
-        self.extra_seeds = tuple(extra_seeds)  # e.g. the production arms, placed in generation 0 as they are
         self.rng = stream(seed, "evolution")
-        self.train_ids = [e.id for e in suite.split("train")]
-        self.fitness_cls = (D.ScalarFitness if config.mode == "scalar" else D.pareto_fitness_class(config.objectives))
         self.population: list[D.Individual] = []
         self.pending: list[D.Individual] = []
         self.hof = D.HallOfFame(config.hall_of_fame)
@@ -59,13 +55,15 @@ class EvolutionaryStrategy(Strategy):
         self.budget = optimizer.budget
         self._last_record: dict = {}
         # screening (evo.strategies.racing): children race on minibatches before a full evaluation
-        self.minibatch = config.minibatch_size(len(self.train_ids), task_call_budget(self.budget))
+        self.minibatch = config.minibatch_size(suite.counts()["train"], task_call_budget(self.budget))
         self.screen = Screen(config, self.budget)
         self.racers: dict[str, D.Individual] = {}  # the race's candidates, by genome id
         self.bar: D.Individual | None = None
         self.arrived: list[D.Individual] = []  # this generation's fully evaluated newcomers
-        self.variation = Variation(config, suite, seed_genome, optimizer, self.rng, extra_seeds=self.extra_seeds,
-                                   fitness_cls=self.fitness_cls,
+        # extra seeds (e.g. the production arms) are placed in generation 0 as they are
+        fitness_cls = D.ScalarFitness if config.mode == "scalar" else D.pareto_fitness_class(config.objectives)
+        self.variation = Variation(config, suite, seed_genome, optimizer, self.rng, extra_seeds=tuple(extra_seeds),
+                                   fitness_cls=fitness_cls,
                                    prior=prior_size(config.structural_prior, bool(self.minibatch)))
 
     # ---- interface -------------------------------------------------------------------------
@@ -86,7 +84,7 @@ class EvolutionaryStrategy(Strategy):
         full = [ind for ind in self.pending if ind.how == "seed"] if first else []
         racers = [ind for ind in self.pending if ind not in full]
         self.bar = full[0] if first else self._bar()
-        order = [self.train_ids[i] for i in self.rng.permutation(len(self.train_ids))]
+        order = [self.variation.train_ids[i] for i in self.rng.permutation(len(self.variation.train_ids))]
         self.screen.start(order, self.minibatch, [ind.genome.id for ind in racers],
                           self.bar.genome.id if self.bar else None)
         self.racers = {ind.genome.id: ind for ind in racers}
@@ -108,8 +106,8 @@ class EvolutionaryStrategy(Strategy):
 
     def _race_requests(self) -> list[EvalRequest]:
         race = self.screen.race
-        rung_cost = race.next_rung_cost(len(self.train_ids)) * self.config.robustness_samples
-        self.screen.trim(rung_cost + (len(self.train_ids) if race.final and self.config.perturbation else 0))
+        rung_cost = race.next_rung_cost(len(self.variation.train_ids)) * self.config.robustness_samples
+        self.screen.trim(rung_cost + (len(self.variation.train_ids) if race.final and self.config.perturbation else 0))
         if race.final:
             return [req for gid in race.alive for req in self._requests(self.racers[gid].genome)]
         samples, examples = self.config.robustness_samples, race.examples()
@@ -122,7 +120,7 @@ class EvolutionaryStrategy(Strategy):
         if self.minibatch:
             cost = self.minibatch * self.config.robustness_samples
         else:
-            cost = len(self.train_ids) * self.config.robustness_samples * (2 if self.config.perturbation else 1)
+            cost = len(self.variation.train_ids) * self.config.robustness_samples * (2 if self.config.perturbation else 1)
         return self.budget.affords(cost * (k + 1), 2)
 
     def extend(self) -> bool:
@@ -212,7 +210,7 @@ class EvolutionaryStrategy(Strategy):
     def best(self) -> PromptGenome:
         if self.config.mode == "pareto" and len(self.front):
             return max(self.front, key=lambda i: (i.objectives["quality"], -i.objectives["tokens"])).genome
-        return self.hof[0].genome if len(self.hof) else self.seed_genome
+        return self.hof[0].genome if len(self.hof) else self.variation.seed_genome
 
     def best_score(self) -> float:
         if not len(self.hof):
@@ -299,7 +297,8 @@ class EvolutionaryStrategy(Strategy):
                 "fitness": list(ind.fitness.values), "how": ind.how}
 
     def _ind_from(self, data: dict) -> D.Individual:
-        ind = D.Individual(PromptGenome.from_json(data["genome"]), self.fitness_cls, dict(data["objectives"]), data["how"])
+        ind = D.Individual(PromptGenome.from_json(data["genome"]), self.variation.fitness_cls, dict(data["objectives"]),
+                           data["how"])
         if data["fitness"]:  # a racer not measured yet has no fitness
             ind.fitness.values = tuple(data["fitness"])
         return ind
