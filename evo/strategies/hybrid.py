@@ -70,7 +70,7 @@ class HybridStrategy(Strategy):
         self.handover_reason = reason
         best = self.evolution.best()
         self.refinement = IterativeStrategy(self.config.iterative, self.suite, best, self.optimizer, self.seed)
-        self.refinement.memory.lessons.extend(self._lessons())
+        self.refinement.history.memory.lessons.extend(self._lessons())
 
     def _lessons(self) -> list[str]:
         lessons, prev = [], None

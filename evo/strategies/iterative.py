@@ -38,7 +38,7 @@ from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.iterative_config import IterativeConfig  # noqa: F401 - re-exported
 from evo.strategies.iterative_judge import Incumbent, judge_train, judge_validation
 from evo.strategies.iterative_proposer import Candidate, IterativeProposer, ProposalContext
-from evo.strategies.memory import OptimizationMemory
+from evo.strategies.memory import IterationHistory, OptimizationMemory
 from evo.strategies.racing import Screen, example_scores, task_call_budget
 from evo.tasks.suite import TaskSuite
 
@@ -68,10 +68,8 @@ class IterativeStrategy(Strategy):
         self.iteration = 0
         self.phase_iterations = 0
         self.stall = 0
-        self.memory = OptimizationMemory(window=config.memory_window)
+        self.history = IterationHistory(config.memory_window)  # the optimizer's memory and every iteration
         self.pending: list[Candidate] = []
-        self.records: list[dict] = []
-        self._last_record: dict = {}
         # train-phase screening (evo.strategies.racing): candidates race the current instruction on
         # minibatches; only the ones that beat it there are evaluated on the whole training split
         self.minibatch = config.minibatch_size(suite.counts()["train"], task_call_budget(optimizer.budget))
@@ -126,11 +124,10 @@ class IterativeStrategy(Strategy):
         return [EvalRequest(c.genome, s, tag=c.tag) for c in self.pending if c.genome for s in splits]
 
     def _proposal_context(self) -> ProposalContext:
-        return ProposalContext(
-            current=self.inc.genome, iteration=self.iteration, validation=self.phase != Phase.TRAIN,
-            train_feedback=self.inc.train_feedback, val_feedback=self.inc.val_feedback, feedback_short=self.inc.feedback_short,
-            broken_cases=self.inc.broken_cases, memory_text=self.memory.to_text() if self.config.memory else "(memory disabled)",
-            cur_train=self.inc.train, affordable=self._affordable_candidates)
+        inc, memory = self.inc, self.history.memory.to_text() if self.config.memory else "(memory disabled)"
+        return ProposalContext(inc.genome, self.iteration, self.phase != Phase.TRAIN, inc.train_feedback,
+                               inc.val_feedback, inc.feedback_short, inc.broken_cases, memory, inc.train,
+                               self._affordable_candidates)
 
     def minibatch_for(self, split: str) -> int:
         """The first-rung size of a race on ``split`` (0: no screening): the train phase races on train,
@@ -183,7 +180,7 @@ class IterativeStrategy(Strategy):
             self.inc.set_train(by_tag["current", "train"], self.config)
             self.anchor = self.inc.snapshot()
             self.phase = Phase.TRAIN
-            self._last_record = {"phase": "train", "event": "baseline", "train_score": self.inc.train["score"]}
+            self.history.last = {"phase": "train", "event": "baseline", "train_score": self.inc.train["score"]}
             if self._phase_done() is not None:
                 self._enter_validation()
             return
@@ -197,7 +194,7 @@ class IterativeStrategy(Strategy):
                 self.inc.restore_train_state(self.anchor.train_state())
                 chosen = anchor
             self.inc.set_val(chosen)
-            self._last_record = {"phase": "validation", "event": "baseline", "val_score": self.inc.val["score"],
+            self.history.last = {"phase": "validation", "event": "baseline", "val_score": self.inc.val["score"],
                                  "restarted_from_seed": chosen is not current}
             if (done := self._phase_done()) is not None:
                 self.stop_reason, self.phase = done, Phase.DONE
@@ -225,7 +222,7 @@ class IterativeStrategy(Strategy):
             examples = race.examples()
             race.update({t: example_scores(by_tag[t, split], examples) for t in race.alive + ["bar"]})
         if not race.done:
-            self._last_record = {"phase": self.phase.value, "event": f"race rung {race.rung}",
+            self.history.last = {"phase": self.phase.value, "event": f"race rung {race.rung}",
                                  "iteration": self.iteration, "alive": len(race.alive)}
             return False
         self.screen.finish()
@@ -295,24 +292,13 @@ class IterativeStrategy(Strategy):
             self.phase = Phase.DONE
 
     def _remember(self, best: Candidate | None, before: float, after: float, accepted: bool) -> None:
-        phase = "train" if self.phase == Phase.TRAIN else "validation"
-        reason = "" if accepted else ((best.rejected if best else None) or "no valid candidate")
-        self.memory.record(iteration=self.iteration, phase=phase, change=best.change if best else "",
-                           targets=best.targets if best else "", before=before, after=after,
-                           accepted=accepted, reason=reason)
-        record = {
-            "iteration": self.iteration, "phase": phase, "accepted": accepted,
-            "score_before": before, "score_after": after, "current_id": self.inc.genome.id,
-            "current_instruction": self.inc.genome.instruction,
-            "candidates": [c.to_record() for c in self.pending],
-            "feedback": self.inc.train_feedback, "meta_prompt": self.proposer.meta_prompt_sent,
-        }
-        self.records.append(record)
-        self._last_record = {k: record[k] for k in ("iteration", "phase", "accepted", "score_before", "score_after")}
-        self._last_record["rejections"] = [c.rejected for c in self.pending if c.rejected]
+        self.history.remember(iteration=self.iteration, phase="train" if self.phase == Phase.TRAIN else "validation",
+                              best=best, before=before, after=after, accepted=accepted, current=self.inc.genome,
+                              pending=self.pending, feedback=self.inc.train_feedback,
+                              meta_prompt=self.proposer.meta_prompt_sent)
 
     def step_record(self) -> dict:
-        return dict(self._last_record)
+        return dict(self.history.last)
 
     def report(self) -> dict:
         proposals = self.proposer.proposals
@@ -320,7 +306,7 @@ class IterativeStrategy(Strategy):
         return {"phase": self.phase.value, "rounds": self.rounds, "extensions": list(self.extensions),
                 "screening": {"minibatch": self.minibatch, "racing": self.config.racing, **self.screen.counters},
                 "optimizer_proposals": {**proposals, "usable_share": proposals["usable"] / total if total else None},
-                "iterations": list(self.records)}
+                "iterations": list(self.history.records)}
 
     # ---- state ---------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -330,8 +316,8 @@ class IterativeStrategy(Strategy):
             "phase_iterations": self.phase_iterations, "stall": self.stall, **self.inc.state(),
             "anchor": self.anchor.genome.to_json(), "rounds": self.rounds,
             "anchor_train_state": self.anchor.train_state() if self.anchor.train is not None else None,
-            "extensions": self.extensions, "memory": self.memory.state_dict(), "tried": sorted(self.proposer.tried),
-            "records": self.records, "stop_reason": self.stop_reason,
+            "extensions": self.extensions, "memory": self.history.memory.state_dict(), "tried": sorted(self.proposer.tried),
+            "records": self.history.records, "stop_reason": self.stop_reason,
             "tried_genomes": sorted(self.proposer.tried_genomes), "proposals": dict(self.proposer.proposals),
             "race": self.screen.state()[0], "screening": self.screen.state()[1],
             "pending": [c.to_json() for c in self.pending] if self.screen.race else [],
@@ -344,13 +330,14 @@ class IterativeStrategy(Strategy):
         check_state(state, self.name, STATE_VERSION)
         self.inc.genome = PromptGenome.from_json(state["current"])
         self.phase = Phase(state["phase"])
-        for key in ("iteration", "phase_iterations", "stall", "records", "stop_reason", "extensions"):
+        for key in ("iteration", "phase_iterations", "stall", "stop_reason", "extensions"):
             setattr(self, key, state[key])
         self.inc.load(state)
         self.anchor = Incumbent(PromptGenome.from_json(state["anchor"]))
         if state["anchor_train_state"] is not None:
             self.anchor.restore_train_state(state["anchor_train_state"])
-        self.memory = OptimizationMemory.from_state(state["memory"])
+        self.history.memory = OptimizationMemory.from_state(state["memory"])
+        self.history.records = state["records"]
         proposer = self.proposer
         proposer.tried = set(state["tried"])
         proposer.tried_genomes = set(state["tried_genomes"])

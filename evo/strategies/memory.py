@@ -50,3 +50,32 @@ class OptimizationMemory:
     @classmethod
     def from_state(cls, state: dict) -> "OptimizationMemory":
         return cls(state["window"], state["max_lessons"], list(state["lessons"]), [dict(r) for r in state["recent"]])
+
+
+class IterationHistory:
+    """What an iterative run remembers of its iterations: the optimizer's ``memory``, one full record per
+    iteration (``records``: candidates, scores, the feedback and meta-prompt sent) and ``last``, the
+    short record of the latest step (what the run loop logs)."""
+
+    def __init__(self, window: int):
+        self.memory = OptimizationMemory(window=window)
+        self.records: list[dict] = []
+        self.last: dict = {}
+
+    def remember(self, *, iteration: int, phase: str, best, before: float, after: float, accepted: bool,
+                 current, pending: list, feedback: str, meta_prompt: str) -> None:
+        """An iteration ended: ``best`` (a candidate or None) was ``accepted`` or not, the score went from
+        ``before`` to ``after``; ``pending`` are all its candidates, ``current`` the genome now current."""
+        reason = "" if accepted else ((best.rejected if best else None) or "no valid candidate")
+        self.memory.record(iteration=iteration, phase=phase, change=best.change if best else "",
+                           targets=best.targets if best else "", before=before, after=after,
+                           accepted=accepted, reason=reason)
+        record = {
+            "iteration": iteration, "phase": phase, "accepted": accepted,
+            "score_before": before, "score_after": after, "current_id": current.id,
+            "current_instruction": current.instruction,
+            "candidates": [c.to_record() for c in pending], "feedback": feedback, "meta_prompt": meta_prompt,
+        }
+        self.records.append(record)
+        self.last = {k: record[k] for k in ("iteration", "phase", "accepted", "score_before", "score_after")}
+        self.last["rejections"] = [c.rejected for c in pending if c.rejected]

@@ -38,7 +38,7 @@ def test_best_of_candidates_is_chosen():
     run, strategy, _, _ = make_run([tagged("Hello."), tagged("Give the number only."), tagged("Compute.")],
                                    n_candidates=3, max_train_iterations=1, max_val_iterations=0)
     run.run()
-    it = strategy.records[0]
+    it = strategy.report()["iterations"][0]
     assert it["accepted"] and strategy.best().instruction == "Give the number only."
     assert [c["rejected"] for c in it["candidates"]] == ["not the best candidate", None, "not the best candidate"]
 
@@ -48,7 +48,7 @@ def test_strict_improvement_required_below_ten_percent():
     run, strategy, _, _ = make_run([tagged("Compute the sum.")], n_candidates=1, max_train_iterations=1,
                                    max_val_iterations=0)
     run.run()
-    it = strategy.records[0]
+    it = strategy.report()["iterations"][0]
     assert not it["accepted"] and "strict improvement" in it["candidates"][0]["rejected"]
     assert strategy.best().instruction == "Solve."
 
@@ -59,7 +59,7 @@ def test_lateral_moves_allowed_from_ten_percent():
                                    seed_instruction="Give the number only, odd only.",
                                    max_train_iterations=1, max_val_iterations=0)
     run.run()
-    it = strategy.records[0]
+    it = strategy.report()["iterations"][0]
     assert 0.1 <= it["score_before"] == it["score_after"] < 1.0
     assert it["accepted"] and strategy.best().instruction == "Number only, odd only, please."
 
@@ -73,7 +73,8 @@ def test_memory_lessons_and_window_of_three():
     run, strategy, opt, _ = make_run(replies, n_candidates=1, max_train_iterations=5, plateau=10,
                                      max_val_iterations=0)
     run.run()
-    mem = strategy.memory
+    from evo.strategies.memory import OptimizationMemory
+    mem = OptimizationMemory.from_state(strategy.state_dict()["memory"])  # through the state contract
     assert len(mem.recent) == 3 and [r["iteration"] for r in mem.recent] == [3, 4, 5]
     assert any(l.startswith("+ demanded bare numbers -> improved 0.00 ->") for l in mem.lessons)
     assert any(l.startswith("- made it friendly -> regression") for l in mem.lessons)
@@ -96,7 +97,7 @@ def test_validation_rejects_candidates_that_break_training_and_combines_feedback
     run, strategy, opt, suite = make_run(replies, seed_instruction="Give the number only, odd only.",
                                          n_candidates=1, max_train_iterations=0, max_val_iterations=3, plateau=5)
     result = run.run()
-    val_its = [r for r in strategy.records if r["phase"] == "validation"]
+    val_its = [r for r in strategy.report()["iterations"] if r["phase"] == "validation"]
     assert val_its[0]["candidates"][0]["rejected"].startswith("breaks ")
     assert "broke these training cases" not in opt.requests[0].messages[-1][1]
     combined = opt.requests[1].messages[-1][1]
@@ -132,7 +133,7 @@ def test_unusable_proposals_are_rejected_with_reasons_and_run_continues():
     run, strategy, _, _ = make_run(replies, n_candidates=3, max_train_iterations=3, plateau=5, max_val_iterations=0,
                                    fallback=False)  # the reasons themselves (fallback edits: test_guard, test_fallback_edits)
     result = run.run()
-    reasons = [c["rejected"] for it in strategy.records for c in it["candidates"]]
+    reasons = [c["rejected"] for it in strategy.report()["iterations"] for c in it["candidates"]]
     assert reasons[:4] == ["no <prompt> tag", "empty", "unchanged", "unclosed tag"]
     assert "duplicate" in reasons
     assert result.best_genome.instruction == "Give the number only."
@@ -157,7 +158,7 @@ def test_optimizer_errors_are_recorded():
                                                  fallback=False, structural_prior=0),
                                  suite, PromptGenome(instruction="Solve."), OptimizerLLM(ScriptedBackend(boom), budget))
     result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, strategy.best()).run()
-    assert strategy.records[0]["candidates"][0]["rejected"] == "optimizer error: HTTP 529: overloaded"
+    assert strategy.report()["iterations"][0]["candidates"][0]["rejected"] == "optimizer error: HTTP 529: overloaded"
     assert result.budget["usage"]["optimizer"]["calls"] == 4
 
 
@@ -194,7 +195,7 @@ def test_state_round_trip_continues_identically():
     resumed.load_state_dict(state)
     result = resumed_run.run()
     assert result.best_genome.id == full_result.best_genome.id
-    assert [r["current_id"] for r in resumed.records] == [r["current_id"] for r in full.records]
+    assert [r["current_id"] for r in resumed.report()["iterations"]] == [r["current_id"] for r in full.report()["iterations"]]
 
 
 def test_validation_restarts_from_seed_when_train_winner_does_not_generalize():
@@ -212,7 +213,7 @@ def test_validation_restarts_from_seed_when_train_winner_does_not_generalize():
     strategy = IterativeStrategy(IterativeConfig(n_candidates=1, max_train_iterations=1, max_val_iterations=1,
                                                  structural_prior=0), suite, seed, optimizer)
     result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, seed).run()
-    assert strategy.records[0]["accepted"]  # the overfit prompt won on train (100% vs odd-only)
+    assert strategy.report()["iterations"][0]["accepted"]  # the overfit prompt won on train (100% vs odd-only)
     baseline = next(s["detail"] for s in result.steps
                     if s["detail"].get("event") == "baseline" and s["detail"]["phase"] == "validation")
     assert baseline["restarted_from_seed"] is True
@@ -238,7 +239,7 @@ def test_first_iteration_also_tries_the_structural_prior():
     run, strategy, _, _ = make_run([tagged("Hello.")], n_candidates=1, max_train_iterations=1, max_val_iterations=0,
                                    structural_prior=2)
     run.run()
-    cands = strategy.records[0]["candidates"]
+    cands = strategy.report()["iterations"][0]["candidates"]
     assert [c["extracted_by"] for c in cands] == ["tag", "structure:demos3", "structure:description"]
     assert all(c["train"] is not None for c in cands)  # every one evaluated
     plain = arithmetic_suite()
@@ -246,4 +247,4 @@ def test_first_iteration_also_tries_the_structural_prior():
     run, strategy, _, _ = make_run([tagged("Hello."), tagged("Hi.")], n_candidates=1, max_train_iterations=2,
                                    max_val_iterations=0, structural_prior=2, plateau=5, suite=plain)
     run.run()
-    assert len(strategy.records[1]["candidates"]) == 1  # the first iteration only
+    assert len(strategy.report()["iterations"][1]["candidates"]) == 1  # the first iteration only

@@ -137,7 +137,7 @@ def test_iterative_tries_the_winning_candidates_changes_together():
                              minibatch=0, extend_to_budget=False, plateau=5, structural_follow=False)
     strategy = IterativeStrategy(config, suite, seed, optimizer)
     result = OptimizationRun(strategy, evaluator, budget, seed).run()
-    second = strategy.records[1]["candidates"]
+    second = strategy.report()["iterations"][1]["candidates"]
     combined = [c for c in second if c["extracted_by"] == "structure:combined"]
     assert len(combined) == 1 and combined[0]["train"]["score"] == 1.0
     assert result.best_genome.operator == "structure:combined"
@@ -156,7 +156,7 @@ def test_iterative_tries_the_structural_variants_of_an_accepted_change():
                              minibatch=0, extend_to_budget=False, plateau=5)
     strategy = IterativeStrategy(config, suite, seed, optimizer)
     result = OptimizationRun(strategy, evaluator, budget, seed).run()
-    first, second = (strategy.records[i] for i in (0, 1))
+    first, second = (strategy.report()["iterations"][i] for i in (0, 1))
     assert first["accepted"] and "number only" in first["current_instruction"]
     follow = {c["extracted_by"]: c for c in second["candidates"] if c["extracted_by"].startswith("structure:")}
     assert {"structure:demos3", "structure:answer_only", "structure:placement"} <= set(follow)
