@@ -18,8 +18,8 @@ from pydantic import ConfigDict, Field, field_validator
 
 from evo.config_base import deep_merge, read_mapping, validate_config
 from evo.llm.config import BackendConfig
-from evo.run.resolve import ResolvedRun, config_sha256, default_optimizer_config, resolve_cache, resolve_suite_ref
-from evo.run.spec import RunSettings
+from evo.run.resolve import ResolvedRun, config_sha256, resolve
+from evo.run.spec import RunSettings, RunSpec
 from evo.strategies.baseline import BaselineConfig
 from evo.strategies.registry import StrategyConfig
 from evo.tracking import MlflowConfig, TrackingConfig, default_tracking_uri
@@ -86,14 +86,24 @@ class ResolvedExperiment(ExperimentConfig):
 
 
 def resolve_experiment(config: ExperimentConfig, env: Mapping[str, str] | None = None) -> ResolvedExperiment:
+    """``config`` with every default applied by ``evo.run.resolve`` (the one resolver): each strategy
+    and each suite is resolved as a run of this experiment, and the experiment keeps what they resolved
+    to; only the tracking URI is the experiment's own default. ``cache: true`` means
+    ``<output_dir>/<name>/cache.sqlite``."""
     env = os.environ if env is None else env
-    optimizer = config.optimizer or default_optimizer_config(env)
+
+    def run_of(suite: str, strategy) -> ResolvedRun:
+        spec = RunSpec(suite=suite, strategy=strategy, seed=config.seeds[0],
+                       **{name: getattr(config, name) for name in RunSettings.model_fields})
+        return resolve(spec, env=env, default_cache=config.out_dir / "cache.sqlite")
+
+    suite_runs = [run_of(suite, BaselineConfig()) for suite in config.suites]
     data = config.model_dump(mode="json")
-    data["optimizer"] = optimizer.model_dump(mode="json")
-    data["strategies"] = {k: v.for_optimizer(optimizer.kind).model_dump(mode="json")
-                          for k, v in config.strategies.items()}
-    data["suites"] = [resolve_suite_ref(s) for s in config.suites]
-    data["cache"] = resolve_cache(config.cache, config.out_dir / "cache.sqlite")
+    data.update(optimizer=suite_runs[0].optimizer.model_dump(mode="json"),
+                cache=suite_runs[0].cache,
+                suites=[run.suite for run in suite_runs],
+                strategies={name: run_of(config.suites[0], strategy).strategy.model_dump(mode="json")
+                            for name, strategy in config.strategies.items()})
     if data["tracking"]["kind"] == "mlflow":
         data["tracking"]["uri"] = config.tracking.uri or default_tracking_uri(config.output_dir, env)
         data["tracking"]["experiment"] = config.tracking.experiment or config.name
