@@ -5,7 +5,7 @@ The public API (imported lazily, so ``import evo`` stays cheap)::
     import evo
     result = evo.optimize("arithmetic", {"strategy": {"kind": "evolutionary"}, "budget": {"max_calls": 300}})
 
-- ``evo.optimize``, ``evo.resume``, ``evo.resolve_run``: see ``evo.api``;
+- ``evo.optimize``, ``evo.optimize_resolved``, ``evo.resume``, ``evo.resolve_run``: see ``evo.api``;
 - comparisons live one floor up: ``experiments.compare(path)`` (``evo.compare`` still works for one
   release, with a ``DeprecationWarning``);
 - ``evo.load_suite``, ``evo.PromptGenome``, ``evo.RunSpec``, ``evo.RunResult``.
@@ -17,7 +17,7 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "optimize": "evo.api", "resume": "evo.api", "resolve_run": "evo.api",
+    "optimize": "evo.api", "optimize_resolved": "evo.api", "resume": "evo.api", "resolve_run": "evo.api",
     "load_suite": "evo.tasks.loader", "PromptGenome": "evo.genome", "RunSpec": "evo.run.spec",
     "RunResult": "evo.run.loop", "ResolvedRun": "evo.run.resolve", "TaskSuite": "evo.tasks.suite",
 }

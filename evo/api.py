@@ -8,7 +8,8 @@
 - ``optimize(suite, config)``: one run; ``config`` is a ``RunSpec``, a mapping or a YAML/JSON path
   (a run directory's resolved config reproduces that run). Returns a ``RunResult``.
 - ``resume(run_dir)``: continue a killed run with exactly its recorded resolved config.
-- ``resolve_run(suite, config)``: what would run, with every default applied, without running it.
+- ``resolve_run(suite, config)``: what would run, with every default applied, without running it;
+  ``optimize_resolved(resolved, suite)`` then runs exactly that.
 
 ``evo optimize`` / ``evo resume`` are thin wrappers over these functions; comparisons are one floor up,
 in ``experiments`` (``experiments.compare``).
@@ -26,7 +27,7 @@ from evo.genome import PromptGenome
 from evo.run.resolve import ResolvedRun, resolve
 from evo.run.run_dir import RunDir, new_run_dir
 from evo.run.loop import RunResult
-from evo.run.spec import RunSpec, limit_suite, load_run_spec
+from evo.run.spec import RunSpec, load_run_spec
 from evo.tasks.loader import load_suite
 from evo.tasks.suite import TaskSuite
 
@@ -58,7 +59,7 @@ def resolve_run(suite: TaskSuite | str | Path | None, config=None, *,
     spec = as_spec(config)
     suite_obj, ref = _suite_and_ref(suite, spec)
     resolved = resolve(spec.model_copy(update={"suite": ref}), env=env)
-    return resolved, limit_suite(suite_obj, resolved.split_limits)
+    return resolved, resolved.split_limits.apply(suite_obj)
 
 
 def optimize(suite: TaskSuite | str | Path | None, config=None, *, run_dir: str | Path | None = None,
@@ -69,11 +70,21 @@ def optimize(suite: TaskSuite | str | Path | None, config=None, *, run_dir: str 
     the end. Writes a run directory (default ``results/runs/<suite>_<strategy>_<time>``); a directory that
     already holds a run is refused unless ``force``."""
     resolved, limited = resolve_run(suite, config, env=env)
-    rd = RunDir(run_dir) if run_dir is not None else RunDir(new_run_dir(DEFAULT_RUNS_ROOT, limited.name,
+    return optimize_resolved(resolved, limited, run_dir=run_dir, backends=backends, tracker=tracker,
+                             on_step=on_step, seed_genome=seed_genome, extra_seeds=extra_seeds, on_call=on_call,
+                             force=force)
+
+
+def optimize_resolved(resolved: ResolvedRun, suite: TaskSuite, *, run_dir: str | Path | None = None,
+                      backends: dict | None = None, tracker=None, on_step: Callable[[dict], None] | None = None,
+                      seed_genome: PromptGenome | None = None, extra_seeds: tuple = (),
+                      on_call: Callable[[str], None] | None = None, force: bool = False) -> RunResult:
+    """``optimize`` for what ``resolve_run`` returned: ``suite`` is used as given (already limited)."""
+    rd = RunDir(run_dir) if run_dir is not None else RunDir(new_run_dir(DEFAULT_RUNS_ROOT, suite.name,
                                                                          resolved.strategy.kind))
     with Session(resolved, backends=backends) as session:
-        return run_resolved(resolved, limited, session, rd, tracker=tracker,
-                            tags={"suite": limited.name, "strategy": resolved.strategy.kind},
+        return run_resolved(resolved, suite, session, rd, tracker=tracker,
+                            tags={"suite": suite.name, "strategy": resolved.strategy.kind},
                             seed_genome=seed_genome, extra_seeds=tuple(extra_seeds), on_record=on_step,
                             on_call=on_call, force=force)
 
@@ -98,7 +109,7 @@ def resume(run_dir: str | Path, *, backends: dict | None = None,
     if not (rd.path / "checkpoint.json").exists():
         raise ConfigError(rd.path, "no checkpoint yet: the run stopped before its first step; start it again")
     resolved, meta = load_resolved(rd.path)
-    suite = limit_suite(load_suite(resolved.suite), resolved.split_limits)
+    suite = resolved.split_limits.apply(load_suite(resolved.suite))
     seed_genome = PromptGenome.from_json(meta["seed_genome"])
     extra = tuple(PromptGenome.from_json(g) for g in meta.get("extra_seeds") or ())
     with Session(resolved, backends=backends) as session:

@@ -17,7 +17,6 @@ from evo.run.session import Session
 from evo.run.execute import run_resolved
 from evo.progress import RunProgress, step_line
 from evo.run.run_dir import RunDir
-from evo.run.spec import limit_suite
 from evo.paths import child_path
 from evo.tasks.loader import load_suite
 from experiments import plots
@@ -76,7 +75,7 @@ class Comparison:
         self.progress = RunProgress(self.console) if self.console is not None else None
         with self.progress or _nothing():
             for suite_ref in self.resolved.suites:
-                suite = limit_suite(load_suite(suite_ref), self.resolved.split_limits)
+                suite = self.resolved.split_limits.apply(load_suite(suite_ref))
                 counts = suite.counts()
                 self.say(f"[bold]suite {suite.name}[/]: train {counts['train']} · val {counts['val']} · test {counts['test']}")
                 jobs = [(suite_ref, suite, name, seed) for name, seed in itertools.product(names, self.resolved.seeds)]

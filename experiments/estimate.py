@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from evo.run.session import seed_genome_of
 from evo.llm.pricing import cost_usd, is_priced
-from evo.run.spec import limit_suite
 from evo.tasks.loader import load_suite
 
 OPTIMIZER_TOKENS = {"compact": (350, 80), "full": (1800, 350)}
@@ -29,7 +28,7 @@ def estimate(config, token_counter=None) -> dict:
     totals = {"runs": 0, "task_calls": 0, "optimizer_calls": 0, "tokens": 0, "usd": 0.0, "priced": True,
               "tokens_counted": token_counter is not None}
     for name in config.suites:
-        suite = limit_suite(load_suite(name), config.split_limits)
+        suite = config.split_limits.apply(load_suite(name))
         n = sum(suite.counts().values())
         genome = seed_genome_of(suite)
         sample = suite.examples[:5]

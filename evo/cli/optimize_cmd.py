@@ -1,7 +1,6 @@
 """``evo optimize [SUITE] [--strategy K] [--config F]``: optimize a prompt, show progress, summarize."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from evo.cli.argtypes import non_negative_int
@@ -51,7 +50,7 @@ def overrides_from_args(args) -> dict:
 
 
 def run(args) -> int:
-    from evo.api import optimize, resolve_run
+    from evo.api import optimize_resolved, resolve_run
     from evo.run.run_dir import RunDir, new_run_dir
     from evo.run.spec import load_run_spec
 
@@ -72,8 +71,8 @@ def run(args) -> int:
                   f"budget {resolved.budget.max_calls} calls · run dir {run_dir.path}")
     with RunProgress(console) as progress:
         progress.start(f"{suite.name}/{resolved.strategy.kind}", resolved.budget.max_calls)
-        result = optimize(suite, resolved, run_dir=run_dir.path, tracker=tracker, on_step=progress.on_step,
-                          on_call=progress.on_call, env=os.environ, force=args.force)
+        result = optimize_resolved(resolved, suite, run_dir=run_dir.path, tracker=tracker,
+                                   on_step=progress.on_step, on_call=progress.on_call, force=args.force)
     print_summary(console, result, run_dir.path)
     return exit_if_every_call_failed(result)
 

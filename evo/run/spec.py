@@ -28,9 +28,9 @@ from evo.budget import BudgetConfig
 from evo.config_base import StrictConfig, deep_merge, read_mapping, validate_config
 from evo.evaluation.pool import EvaluatorConfig, ThreadsEvaluatorConfig
 from evo.llm.config import BackendConfig, LocalConfig
+from evo.tasks.suite import TaskSuite
 from evo.strategies.iterative import IterativeConfig
 from evo.strategies.registry import StrategyConfig
-from evo.tasks.suite import TaskSuite
 
 DEFAULT_MAX_CALLS = 600
 
@@ -42,13 +42,8 @@ class SplitLimits(StrictConfig):
     val: int | None = Field(None, ge=1)
     test: int | None = Field(None, ge=1)
 
-
-def limit_suite(suite: TaskSuite, limits: SplitLimits) -> TaskSuite:
-    keep = []
-    for split, cap in (("train", limits.train), ("val", limits.val), ("test", limits.test)):
-        examples = suite.split(split)
-        keep += examples[:cap] if cap else examples
-    return suite.subset(keep)
+    def apply(self, suite: TaskSuite) -> TaskSuite:
+        return suite.limit(train=self.train, val=self.val, test=self.test)
 
 
 class RunSettings(StrictConfig):

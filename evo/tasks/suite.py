@@ -96,5 +96,14 @@ class TaskSuite:
     def counts(self) -> dict[str, int]:
         return {s: sum(1 for ex in self.examples if ex.split == s) for s in SPLITS}
 
+    def limit(self, train: int | None = None, val: int | None = None, test: int | None = None) -> "TaskSuite":
+        """The first ``train``/``val``/``test`` examples of each split (``None``: all of it), ordered
+        train, then val, then test."""
+        keep: list[Example] = []
+        for split, cap in (("train", train), ("val", val), ("test", test)):
+            examples = self.split(split)
+            keep += examples[:cap] if cap else examples
+        return self.subset(keep)
+
     def subset(self, examples: Iterable[Example]) -> "TaskSuite":
         return TaskSuite(self.name, self.tasks, tuple(examples), self.description, self.seed_prompt, self.source)
