@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -68,6 +68,24 @@ class PromptGenome(BaseModel):
         if not isinstance(v, (list, tuple)):  # "abc" must not become ('a', 'b', 'c'), nor 5 a TypeError
             raise ValueError(f"must be a list of example ids, not {type(v).__name__} {v!r}")
         return tuple(v)
+
+    def shown_demos(self, task_of: Callable[[str], str | None], task: str | None = None,
+                    exclude: str | None = None) -> list[str]:
+        """The one demo rule: the ids shown are, for each task, the first ``few_shot_k`` of ``demo_ids``
+        whose task (``task_of(id)``; ``None``: unknown, skipped) is that task, never ``exclude`` (the
+        example being answered). ``task`` given: only that task's demos."""
+        per_task: dict[str, int] = {}
+        out: list[str] = []
+        if self.few_shot_k == 0:
+            return out
+        for demo_id in self.demo_ids:
+            demo_task = task_of(demo_id)
+            if demo_task is None or demo_id == exclude or (task is not None and demo_task != task):
+                continue
+            if per_task.get(demo_task, 0) < self.few_shot_k:
+                per_task[demo_task] = per_task.get(demo_task, 0) + 1
+                out.append(demo_id)
+        return out
 
     def content(self) -> dict[str, Any]:
         """The fields that determine what is sent to a model (everything but lineage)."""

@@ -28,20 +28,10 @@ def _instruction(genome: PromptGenome) -> str:
 
 
 def demo_examples(genome: PromptGenome, example: Example, suite: TaskSuite) -> list[Example]:
-    """The first ``few_shot_k`` demos of ``example``'s task, excluding the example itself."""
-    demos: list[Example] = []
+    """The demos shown with ``example`` (``PromptGenome.shown_demos`` for its task, never itself)."""
     if genome.few_shot_k == 0:
-        return demos
-    for demo_id in genome.demo_ids:
-        try:
-            demo = suite.example(demo_id)
-        except KeyError:
-            continue
-        if demo.id != example.id and demo.task == example.task:
-            demos.append(demo)
-            if len(demos) == genome.few_shot_k:
-                break
-    return demos
+        return []
+    return [suite.example(i) for i in genome.shown_demos(suite.task_of, example.task, exclude=example.id)]
 
 
 def render_request(genome: PromptGenome, example: Example, task: Task, suite: TaskSuite,

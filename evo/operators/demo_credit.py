@@ -27,15 +27,8 @@ class DemoCredit:
         self.n = 0
 
     def shown(self, genome: PromptGenome) -> list[str]:
-        """The demos ``genome`` shows: the first ``few_shot_k`` of its ``demo_ids`` for each task."""
-        per_task: dict[str, int] = {}
-        out = []
-        for demo in genome.demo_ids:
-            task = self.task_of.get(demo)
-            if task is not None and per_task.get(task, 0) < genome.few_shot_k:
-                per_task[task] = per_task.get(task, 0) + 1
-                out.append(demo)
-        return out
+        """The demos ``genome`` shows (``PromptGenome.shown_demos``, every task)."""
+        return genome.shown_demos(self.task_of.get)
 
     def record(self, genome: PromptGenome, quality: float) -> None:
         demos = self.shown(genome) if genome.few_shot_k else []

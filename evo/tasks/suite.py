@@ -85,6 +85,11 @@ class TaskSuite:
     def example(self, example_id: str) -> Example:
         return self._by_id[example_id]
 
+    def task_of(self, example_id: str) -> str | None:
+        """The task of the example ``example_id`` (``None``: no such example)."""
+        example = self._by_id.get(example_id)
+        return example.task if example is not None else None
+
     def split(self, *names: str) -> list[Example]:
         """Examples of the named splits (all when none are named), in suite order."""
         wanted = set(names) if names else set(SPLITS)
