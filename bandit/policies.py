@@ -28,6 +28,22 @@ from evo.registry import Entry, Registry
 from evo.config_base import StrictConfig
 
 
+def discounted_updates(discount: float, rewards: list[tuple[object, float]]):
+    """The one decay rule, for ``rewards`` (arm, value) applied in order: every arm's (n, s, ss) is
+    multiplied by ``factor`` (= ``discount ** len(rewards)``), then ``increments[arm]`` = (dn, ds, dss)
+    is added; a reward applied j-th of k weighs ``discount ** (k - 1 - j)`` (later rewards decay less),
+    exactly as if each were applied alone: decay by ``discount``, then add (1, r, r*r)."""
+    k = len(rewards)
+    increments: dict = {}
+    for j, (arm, value) in enumerate(rewards):
+        w = discount ** (k - 1 - j)
+        t = increments.setdefault(arm, [0.0, 0.0, 0.0])
+        t[0] += w
+        t[1] += w * value
+        t[2] += w * value * value
+    return discount ** k, increments
+
+
 class _PolicyConfig(StrictConfig):
     """Fields every policy config has. ``reward_range``: rewards outside it are refused (HTTP 422), so
     one client cannot capture the router with an extreme reward; set it to your reward's real range."""
@@ -139,14 +155,15 @@ class Policy:
         return value
 
     def update(self, index: int, reward: float) -> None:
-        d = self.cfg.discount
-        if d < 1.0:
-            self.n *= d
-            self.s *= d
-            self.ss *= d
-        self.n[index] += 1.0
-        self.s[index] += reward
-        self.ss[index] += reward * reward
+        factor, increments = discounted_updates(self.cfg.discount, [(index, reward)])
+        if factor < 1.0:
+            self.n *= factor
+            self.s *= factor
+            self.ss *= factor
+        dn, ds, dss = increments[index]
+        self.n[index] += dn
+        self.s[index] += ds
+        self.ss[index] += dss
 
     def means(self) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):

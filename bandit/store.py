@@ -31,6 +31,7 @@ from sqlalchemy import (Boolean, Column, Float, Integer, MetaData, String, Table
 from sqlalchemy.exc import IntegrityError
 
 from bandit.group_commit import GroupCommitter
+from bandit.policies import discounted_updates
 from evo.sqlite_util import enable_wal
 
 SCHEMA_VERSION = 2
@@ -380,16 +381,9 @@ class ArmStore:
             out[i] = row.arm_id
             applied.append((row.arm_id, value))
         if applied:
-            k = len(applied)
-            if discount < 1.0:
-                conn.execute(self._decay, {"d": discount ** k})
-            totals: dict[str, list[float]] = {}
-            for j, (arm_id, value) in enumerate(applied):
-                w = discount ** (k - 1 - j)  # later rewards decay less, as if applied one by one
-                t = totals.setdefault(arm_id, [0.0, 0.0, 0.0])
-                t[0] += w
-                t[1] += w * value
-                t[2] += w * value * value
+            factor, totals = discounted_updates(discount, applied)
+            if factor < 1.0:
+                conn.execute(self._decay, {"d": factor})
             # arms in id order: concurrent transactions take the arm rows' locks in the same order
             conn.execute(self._increment, [{"arm": a, "dn": t[0], "ds": t[1], "dss": t[2]}
                                            for a, t in sorted(totals.items())])
