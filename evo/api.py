@@ -94,9 +94,9 @@ def open_tracker(meta: dict):
     tracking = meta.get("tracking")
     if not tracking or not meta.get("tracker_run_id"):
         return None
-    from evo.tracking import MlflowTracker
+    from evo.tracking import reopen_tracker
 
-    return MlflowTracker(tracking["uri"], tracking["experiment"])
+    return reopen_tracker(tracking)
 
 
 def resume(run_dir: str | Path, *, backends: dict | None = None,

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -20,6 +21,26 @@ from pydantic import Field
 from evo.redact import redact, redact_obj
 from evo.registry import Entry, Registry
 from evo.config_base import StrictConfig
+
+
+@contextmanager
+def run_outcome(tracker, run_id: str | None, *, finish: bool = True):
+    """The one place a tracker run's end status is decided: KILLED when interrupted (Ctrl-C, SIGTERM),
+    FAILED on any other exception (re-raised), FINISHED on success when ``finish`` (else the caller
+    ends it after its final logging). No tracker or no run id: nothing is recorded."""
+    live = tracker is not None and bool(run_id)
+    try:
+        yield
+    except KeyboardInterrupt:
+        if live:
+            tracker.end_run(run_id, "KILLED")
+        raise
+    except BaseException:
+        if live:
+            tracker.end_run(run_id, "FAILED")
+        raise
+    if live and finish:
+        tracker.end_run(run_id, "FINISHED")
 
 
 class Tracker(Protocol):
@@ -234,3 +255,8 @@ TrackingConfig = TRACKERS.config_type
 def build_tracker(cfg, output_dir: str | Path, default_name: str):
     """The tracker for ``cfg``; its ``info()`` (URI and experiment, or None) is recorded in run dirs."""
     return TRACKERS[cfg.kind].build(cfg, output_dir, default_name)
+
+
+def reopen_tracker(info: dict, output_dir: str | Path = "results"):
+    """The tracker a run recorded (its ``info()``: URI and experiment), built by ``build_tracker``."""
+    return build_tracker(MlflowConfig(uri=info["uri"], experiment=info["experiment"]), output_dir, info["experiment"])

@@ -21,6 +21,7 @@ from evo.genome import PromptGenome
 from evo.run.run_dir import new_run_dir
 from evo.run.spec import RunSpec
 from evo.tasks.suite import Example, TaskSuite, template_fields
+from evo.tracking import run_outcome
 
 
 def logged_examples(suite: TaskSuite, logs: list[dict]) -> list[Example]:
@@ -55,8 +56,7 @@ def improve_once(suite: TaskSuite, store: ArmStore, spec: RunSpec, *, router, to
     result = optimize(golden, spec, run_dir=run_path, backends=backends, tracker=tracker, seed_genome=seed_genome,
                       extra_seeds=tuple(production[1:] + others), env=env)
     run_id = json.loads((run_path / "config.json").read_text())["tracker_run_id"]
-    status = "FAILED"
-    try:
+    with run_outcome(tracker, run_id, finish=False):  # optimize ended it FINISHED; a failure here re-ends it
         candidates = [g for g in result.final_candidates if g.id not in {a.id for a in arms}]
         model_quality = None
         if len(logs) >= min_logs_for_model:
@@ -87,8 +87,4 @@ def improve_once(suite: TaskSuite, store: ArmStore, spec: RunSpec, *, router, to
             tracker.log_dict(run_id, report, "improve.json")
             tracker.log_metrics(run_id, {"deployed": len(deployed), "logged_examples": len(extra),
                                          "after_val_score": result.after["val"]["mean_score"]}, len(result.steps))
-        status = "FINISHED"
-        return report
-    finally:
-        if tracker and run_id and status != "FINISHED":
-            tracker.end_run(run_id, status)
+    return report

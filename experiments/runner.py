@@ -11,7 +11,7 @@ import yaml
 from rich.table import Table
 
 from evo.run.session import Session
-from evo.tracking import build_tracker, flat_params
+from evo.tracking import build_tracker, flat_params, run_outcome
 from experiments.compare import Comparison
 from experiments.config import ExperimentConfig, ResolvedExperiment, load_experiment, resolve_experiment
 from experiments.estimate import estimate
@@ -62,8 +62,7 @@ def run_experiment(config: ExperimentConfig | str | Path, overlays: list = (), *
         "variant": variant, "optimizer": resolved.optimizer.kind})
     tracker.log_params(parent, flat_params(resolved.model_dump(mode="json")))
     tracker.log_file(parent, resolved_file, "config")
-    status = "FAILED"
-    try:
+    with run_outcome(tracker, parent):
         with Session(resolved, backends=backends) as session:
             cells = Comparison(resolved, session, tracker, parent, console=console, variant=variant).run()
         report = build_report(cells, resolved.bootstrap_resamples)
@@ -71,13 +70,7 @@ def run_experiment(config: ExperimentConfig | str | Path, overlays: list = (), *
         for path in render_report(report, out):
             tracker.log_file(parent, path, "plots" if path.suffix == ".png" else "report")
         tracker.log_metrics(parent, parent_metrics(report), 0)
-        status = "FINISHED"
-        return report
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    finally:
-        tracker.end_run(parent, status)
+    return report
 
 
 def parent_metrics(report: ComparisonReport) -> dict:

@@ -245,9 +245,9 @@ def simulate(args) -> int:
     console.print(table)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     if args.mlflow:
-        from evo.tracking import MlflowTracker, default_tracking_uri
+        from evo.tracking import MlflowConfig, build_tracker
 
-        tracker = MlflowTracker(default_tracking_uri("results"), "bandit-simulate", Path("results") / "mlartifacts")
+        tracker = build_tracker(MlflowConfig(), "results", "bandit-simulate")
         run = tracker.start_run("simulate", tags={"arms": args.means, "horizon": args.horizon})
         for k, m in results.items():
             tracker.log_metrics(run, {f"final_regret/{k}": float(m[:, -1].mean())}, 0)

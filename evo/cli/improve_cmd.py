@@ -44,9 +44,9 @@ def run(args) -> int:
     store = ArmStore(args.store or default_store_url())
     tracker = None
     if args.mlflow:
-        from evo.tracking import MlflowTracker, default_tracking_uri
+        from evo.tracking import MlflowConfig, build_tracker
 
-        tracker = MlflowTracker(default_tracking_uri("results"), "improve", Path("results") / "mlartifacts")
+        tracker = build_tracker(MlflowConfig(), "results", "improve")
     report = improve_once(load_suite(args.suite), store, config, router=Router(store, BetaTSConfig()), top=args.top,
                           tracker=tracker)
     console = make_console()

@@ -63,7 +63,7 @@ def run(args) -> int:
     if args.mlflow:
         from evo.tracking import MlflowConfig, build_tracker
 
-        tracker = build_tracker(MlflowConfig(experiment=f"optimize-{suite.name}"), "results", f"optimize-{suite.name}")
+        tracker = build_tracker(MlflowConfig(), "results", f"optimize-{suite.name}")
     console = make_console()
     counts = suite.counts()
     console.print(f"[bold]evo optimize[/] · suite {suite.name} (train {counts['train']} / val {counts['val']} / "

@@ -25,7 +25,7 @@ from evo.errors import ConfigError, StateError, pydantic_error_to_config_error
 from evo.genome import PromptGenome, stable_hash
 from evo.run.run_dir import RUN_SCHEMA_VERSION, RunDir, read_steps_file
 from evo.run.loop import OptimizationRun, RunResult
-from evo.tracking import flat_params, numeric_metrics
+from evo.tracking import flat_params, numeric_metrics, run_outcome
 
 SHARED_FINAL_METRICS = ("train", "val", "test")
 
@@ -145,18 +145,12 @@ def _run_owned(resolved, suite, session: Session, run_dir: RunDir, *, tracker, r
                               "seed_genome": parts.seed_genome.to_json(), "suite_examples": example_hashes(suite),
                               "extra_seeds": [g.to_json() for g in extra_seeds], "tracker_run_id": run_id,
                               "tracking": tracker.info() if tracker is not None else None})
-    status = "FAILED"
-    try:
-        result = execute(parts, run_dir, tracker=tracker, tracker_run_id=run_id, resume=resume, on_record=on_record,
-                         on_call=on_call)
-        status = "FINISHED"
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    finally:
-        parts.evaluator.close()
-        if tracker is not None and run_id and status != "FINISHED":
-            tracker.end_run(run_id, status)
+    with run_outcome(tracker, run_id, finish=False):
+        try:
+            result = execute(parts, run_dir, tracker=tracker, tracker_run_id=run_id, resume=resume,
+                             on_record=on_record, on_call=on_call)
+        finally:
+            parts.evaluator.close()
     if tracker is not None and run_id:
         tracker.log_metrics(run_id, final_metrics(result), 0)
         tracker.log_dict(run_id, result.best_genome.to_json(), "best_genome.json")
