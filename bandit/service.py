@@ -128,9 +128,10 @@ def app_from_env():
     router = build_router(cfg, worker_seed=os.getpid())
     backend = None
     if cfg.llm is not None:
-        from evo.llm.config import build_backend, parse_backend_config
+        from evo.evaluation.backend_stack import backend_stack
+        from evo.llm.config import parse_backend_config
 
-        backend = build_backend(parse_backend_config(cfg.llm, "--llm-config"))
+        backend = backend_stack(parse_backend_config(cfg.llm, "--llm-config"))
     app = create_app(router, os.environ.get(cfg.admin_token_env), max_body_bytes=cfg.max_body_bytes,
                      max_feature_bytes=cfg.max_feature_bytes, backend=backend,
                      complete_token=os.environ.get(cfg.complete_token_env), complete_per_minute=cfg.complete_per_minute)

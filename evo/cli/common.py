@@ -11,9 +11,8 @@ from pydantic import ValidationError
 
 from evo.errors import ConfigError, pydantic_error_to_config_error
 from evo.genome import PromptGenome
-from evo.llm.cache import CachedBackend, ResponseCache
 from evo.run.session import check_demo_ids, seed_genome_of
-from evo.llm.config import BACKENDS, build_backend, parse_backend_config
+from evo.llm.config import BACKENDS, parse_backend_config
 from evo.run.resolve import DEFAULT_CACHE
 from evo.run.resolve import default_cache_path as resolve_default_cache
 from evo.files import read_json, read_text, read_yaml
@@ -55,10 +54,9 @@ def backend_from_args(args):
         if args.backend == "openai_compatible" and not (args.base_url and args.model):
             raise ConfigError("--backend openai_compatible", "needs --base-url and --model")
         cfg = parse_backend_config(data, "command line")
-    backend = build_backend(cfg)
-    if args.no_cache:
-        return backend
-    return CachedBackend(backend, ResponseCache(args.cache or default_cache_path()))
+    from evo.evaluation.backend_stack import backend_stack
+
+    return backend_stack(cfg, cache_path=None if args.no_cache else str(args.cache or default_cache_path()))
 
 
 def add_genome_args(p) -> None:

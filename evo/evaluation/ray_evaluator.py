@@ -29,7 +29,7 @@ from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
 
 from evo.errors import ConfigError
 from evo.evaluation.evaluator import Evaluator
-from evo.evaluation.rate_limit import RateLimitedBackend, TokenBuckets
+from evo.evaluation.rate_limit import TokenBuckets
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
 
@@ -42,13 +42,12 @@ def _backend(backend_cfg: dict, cache_path: str | None, threads: int, limiter, m
     key = (repr(sorted(backend_cfg.items())), cache_path,
            limiter._actor_id.hex() if limiter is not None else None)  # each pool's own limiter
     if key not in _WORKER_BACKENDS:
-        from evo.llm.cache import CachedBackend, ResponseCache
-        from evo.llm.config import build_backend, parse_backend_config
+        from evo.evaluation.backend_stack import backend_stack
+        from evo.llm.config import parse_backend_config
 
-        backend = build_backend(parse_backend_config(backend_cfg, "task_model").with_threads(threads))
-        if limiter is not None:
-            backend = RateLimitedBackend(backend, _LimiterProxy(limiter), max_pause_retries)
-        _WORKER_BACKENDS[key] = CachedBackend(backend, ResponseCache(cache_path)) if cache_path else backend
+        _WORKER_BACKENDS[key] = backend_stack(parse_backend_config(backend_cfg, "task_model").with_threads(threads),
+                                              cache_path=cache_path, max_pause_retries=max_pause_retries,
+                                              limiter=_LimiterProxy(limiter) if limiter is not None else None)
     return _WORKER_BACKENDS[key]
 
 

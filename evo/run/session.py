@@ -17,7 +17,8 @@ from evo.budget import Budget
 from evo.errors import ConfigError, pydantic_error_to_config_error
 from evo.evaluation.pool import Evaluator, build_evaluator_pool
 from evo.genome import PromptGenome
-from evo.llm.cache import CachedBackend, ResponseCache
+from evo.evaluation.backend_stack import layered
+from evo.llm.cache import ResponseCache
 from evo.llm.config import build_backend
 from evo.optimizer.llm import OptimizerLLM
 from evo.rng import stream
@@ -69,10 +70,6 @@ def check_demo_ids(genome: PromptGenome, suite: TaskSuite, source, field: str = 
                               "examples (held-out examples shown as demos would leak into the scores)", field)
 
 
-def cached(backend, cache: ResponseCache | None):
-    return CachedBackend(backend, cache) if cache is not None else backend
-
-
 class Session:
     """Backends, response caches and evaluator pool for the runs of one invocation.
 
@@ -94,9 +91,9 @@ class Session:
             optimizer = build_backend(settings.optimizer)
         limit = getattr(settings.evaluator, "rate_limit", None)
         if limit is not None and settings.evaluator.kind == "threads":  # Ray workers book through their own actor
-            from evo.evaluation.rate_limit import RateLimitedBackend, TokenBuckets
+            from evo.evaluation.rate_limit import TokenBuckets
 
-            limited = RateLimitedBackend(task, TokenBuckets(limit), limit.max_pause_retries)
+            limited = layered(task, limiter=TokenBuckets(limit), max_pause_retries=limit.max_pause_retries)
             optimizer = limited if optimizer is task else optimizer
             task = limited
         self._raw = (task, optimizer)
@@ -116,8 +113,9 @@ class Session:
                 cache = self._caches.get(cache_path) or ResponseCache(cache_path)
                 self._caches[cache_path] = cache
             task, optimizer = self._raw
-            task_backend = cached(task, cache)
-            self._wrapped[cache_path] = (task_backend, task_backend if optimizer is task else cached(optimizer, cache))
+            task_backend = layered(task, cache=cache)
+            self._wrapped[cache_path] = (task_backend,
+                                         task_backend if optimizer is task else layered(optimizer, cache=cache))
         return self._wrapped[cache_path]
 
     def parts(self, resolved, suite: TaskSuite, *, seed_genome: PromptGenome | None = None,
