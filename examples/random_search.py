@@ -59,7 +59,7 @@ class RandomSearchStrategy(Strategy):
     def best(self):
         return self.best_genome
 
-    def best_score(self) -> float:
+    def selection_score(self) -> float:
         return self.best_value
 
     def state_dict(self) -> dict:

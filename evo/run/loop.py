@@ -34,6 +34,17 @@ SPLITS = ("train", "val", "test")
 FAIL_FAST_CALLS = 8  # task-model calls that must all fail before a run stops early (RunFailure)
 
 
+def improved_on(before: tuple, after: tuple, tol: float = 1e-12) -> bool:
+    """Whether ``after`` (a strategy's ``progress()``) is better than ``before``: compared in order,
+    the first element that differs by more than ``tol`` decides."""
+    for b, a in zip(before, after):
+        if a > b + tol:
+            return True
+        if a < b - tol:
+            return False
+    return False
+
+
 @dataclass
 class RunResult:
     """The one result of a run (fresh, resumed, or a comparison's baseline).
@@ -308,7 +319,7 @@ class OptimizationRun:
             if stop_reason:
                 break
             before = self.budget.snapshot()
-            prev_best = self.strategy.best_score()
+            prev_progress = self.strategy.progress()
             requests = self.strategy.ask()
             if not requests and self.strategy.finished:  # it stopped while asking (e.g. nothing affordable)
                 stop_reason = self.strategy.stop_reason
@@ -321,7 +332,7 @@ class OptimizationRun:
             results = self.evaluate_step(requests)
             self._fail_fast(results)
             self.strategy.tell(results)
-            improved = self.strategy.best_score() > prev_best + 1e-12
+            improved = improved_on(prev_progress, self.strategy.progress())
             self.budget.end_step(improved, self.budget.snapshot() != before)
             calls = self.budget.total_calls
             cache_hits = sum(u.cached_calls for u in self.budget.usage.values())
@@ -339,7 +350,7 @@ class OptimizationRun:
                 "wall_s": self.budget.wall_s, "best_train_score": self.train_score(self.strategy.best()),
                 "best_val_score": self.val_score(self.strategy.best()),
                 # what only this strategy's own logic means (its selection score included)
-                "detail": {"selection_score": self.strategy.best_score(), **self.strategy.step_record()},
+                "detail": {"selection_score": self.strategy.selection_score(), **self.strategy.step_record()},
             }
             self.steps.append(record)
             if self.on_step:

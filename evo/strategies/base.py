@@ -89,8 +89,13 @@ class Strategy(ABC):
     def best(self) -> PromptGenome: ...
 
     @abstractmethod
-    def best_score(self) -> float:
-        """The score ``best()`` was selected on (higher is better), for progress and patience."""
+    def selection_score(self) -> float:
+        """The score ``best()`` was selected on (higher is better), logged as ``selection_score``."""
+
+    def progress(self) -> tuple:
+        """What the run loop compares step to step to tell an improvement (patience): by default
+        ``(selection_score(),)``; a strategy with phases puts the phase first."""
+        return (self.selection_score(),)
 
     @abstractmethod
     def state_dict(self) -> dict: ...

@@ -39,7 +39,7 @@ class BaselineStrategy(Strategy):
     def best(self) -> PromptGenome:
         return self.seed_genome
 
-    def best_score(self) -> float:
+    def selection_score(self) -> float:
         return float("-inf")
 
     def state_dict(self) -> dict:

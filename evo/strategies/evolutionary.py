@@ -212,7 +212,7 @@ class EvolutionaryStrategy(Strategy):
             return max(self.front, key=lambda i: (i.objectives["quality"], -i.objectives["tokens"])).genome
         return self.hof[0].genome if len(self.hof) else self.variation.seed_genome
 
-    def best_score(self) -> float:
+    def selection_score(self) -> float:
         if not len(self.hof):
             return float("-inf")
         if self.config.mode == "pareto":
@@ -254,7 +254,7 @@ class EvolutionaryStrategy(Strategy):
 
     def _record_generation(self, nevals: int, screened: int | None = None) -> None:
         rec = {"gen": self.generation, "nevals": nevals, "diversity": self.diversity(),
-               "best_id": self.best().id, "best_score": self.best_score(),
+               "best_id": self.best().id, "best_score": self.selection_score(),
                "screened": nevals if screened is None else screened}
         for obj in ("quality", "latency_ms", "tokens", "robustness"):
             values = [i.objectives[obj] for i in self.population]
@@ -267,7 +267,7 @@ class EvolutionaryStrategy(Strategy):
         self._last_record["phase"] = f"gen {self.generation}"
 
     def _check_stop(self) -> None:
-        score = self.best_score()
+        score = self.selection_score()
         self.stall = 0 if score > self.best_so_far + 1e-12 else self.stall + 1
         self.best_so_far = max(self.best_so_far, score)
         best_quality = max(i.objectives["quality"] for i in self.population)

@@ -6,8 +6,8 @@ evolution learned: lessons naming the operators that improved the best genome (e
 ``+ crossover(llm:crossover) -> improved 0.40 -> 0.55``). Both phases share the budget and one run
 record (``report()`` holds the evolution report, then the refinement iterations).
 
-``best_score`` is ``phase_index * 10 + the phase's own score`` so that the run loop sees progress
-across the hand-over (each phase's scores lie well within a span of 10).
+``selection_score`` is the current phase's own score; ``progress()`` is ``(phase index, that score)``,
+so the run loop sees the hand-over as progress whatever the two phases' scores are.
 """
 from __future__ import annotations
 
@@ -114,11 +114,17 @@ class HybridStrategy(Strategy):
             return True
         return False
 
-    def best_score(self) -> float:
+    def selection_score(self) -> float:
+        """The current phase's own score (refinement's starting genome: evolution's score until scored)."""
+        inner = self.refinement.selection_score() if self.refinement is not None else float("-inf")
+        return inner if inner != float("-inf") else self.evolution.selection_score()
+
+    def progress(self) -> tuple:
+        """(phase index, the phase's score): the hand-over to refinement is progress, whatever the scores."""
         if self.refinement is None:
-            return self.evolution.best_score()
-        inner = self.refinement.best_score()
-        return 10.0 + inner if inner != float("-inf") else 10.0 + -1.0
+            return (0, self.evolution.selection_score())
+        inner = self.refinement.selection_score()
+        return (1, inner if inner != float("-inf") else -1.0)
 
     def final_candidates(self) -> list[PromptGenome]:
         """Refinement's finalists (its current genome and its last accepted ones), then evolution's; as

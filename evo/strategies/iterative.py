@@ -87,7 +87,7 @@ class IterativeStrategy(Strategy):
     def best(self) -> PromptGenome:
         return self.inc.genome
 
-    def best_score(self) -> float:
+    def selection_score(self) -> float:
         if self.phase == Phase.INIT or self.inc.train is None:
             return float("-inf")
         return self.inc.train["score"] + (self.inc.val["score"] if self.inc.val else 0.0)
