@@ -25,7 +25,7 @@ class RandomSearchConfig(StrictConfig):
     batch: int = Field(4, ge=1, description="variants evaluated per step")
     steps: int = Field(10, ge=1)
 
-    def for_optimizer(self, optimizer_kind: str) -> "RandomSearchConfig":
+    def for_optimizer(self, optimizer) -> "RandomSearchConfig":
         return self  # it uses no optimizer model
 
 

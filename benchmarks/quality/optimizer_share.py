@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.quality.tasks import BUILTIN, load_task  # noqa: E402
+from evo.llm.config import LocalConfig  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -64,7 +65,7 @@ def quick(args) -> None:
         for task in args.tasks:
             suite = load_task(task)
             seed = seed_genome_of(suite)
-            config = IterativeConfig(template=template, fallback=False, structural_prior=0).for_optimizer("local")
+            config = IterativeConfig(template=template, fallback=False, structural_prior=0).for_optimizer(LocalConfig())
             strategy = IterativeStrategy(config, suite, seed, OptimizerLLM(backend, Budget(BudgetConfig()), seed=0))
             (request,) = strategy.ask()
             strategy.tell([(request, Evaluator(backend, suite, workers=1).evaluate(seed, suite.split("train")))])

@@ -42,21 +42,29 @@ def backend_from_args(args):
             raise ConfigError(args.llm_config, "must be a mapping with 'kind'")
         cfg = parse_backend_config(raw, args.llm_config)
     else:
-        data: dict = {"kind": args.backend}
-        if args.backend == "local":
-            if args.model:
-                data["model_path"] = args.model
-        else:
-            if args.model:
-                data["model"] = args.model
-            if args.base_url:
-                data["base_url"] = args.base_url
-        if args.backend == "openai_compatible" and not (args.base_url and args.model):
-            raise ConfigError("--backend openai_compatible", "needs --base-url and --model")
+        data = backend_flags(args.backend, args.model, args.base_url)
         cfg = parse_backend_config(data, "command line")
     from evo.evaluation.backend_stack import backend_stack
 
     return backend_stack(cfg, cache_path=None if args.no_cache else str(args.cache or default_cache_path()))
+
+
+def backend_flags(kind: str, model: str | None, base_url: str | None) -> dict:
+    """``--backend/--model/--base-url`` as a backend config mapping, by the kind's config fields (a
+    kind with ``model_path`` takes ``--model`` as a file; one that needs fields not given is refused)."""
+    fields = BACKENDS[kind].config.model_fields
+    data: dict = {"kind": kind}
+    if model:
+        data["model_path" if "model_path" in fields else "model"] = model
+    if base_url:
+        if "base_url" not in fields:
+            raise ConfigError("--base-url", f"the {kind} backend takes no base URL")
+        data["base_url"] = base_url
+    flags = {"base_url": "--base-url", "model": "--model", "model_path": "--model"}
+    required = [field for field in flags if field in fields and fields[field].is_required()]
+    if any(field not in data for field in required):
+        raise ConfigError(f"--backend {kind}", "needs " + " and ".join(flags[field] for field in required))
+    return data
 
 
 def add_genome_args(p) -> None:

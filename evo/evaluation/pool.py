@@ -13,7 +13,7 @@ Contract:
 """
 from __future__ import annotations
 
-from typing import Literal, Protocol, runtime_checkable
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
@@ -43,13 +43,22 @@ class EvaluatorPool(Protocol):
     def close(self) -> None: ...
 
 
-class ThreadsEvaluatorConfig(StrictConfig):
+class EvaluatorConfigBase(StrictConfig):
+    """Traits of an evaluator kind, so nothing outside this family tests kinds by name.
+    ``limits_in_session``: the session's own task backend carries the ``rate_limit`` (True for
+    evaluators calling it in this process; False where workers book through a limiter of their own)."""
+
+    limits_in_session: ClassVar[bool] = True
+
+
+class ThreadsEvaluatorConfig(EvaluatorConfigBase):
     kind: Literal["threads"] = "threads"
     workers: int = Field(4, ge=1, description="calls in flight (capped by the backend's own limit)")
     rate_limit: RateLimitConfig | None = Field(None, description="provider limits for the task model")
 
 
-class RayEvaluatorConfig(StrictConfig):
+class RayEvaluatorConfig(EvaluatorConfigBase):
+    limits_in_session: ClassVar[bool] = False  # every worker books through the cluster's limiter actor
     kind: Literal["ray"]
     address: str = Field("local", description="local | auto | ray://host:port")
     num_workers: int = Field(2, ge=1, description="evaluation actors (mode actors)")

@@ -84,6 +84,6 @@ def resolve(spec: RunSpec, *, suite: str | None = None, env: Mapping[str, str] |
     optimizer = spec.optimizer or default_optimizer_config(env)
     data = spec.model_dump(mode="python")
     data.update(suite=resolve_suite_ref(str(suite_ref)), optimizer=optimizer,
-                strategy=spec.strategy.for_optimizer(optimizer.kind),
+                strategy=spec.strategy.for_optimizer(optimizer),
                 cache=resolve_cache(spec.cache, default_cache or default_cache_path(env)))
     return ResolvedRun.model_validate({k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in data.items()})

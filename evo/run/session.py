@@ -90,7 +90,7 @@ class Session:
         else:
             optimizer = build_backend(settings.optimizer)
         limit = getattr(settings.evaluator, "rate_limit", None)
-        if limit is not None and settings.evaluator.kind == "threads":  # Ray workers book through their own actor
+        if limit is not None and settings.evaluator.limits_in_session:
             from evo.evaluation.rate_limit import TokenBuckets
 
             limited = layered(task, limiter=TokenBuckets(limit), max_pause_retries=limit.max_pause_retries)

@@ -18,7 +18,7 @@ STATE_VERSION = 1
 class BaselineConfig(StrictConfig):
     kind: Literal["baseline"] = "baseline"
 
-    def for_optimizer(self, optimizer_kind: str) -> "BaselineConfig":
+    def for_optimizer(self, optimizer) -> "BaselineConfig":
         return self
 
 

@@ -88,9 +88,10 @@ class EvolutionaryConfig(RacingFields):
             raise ValueError(f"keep ({self.keep}) must be smaller than population_size ({self.population_size})")
         return self
 
-    def for_optimizer(self, optimizer_kind: str) -> "EvolutionaryConfig":
-        """With a local optimizer, unless the config sets them: compact operator prompts, quoted extraction."""
-        if optimizer_kind != "local":
+    def for_optimizer(self, optimizer) -> "EvolutionaryConfig":
+        """With an in-process (small, local) optimizer model, unless the config sets them: compact
+        operator prompts, quoted extraction. ``optimizer``: the resolved optimizer backend config."""
+        if not optimizer.in_process:
             return self
         updates = {"compact_prompts": True, "extraction": "lenient"}
         return self.model_copy(update={k: v for k, v in updates.items() if k not in self.model_fields_set})

@@ -33,9 +33,9 @@ class HybridConfig(StrictConfig):
     evolutionary: EvolutionaryConfig = Field(default_factory=lambda: EvolutionaryConfig(generations=4))
     iterative: IterativeConfig = Field(default_factory=IterativeConfig)
 
-    def for_optimizer(self, optimizer_kind: str) -> "HybridConfig":
-        return self.model_copy(update={"evolutionary": self.evolutionary.for_optimizer(optimizer_kind),
-                                       "iterative": self.iterative.for_optimizer(optimizer_kind)})
+    def for_optimizer(self, optimizer) -> "HybridConfig":
+        return self.model_copy(update={"evolutionary": self.evolutionary.for_optimizer(optimizer),
+                                       "iterative": self.iterative.for_optimizer(optimizer)})
 
 
 class HybridStrategy(Strategy):

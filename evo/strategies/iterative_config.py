@@ -40,10 +40,11 @@ class IterativeConfig(RacingFields):
                                                       "variants of the new instruction (e.g. answer-only once the "
                                                       "system placement won), up to structural_prior of them")
 
-    def for_optimizer(self, optimizer_kind: str) -> "IterativeConfig":
+    def for_optimizer(self, optimizer) -> "IterativeConfig":
         """The small embedded model cannot follow the full tagged meta-prompt: with a local optimizer,
-        unless the config sets them, use the compact template, short replies and quoted extraction."""
-        if optimizer_kind != "local":
+        unless the config sets them, use the compact template, short replies and quoted extraction.
+        ``optimizer``: the resolved optimizer backend config (its ``in_process`` trait, not its name)."""
+        if not optimizer.in_process:
             return self
         updates = {"extraction": "lenient", "template": "iterative_compact_v1", "optimizer_max_tokens": 80}
         return self.model_copy(update={k: v for k, v in updates.items() if k not in self.model_fields_set})

@@ -4,8 +4,9 @@ Adding a strategy = its own module + ``STRATEGIES.register(kind, Entry(config, b
 or a package's ``evo.strategies`` entry point: ``evo.registry``); the config type (``StrategyConfig``),
 the CLI's ``--strategy`` choices and the factory all derive from it. A builder receives the strategy's
 resolved config and a ``StrategyContext`` (suite, seed genome, optimizer, budget, seed, extra seeds).
-Every config class has ``for_optimizer(kind)``: the defaults that depend on the optimizer model,
-applied once by ``evo.run.resolve`` before anything is logged or run.
+Every config class has ``for_optimizer(optimizer)``: the defaults that depend on the optimizer model
+(its resolved backend config; ask its traits, e.g. ``in_process``, never its kind's name), applied
+once by ``evo.run.resolve`` before anything is logged or run.
 """
 from __future__ import annotations
 
