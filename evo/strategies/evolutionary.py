@@ -28,7 +28,7 @@ from evo.strategies import deap_support as D
 from evo.strategies.base import EvalRequest, Results, Strategy, check_state
 from evo.strategies.evolutionary_config import EvolutionaryConfig, measure_objectives  # noqa: F401 - re-exported
 from evo.strategies.evolutionary_variation import Variation
-from evo.strategies.racing import Screen, example_scores, task_call_budget
+from evo.strategies.racing import Screen, example_scores
 from evo.tasks.suite import TaskSuite
 
 STATE_VERSION = 5
@@ -54,17 +54,15 @@ class EvolutionaryStrategy(Strategy):
         self.extensions: list[dict] = []
         self.budget = optimizer.budget
         self._last_record: dict = {}
-        # screening (evo.strategies.racing): children race on minibatches before a full evaluation
-        self.minibatch = config.minibatch_size(suite.counts()["train"], task_call_budget(self.budget))
-        self.screen = Screen(config, self.budget)
-        self.racers: dict[str, D.Individual] = {}  # the race's candidates, by genome id
-        self.bar: D.Individual | None = None
+        # screening (evo.strategies.racing): children race on minibatches before a full evaluation; the
+        # screen keeps the racing individuals (entrants, by genome id) and the bar individual
+        self.screen = Screen(config, self.budget, suite.counts()["train"])
         self.arrived: list[D.Individual] = []  # this generation's fully evaluated newcomers
         # extra seeds (e.g. the production arms) are placed in generation 0 as they are
         fitness_cls = D.ScalarFitness if config.mode == "scalar" else D.pareto_fitness_class(config.objectives)
         self.variation = Variation(config, suite, seed_genome, optimizer, self.rng, extra_seeds=tuple(extra_seeds),
                                    fitness_cls=fitness_cls,
-                                   prior=prior_size(config.structural_prior, bool(self.minibatch)))
+                                   prior=prior_size(config.structural_prior, bool(self.screen.minibatch)))
 
     # ---- interface -------------------------------------------------------------------------
     def ask(self) -> list[EvalRequest]:
@@ -78,16 +76,16 @@ class EvolutionaryStrategy(Strategy):
         if not self.pending:
             self.stop_reason = "the budget left cannot pay for one more genome's evaluation"
             return []
-        if not self.minibatch:
+        if not self.screen.minibatch:
             return [req for ind in self.pending for req in self._requests(ind.genome)]
         # screening: the seeds (generation 0) are evaluated in full and are the bar; children race
         full = [ind for ind in self.pending if ind.how == "seed"] if first else []
         racers = [ind for ind in self.pending if ind not in full]
-        self.bar = full[0] if first else self._bar()
+        bar = full[0] if first else self._bar()
         order = [self.variation.train_ids[i] for i in self.rng.permutation(len(self.variation.train_ids))]
-        self.screen.start(order, self.minibatch, [ind.genome.id for ind in racers],
-                          self.bar.genome.id if self.bar else None)
-        self.racers = {ind.genome.id: ind for ind in racers}
+        self.screen.start(order, self.screen.minibatch, [ind.genome.id for ind in racers],
+                          bar.genome.id if bar else None, entrants={ind.genome.id: ind for ind in racers},
+                          bar_entry=bar)
         self.pending = full
         return [req for ind in full for req in self._requests(ind.genome)] + self._race_requests()
 
@@ -105,20 +103,20 @@ class EvolutionaryStrategy(Strategy):
         return ranked[min(self.config.keep, len(ranked)) - 1]
 
     def _race_requests(self) -> list[EvalRequest]:
-        race = self.screen.race
+        race, racers, bar = self.screen.race, self.screen.entrants, self.screen.bar_entry
         rung_cost = race.next_rung_cost(len(self.variation.train_ids)) * self.config.robustness_samples
         self.screen.trim(rung_cost + (len(self.variation.train_ids) if race.final and self.config.perturbation else 0))
         if race.final:
-            return [req for gid in race.alive for req in self._requests(self.racers[gid].genome)]
+            return [req for gid in race.alive for req in self._requests(racers[gid].genome)]
         samples, examples = self.config.robustness_samples, race.examples()
-        genomes = [self.racers[gid].genome for gid in race.alive] + ([self.bar.genome] if self.bar else [])
+        genomes = [racers[gid].genome for gid in race.alive] + ([bar.genome] if bar else [])
         return [EvalRequest(g, "train", samples, tag="race", examples=examples) for g in genomes]
 
     def _affordable(self, k: int) -> bool:
         """Whether a (k+1)-th genome of this generation can still be paid for: its evaluation (the first
         rung when screening) and those of the k before it, plus up to two optimizer calls to make it."""
-        if self.minibatch:
-            cost = self.minibatch * self.config.robustness_samples
+        if self.screen.minibatch:
+            cost = self.screen.minibatch * self.config.robustness_samples
         else:
             cost = len(self.variation.train_ids) * self.config.robustness_samples * (2 if self.config.perturbation else 1)
         return self.budget.affords(cost * (k + 1), 2)
@@ -154,24 +152,24 @@ class EvolutionaryStrategy(Strategy):
         self._measure(self.pending, by_genome)  # the seeds of generation 0, evaluated in full
         self.arrived += self.pending
         self.pending = []
-        race = self.screen.race
+        race, racers, bar = self.screen.race, self.screen.entrants, self.screen.bar_entry
         if race.final:
-            finalists = [self.racers[gid] for gid in race.alive]
+            finalists = [racers[gid] for gid in race.alive]
             self._measure(finalists, by_genome)
             self.arrived += finalists
-            race.update({gid: [self.racers[gid].objectives["quality"]] for gid in race.alive})
+            race.update({gid: [racers[gid].objectives["quality"]] for gid in race.alive})
         else:
             examples = race.examples()
             scores = {gid: example_scores(by_genome[gid]["race"], examples) for gid in race.alive}
-            if self.bar is not None:
-                scores[self.bar.genome.id] = example_scores(by_genome[self.bar.genome.id]["race"], examples)
+            if bar is not None:
+                scores[bar.genome.id] = example_scores(by_genome[bar.genome.id]["race"], examples)
             race.update(scores)
         if not race.done:
             self._last_record = {"phase": f"gen {self.generation}", "event": f"race rung {race.rung}",
                                  "alive": len(race.alive), "dropped": len(race.dropped)}
             return
         self.screen.finish()
-        arrived, self.arrived, self.racers, self.bar = self.arrived, [], {}, None
+        arrived, self.arrived = self.arrived, []
         self._finish_generation(arrived, screened=len(race.dropped) + len(race.alive))
 
     def _measure(self, individuals: list[D.Individual], by_genome: dict) -> None:
@@ -285,7 +283,7 @@ class EvolutionaryStrategy(Strategy):
 
     def report(self) -> dict:
         return {"mode": self.config.mode, "extensions": list(self.extensions), "generations": list(self.logbook),
-                "screening": {"minibatch": self.minibatch, "racing": self.config.racing, **self.screen.counters},
+                "screening": {"minibatch": self.screen.minibatch, "racing": self.config.racing, **self.screen.counters},
                 "population": [{"id": i.genome.id, "operator": i.genome.operator, "instruction": i.genome.instruction,
                                 "parents": list(i.genome.parents), **i.objectives} for i in self.population],
                 "pareto_front": self.pareto_front(),
@@ -313,8 +311,8 @@ class EvolutionaryStrategy(Strategy):
             "max_generations": self.max_generations, "fresh": self.variation.fresh, "extensions": self.extensions,
             "sample_counter": self.variation.sample_counter, "rng": generator_state(self.rng), "stop_reason": self.stop_reason,
             "race": self.screen.state()[0],
-            "racers": [self._ind_json(i) for i in self.racers.values()],
-            "bar": self._ind_json(self.bar) if self.bar else None,
+            "racers": [self._ind_json(i) for i in self.screen.entrants.values()],
+            "bar": self._ind_json(self.screen.bar_entry) if self.screen.bar_entry else None,
             "arrived": [self._ind_json(i) for i in self.arrived], "screening": self.screen.state()[1],
             "demo_credit": self.variation.credit.state_dict(),
             "queued": [g.to_json() for g in self.variation.queued], "expanded": sorted(self.variation.expanded),
@@ -342,8 +340,8 @@ class EvolutionaryStrategy(Strategy):
         self.rng = variation.rng = restore_generator(state["rng"])  # one generator, shared
         self.stop_reason = state["stop_reason"]
         self.screen.restore(state["race"], state["screening"])
-        self.racers = {ind.genome.id: ind for ind in map(self._ind_from, state["racers"])}
-        self.bar = self._ind_from(state["bar"]) if state["bar"] else None
+        self.screen.entrants = {ind.genome.id: ind for ind in map(self._ind_from, state["racers"])}
+        self.screen.bar_entry = self._ind_from(state["bar"]) if state["bar"] else None
         self.arrived = [self._ind_from(d) for d in state["arrived"]]
         variation.credit.load_state_dict(state["demo_credit"])
         variation.queued = [PromptGenome.from_json(g) for g in state["queued"]]

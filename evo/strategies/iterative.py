@@ -39,7 +39,7 @@ from evo.strategies.iterative_config import IterativeConfig  # noqa: F401 - re-e
 from evo.strategies.iterative_judge import Incumbent, judge_train, judge_validation
 from evo.strategies.iterative_proposer import Candidate, IterativeProposer, ProposalContext
 from evo.strategies.memory import IterationHistory, OptimizationMemory
-from evo.strategies.racing import Screen, example_scores, task_call_budget
+from evo.strategies.racing import Screen, example_scores
 from evo.tasks.suite import TaskSuite
 
 STATE_VERSION = 6
@@ -72,11 +72,10 @@ class IterativeStrategy(Strategy):
         self.pending: list[Candidate] = []
         # train-phase screening (evo.strategies.racing): candidates race the current instruction on
         # minibatches; only the ones that beat it there are evaluated on the whole training split
-        self.minibatch = config.minibatch_size(suite.counts()["train"], task_call_budget(optimizer.budget))
-        self.screen = Screen(config, optimizer.budget)
+        self.screen = Screen(config, optimizer.budget, suite.counts()["train"])
         self.accepted: list[PromptGenome] = [seed_genome]  # every genome that became current, in order
         self.proposer = IterativeProposer(config, suite, optimizer, seed_genome, seed=seed,
-                                          prior=prior_size(config.structural_prior, bool(self.minibatch)))
+                                          prior=prior_size(config.structural_prior, bool(self.screen.minibatch)))
 
     # ---- interface -------------------------------------------------------------------------
     @property
@@ -132,9 +131,7 @@ class IterativeStrategy(Strategy):
     def minibatch_for(self, split: str) -> int:
         """The first-rung size of a race on ``split`` (0: no screening): the train phase races on train,
         the validation phase on val (finalists are then checked on the whole train split too)."""
-        if not self.minibatch:
-            return 0
-        return self.config.minibatch_size(self.suite.counts()[split], task_call_budget(self.optimizer.budget))
+        return self.screen.minibatch_for(self.suite.counts()[split])
 
     def _race_requests(self) -> list[EvalRequest]:
         by_tag = {c.tag: c for c in self.pending}
@@ -304,7 +301,7 @@ class IterativeStrategy(Strategy):
         proposals = self.proposer.proposals
         total = proposals["total"]
         return {"phase": self.phase.value, "rounds": self.rounds, "extensions": list(self.extensions),
-                "screening": {"minibatch": self.minibatch, "racing": self.config.racing, **self.screen.counters},
+                "screening": {"minibatch": self.screen.minibatch, "racing": self.config.racing, **self.screen.counters},
                 "optimizer_proposals": {**proposals, "usable_share": proposals["usable"] / total if total else None},
                 "iterations": list(self.history.records)}
 

@@ -190,14 +190,26 @@ class Screen:
     (``raced``, ``promoted``, ``dropped``) updated. The strategy says only what a racer is, what the bar
     is, and what one racer's next rung costs."""
 
-    def __init__(self, config: "RacingFields", budget):
-        self.halving, self.alpha, self.budget = config.racing, config.racing_alpha, budget
+    def __init__(self, config: "RacingFields", budget, n_train: int):
+        self.config, self.budget = config, budget
+        self.halving, self.alpha = config.racing, config.racing_alpha
+        self.minibatch = config.minibatch_size(n_train, task_call_budget(budget))  # 0: screening off
         self.race: Race | None = None
+        self.entrants: dict = {}  # what the strategy races, by racer id (its own objects)
+        self.bar_entry = None  # the strategy's object behind the race's bar id (None: none)
         self.counters = {"raced": 0, "promoted": 0, "dropped": 0}
 
-    def start(self, order: list[str], minibatch: int, racers: list[str], bar: str | None) -> Race:
+    def minibatch_for(self, n: int) -> int:
+        """The first-rung size of a race over a split of ``n`` examples (0: screening is off)."""
+        return self.config.minibatch_size(n, task_call_budget(self.budget)) if self.minibatch else 0
+
+    def start(self, order: list[str], minibatch: int, racers: list[str], bar: str | None, *,
+              entrants: dict | None = None, bar_entry=None) -> Race:
+        """A race of ``racers`` (ids) against ``bar`` (an id); ``entrants``/``bar_entry``: the strategy's
+        objects behind them, kept until ``finish``."""
         self.race = Race(order, rung_sizes(minibatch, len(order), self.halving), racers, bar, alpha=self.alpha,
                          halving=self.halving)
+        self.entrants, self.bar_entry = dict(entrants or {}), bar_entry
         self.counters["raced"] += len(racers)
         return self.race
 
@@ -211,7 +223,7 @@ class Screen:
 
     def finish(self) -> Race:
         """The race just decided (``done``): count its promoted and dropped racers, and end it."""
-        race, self.race = self.race, None
+        race, self.race, self.entrants, self.bar_entry = self.race, None, {}, None
         self.counters["promoted"] += len(race.alive)
         self.counters["dropped"] += len(race.dropped)
         return race
