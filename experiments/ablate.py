@@ -36,7 +36,7 @@ def grid_overlays(grid: dict[str, list]) -> list[tuple[str, dict]]:
     return out
 
 
-def run_ablation(base: Path, overlays: list[Path], console, *, grid: dict | None = None, backends=None,
+def run_ablation(base: Path, overlays: list[Path], progress=None, *, grid: dict | None = None, backends=None,
                  env: Mapping[str, str] | None = None, mlflow: bool | None = None) -> ComparisonReport:
     base_raw = with_mlflow(load_raw(base)[0], mlflow)
     variants = [(p.stem, with_mlflow(load_raw(base, [p])[0], mlflow), f"{base} + {p}") for p in overlays]
@@ -53,10 +53,10 @@ def run_ablation(base: Path, overlays: list[Path], console, *, grid: dict | None
     cells = []
     for label, raw, source in variants:
         resolved = resolve_experiment(validate({**raw, "name": slug(f"{base_cfg.name}-{label}")}, source), env)
-        if console is not None:
-            console.print(f"[bold]variant {label}[/] ({source})")
+        if progress is not None:
+            progress.say(f"variant {label} ({source})")
         write_resolved(resolved, root / f"{slug(label)}.config.yaml")
-        report = run_experiment(resolved, console=console, backends=backends, tracker=tracker, variant=label,
+        report = run_experiment(resolved, progress=progress, backends=backends, tracker=tracker, variant=label,
                                 source=source)
         cells += report.cells
     report = build_report(cells, base_cfg.bootstrap_resamples)

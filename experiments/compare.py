@@ -12,10 +12,10 @@ import contextlib
 import itertools
 import logging
 import threading
+from typing import Protocol
 
 from evo.run.session import Session
 from evo.run.execute import run_resolved
-from evo.progress import RunProgress, step_line
 from evo.run.run_dir import RunDir
 from evo.paths import child_path
 from evo.tasks.loader import load_suite
@@ -53,31 +53,41 @@ class SerializedTracker:
         return call
 
 
+class Progress(Protocol):
+    """What a comparison reports to (the CLI passes its terminal progress; None: the log only): a
+    context manager; ``say(text)`` one plain line; ``start(label, max_calls)`` a run's bar, with
+    ``on_step(record)`` and ``on_call(phase)``."""
+
+    def __enter__(self): ...
+    def __exit__(self, *exc): ...
+    def say(self, text: str) -> None: ...
+    def start(self, label: str, max_calls: int | None): ...
+
+
 class Comparison:
     def __init__(self, resolved: ResolvedExperiment, session: Session, tracker, parent_run_id: str | None, *,
-                 console=None, variant: str = ""):
+                 progress: Progress | None = None, variant: str = ""):
         self.resolved = resolved
         self.session = session
         self.tracker = tracker
         self.parent_run_id = parent_run_id
-        self.console = console
+        self.progress = progress
         self.variant = variant
         self.out = resolved.out_dir
 
     def say(self, text: str) -> None:
-        if self.console is not None:
-            self.console.print(text)
+        if self.progress is not None:
+            self.progress.say(text)
         log.info(text)
 
     def run(self) -> list[Cell]:
         cells: list[Cell] = []
         names = (["baseline"] if self.resolved.baseline else []) + list(self.resolved.strategies)
-        self.progress = RunProgress(self.console) if self.console is not None else None
         with self.progress or _nothing():
             for suite_ref in self.resolved.suites:
                 suite = self.resolved.split_limits.apply(load_suite(suite_ref))
                 counts = suite.counts()
-                self.say(f"[bold]suite {suite.name}[/]: train {counts['train']} · val {counts['val']} · test {counts['test']}")
+                self.say(f"suite {suite.name}: train {counts['train']} · val {counts['val']} · test {counts['test']}")
                 jobs = [(suite_ref, suite, name, seed) for name, seed in itertools.product(names, self.resolved.seeds)]
                 cells += self._run_all(jobs)
         return cells
@@ -107,7 +117,8 @@ class Comparison:
             resolved, suite, self.session, run_dir, tracker=self.tracker, run_name=f"{suite.name}/{name}/seed{seed}",
             parent_run_id=self.parent_run_id,
             tags={"suite": suite.name, "strategy": name, "seed": seed, "variant": self.variant},
-            on_record=bar.on_step if bar is not None else lambda r: log.info(step_line(r)),
+            on_record=bar.on_step if bar is not None else lambda r: log.info(
+                "%s/%s seed %s · step %d · task calls %d", suite.name, name, seed, r["step"], r["task_calls"]),
             on_call=bar.on_call if bar is not None else None,
             force=True)  # an experiment owns its output tree: running it again replaces its cells
         if name != "baseline":

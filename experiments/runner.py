@@ -8,13 +8,11 @@ from pathlib import Path
 from typing import Mapping
 
 import yaml
-from rich.table import Table
 
 from evo.run.session import Session
 from evo.tracking import build_tracker, flat_params, run_outcome
-from experiments.compare import Comparison
+from experiments.compare import Comparison, Progress
 from experiments.config import ExperimentConfig, ResolvedExperiment, load_experiment, resolve_experiment
-from experiments.estimate import estimate
 from experiments.render import render_report
 from experiments.report import ComparisonReport, build_report
 
@@ -26,19 +24,6 @@ def git_sha() -> str:
         return "unknown"
 
 
-def print_estimate(console, resolved: ResolvedExperiment) -> None:
-    from experiments.estimate import anthropic_token_counter
-
-    est = estimate(resolved, anthropic_token_counter(resolved.task_model))
-    how = "tokens counted by the API" if est["tokens_counted"] else "~4 characters a token"
-    table = Table(title=f"estimate for '{resolved.name}' (upper bound; {how})", title_justify="left")
-    for col in ("runs", "task calls", "optimizer calls", "tokens", "USD"):
-        table.add_column(col, justify="right")
-    usd = f"${est['usd']:.2f}" + ("" if est["priced"] else " (some models unpriced)")
-    table.add_row(str(est["runs"]), f"{est['task_calls']:,}", f"{est['optimizer_calls']:,}", f"{est['tokens']:,}", usd)
-    console.print(table)
-
-
 def write_resolved(resolved: ResolvedExperiment, path: Path) -> Path:
     """The resolved config as YAML: ``evo compare <path>`` reproduces the experiment."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +32,7 @@ def write_resolved(resolved: ResolvedExperiment, path: Path) -> Path:
     return path
 
 
-def run_experiment(config: ExperimentConfig | str | Path, overlays: list = (), *, console=None,
+def run_experiment(config: ExperimentConfig | str | Path, overlays: list = (), *, progress: Progress | None = None,
                    backends: dict | None = None, env: Mapping[str, str] | None = None, tracker=None,
                    variant: str = "", source: str = "") -> ComparisonReport:
     if not isinstance(config, ExperimentConfig):
@@ -64,7 +49,7 @@ def run_experiment(config: ExperimentConfig | str | Path, overlays: list = (), *
     tracker.log_file(parent, resolved_file, "config")
     with run_outcome(tracker, parent):
         with Session(resolved, backends=backends) as session:
-            cells = Comparison(resolved, session, tracker, parent, console=console, variant=variant).run()
+            cells = Comparison(resolved, session, tracker, parent, progress=progress, variant=variant).run()
         report = build_report(cells, resolved.bootstrap_resamples)
         report.dir, report.tracking = str(out), tracker.info()
         for path in render_report(report, out):
@@ -83,17 +68,8 @@ def parent_metrics(report: ComparisonReport) -> dict:
     return out
 
 
-def print_locations(console, report: ComparisonReport) -> None:
-    console.print(f"[bold]report: {report.dir}/report.html[/] (open it in a browser; works offline)")
-    console.print(f"results: {report.dir}/summary.md, summary.csv, pairwise.csv · plots: {report.dir}/plots/ · "
-                  f"resolved config: {report.dir}/resolved_config.yaml")
-    if report.tracking_uri:
-        console.print(f"MLflow: .venv/bin/mlflow ui --backend-store-uri '{report.tracking_uri}' --workers 1  "
-                      "(then open http://127.0.0.1:5000)")
-
-
-def compare(config, overlays: tuple = (), *, backends: dict | None = None, console=None,
+def compare(config, overlays: tuple = (), *, backends: dict | None = None, progress: Progress | None = None,
             env: Mapping[str, str] | None = None) -> ComparisonReport:
     """Run an experiment (a file, with optional overlay files, or an ``ExperimentConfig``): the baseline
     and every strategy x seed at a matched budget; returns the ``ComparisonReport``."""
-    return run_experiment(config, list(overlays), console=console, backends=backends, env=env)
+    return run_experiment(config, list(overlays), progress=progress, backends=backends, env=env)

@@ -33,12 +33,13 @@ def parse_grid(items: list[str]) -> dict:
 
 
 def run(args) -> int:
-    from evo.cli.compare_cmd import errors_exit, summary_table
+    from evo.cli.compare_cmd import errors_exit, print_locations, summary_table
+    from evo.cli.progress import RunProgress
     from experiments.ablate import run_ablation
-    from experiments.runner import print_locations
 
     console = make_console()
-    report = run_ablation(args.base, args.overlays, console, grid=parse_grid(args.grid), mlflow=args.mlflow)
+    report = run_ablation(args.base, args.overlays, RunProgress(console), grid=parse_grid(args.grid),
+                          mlflow=args.mlflow)
     console.print(summary_table(report.rows, "ablation · held-out test (p: Wilcoxon vs baseline)"))
     print_locations(console, report)
     return errors_exit(console, report)

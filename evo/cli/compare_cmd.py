@@ -47,14 +47,40 @@ def summary_table(rows: list[dict], title: str) -> Table:
     return table
 
 
+def print_estimate(console, resolved) -> None:
+    """The experiment's upper-bound cost, before anything runs."""
+    from experiments.estimate import anthropic_token_counter, estimate
+
+    est = estimate(resolved, anthropic_token_counter(resolved.task_model))
+    how = "tokens counted by the API" if est["tokens_counted"] else "~4 characters a token"
+    table = Table(title=f"estimate for '{resolved.name}' (upper bound; {how})", title_justify="left")
+    for col in ("runs", "task calls", "optimizer calls", "tokens", "USD"):
+        table.add_column(col, justify="right")
+    usd = f"${est['usd']:.2f}" + ("" if est["priced"] else " (some models unpriced)")
+    table.add_row(str(est["runs"]), f"{est['task_calls']:,}", f"{est['optimizer_calls']:,}", f"{est['tokens']:,}", usd)
+    console.print(table)
+
+
+def print_locations(console, report) -> None:
+    """Where a comparison's report, results and tracking are."""
+    console.print(f"[bold]report: {report.dir}/report.html[/] (open it in a browser; works offline)")
+    console.print(f"results: {report.dir}/summary.md, summary.csv, pairwise.csv · plots: {report.dir}/plots/ · "
+                  f"resolved config: {report.dir}/resolved_config.yaml")
+    if report.tracking_uri:
+        console.print(f"MLflow: .venv/bin/mlflow ui --backend-store-uri '{report.tracking_uri}' --workers 1  "
+                      "(then open http://127.0.0.1:5000)")
+
+
 def run(args) -> int:
     from experiments.config import load_experiment, resolve_experiment
-    from experiments.runner import print_estimate, print_locations, run_experiment
+    from evo.cli.progress import RunProgress
+    from experiments.runner import run_experiment
 
     console = make_console()
     resolved = resolve_experiment(load_experiment(args.config, args.overlay, mlflow=args.mlflow))
     print_estimate(console, resolved)
-    report = run_experiment(resolved, console=console, source=" + ".join(str(p) for p in [args.config, *args.overlay]))
+    report = run_experiment(resolved, progress=RunProgress(console),
+                            source=" + ".join(str(p) for p in [args.config, *args.overlay]))
     console.print(summary_table(report.rows, "held-out test (p: Wilcoxon vs baseline)"))
     print_locations(console, report)
     return errors_exit(console, report)

@@ -8,7 +8,7 @@ from evo.cli.console import make_console
 from rich.console import Console
 from rich.table import Table
 
-from evo.progress import RunProgress
+from evo.cli.progress import RunProgress
 from evo.strategies.registry import STRATEGIES
 
 

@@ -18,7 +18,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from evo.api import resume
     from evo.cli.optimize_cmd import exit_if_every_call_failed, print_summary
-    from evo.progress import RunProgress
+    from evo.cli.progress import RunProgress
     from evo.run.run_dir import RunDir
 
     console = make_console()

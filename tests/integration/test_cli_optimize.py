@@ -47,7 +47,7 @@ def test_progress_moves_inside_long_steps(add_suite, tmp_path):
     from rich.console import Console
 
     import evo
-    from evo.progress import RunProgress
+    from evo.cli.progress import RunProgress
     from tests.helpers import keyword_task_model, pure_optimizer
 
     phases, lock = [], threading.Lock()

@@ -6,6 +6,8 @@ import pytest
 import yaml
 from rich.console import Console
 
+from evo.cli.progress import RunProgress
+
 from experiments.runner import run_experiment
 from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite, write_experiment
 
@@ -38,7 +40,7 @@ bootstrap_resamples: 200
 def test_compare_end_to_end_with_mlflow(experiment, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret-should-never-be-logged")
     cfg, tmp = experiment
-    report = run_experiment(cfg, [], console=Console(file=open(tmp / "console.txt", "w")),
+    report = run_experiment(cfg, [], progress=RunProgress(Console(file=open(tmp / "console.txt", "w"))),
                             backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
     out = tmp / "results" / "e2e"
     rows = list(csv.DictReader(open(out / "summary.csv")))
@@ -134,7 +136,7 @@ def test_ablate_overlays_and_grid(experiment):
     overlay.write_text("strategies: {iterative: {n_candidates: 1}}\n")
     assert grid_overlays({"strategies.evolutionary.crossover_prob": [0.0, 0.5]})[1] == (
         "crossover_prob_0.5", {"strategies": {"evolutionary": {"crossover_prob": 0.5}}})
-    report = run_ablation(cfg, [overlay], Console(file=open(tmp / "c.txt", "w")),
+    report = run_ablation(cfg, [overlay], RunProgress(Console(file=open(tmp / "c.txt", "w"))),
                           grid={"strategies.evolutionary.crossover_prob": [0.0]},
                           backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
     variants = {r["variant"] for r in report.rows}
@@ -158,13 +160,13 @@ def test_parallel_runs_give_the_sequential_report(experiment):
     def spy(self, request):
         seen_threads.add(threading.current_thread().name.split("_")[0])
         return original(self, request)
-    sequential = run_experiment(cfg, [], backends=backends, console=Console(file=open(tmp / "a.txt", "w")))
+    sequential = run_experiment(cfg, [], backends=backends, progress=RunProgress(Console(file=open(tmp / "a.txt", "w"))))
     parallel_cfg = tmp / "parallel.yaml"
     parallel_cfg.write_text(cfg.read_text().replace("name: e2e", "name: e2e-par") + "parallel_runs: 3\n")
     backends = {"task": keyword_task_model(), "optimizer": pure_optimizer()}
     backends["task"].__class__.complete = spy
     try:
-        parallel = run_experiment(parallel_cfg, [], backends=backends, console=Console(file=open(tmp / "b.txt", "w")))
+        parallel = run_experiment(parallel_cfg, [], backends=backends, progress=RunProgress(Console(file=open(tmp / "b.txt", "w"))))
     finally:
         backends["task"].__class__.complete = original
     assert any(name.startswith("evo-cell") for name in seen_threads)  # the cells did run on the cell pool

@@ -4,6 +4,8 @@ import re
 
 from rich.console import Console
 
+from evo.cli.progress import RunProgress
+
 from experiments.runner import run_experiment
 from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite, write_experiment
 
@@ -12,7 +14,7 @@ def test_compare_writes_a_self_contained_report(tmp_path):
     suite = write_add_suite(tmp_path, 8, 4, 6)
     cfg = write_experiment(tmp_path / "e.yaml", "html", suite, max_calls=150)
     console_file = tmp_path / "c.txt"
-    report = run_experiment(cfg, console=Console(file=open(console_file, "w")), env={},
+    report = run_experiment(cfg, progress=RunProgress(Console(file=open(console_file, "w"))), env={},
                             backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
     page = (tmp_path / "results" / "html" / "report.html").read_text()
     assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing fetched from the network

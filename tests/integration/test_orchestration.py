@@ -9,6 +9,8 @@ import pytest
 import yaml
 from rich.console import Console
 
+from evo.cli.progress import RunProgress
+
 from evo.tracking import flat_params
 from experiments.config import load_experiment, resolve_experiment
 from experiments.runner import run_experiment
@@ -49,7 +51,7 @@ def trajectories(report) -> dict:
 def test_logged_config_is_what_ran_and_reproduces_the_run(tmp_path):
     cfg = quickstart_like(tmp_path)
     console = Console(file=open(tmp_path / "console.txt", "w"))
-    first = run_experiment(cfg, console=console, backends=backends(), env={})
+    first = run_experiment(cfg, progress=RunProgress(console), backends=backends(), env={})
     out = tmp_path / "results" / "qs"
     resolved_file = out / "resolved_config.yaml"
     saved = yaml.safe_load(resolved_file.read_text())
@@ -78,7 +80,7 @@ def test_logged_config_is_what_ran_and_reproduces_the_run(tmp_path):
     # the saved resolved config reproduces the run, even where the environment would now choose Claude
     os.rename(out, tmp_path / "first")
     again = run_experiment(resolved_file.parent.parent.parent / "first" / "resolved_config.yaml",
-                           console=console, backends=backends(), env={"ANTHROPIC_API_KEY": "sk-ant-x"})
+                           progress=RunProgress(console), backends=backends(), env={"ANTHROPIC_API_KEY": "sk-ant-x"})
     assert trajectories(again) == trajectories(first)
     assert again.rows == first.rows
     assert yaml.safe_load((out / "resolved_config.yaml").read_text()) == saved
@@ -133,7 +135,7 @@ bootstrap_resamples: 100
 """)
     overlay = tmp_path / "bigger.yaml"
     overlay.write_text("strategies: {evolutionary: {population_size: 4}}\n")
-    report = run_ablation(base, [overlay], Console(file=open(tmp_path / "c.txt", "w")),
+    report = run_ablation(base, [overlay], RunProgress(Console(file=open(tmp_path / "c.txt", "w"))),
                           grid={"strategies.evolutionary.crossover_prob": [0.0]})
     assert {c.variant for c in report.cells} == {"bigger", "crossover_prob_0.0"}
     assert {c.strategy for c in report.cells} == {"baseline", "evolutionary"}

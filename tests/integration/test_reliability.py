@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from evo.cli.progress import RunProgress
 import evo
 from evo.run.session import Session
 from evo.run.execute import load_resolved
@@ -89,7 +90,7 @@ def test_same_seed_same_summary_despite_latency_noise(tmp_path, cache):
     text = cfg.read_text().replace("tracking: {kind: mlflow", "# tracking: {kind: mlflow")
     cfg.write_text(text)
     console = Console(file=open(tmp_path / "c.txt", "w"))
-    reports = [run_experiment(cfg, console=console, env={},
+    reports = [run_experiment(cfg, progress=RunProgress(console), env={},
                               backends={"task": JitteryLatency(keyword_task_model()), "optimizer": pure_optimizer()})
                for _ in range(2)]
     assert reports[0].rows == reports[1].rows
@@ -127,7 +128,7 @@ bootstrap_resamples: 100
 cache_scope: shared
 """)
         console = Console(file=open(tmp_path / "c.txt", "w"))
-        first = run_experiment(cfg, console=console, env={})
+        first = run_experiment(cfg, progress=RunProgress(console), env={})
         injected = sum(1 for _, outcome in server.log if outcome != "ok")
         lost = server.unrecovered(max_retries=2)
         counted = sum(r["failed_task_calls"] for r in first.rows)
@@ -136,7 +137,7 @@ cache_scope: shared
         answered = {p for p, outcome in server.log if outcome == "ok"}
 
         n_before = len(server.log)
-        again = run_experiment(cfg, console=console, env={})
+        again = run_experiment(cfg, progress=RunProgress(console), env={})
         rerun_prompts = {p for p, _ in server.log[n_before:]}
         assert rerun_prompts and not rerun_prompts & answered  # every earlier success came from the cache
         assert sum(r["failed_task_calls"] for r in again.rows) == server.unrecovered(2, start=n_before)
@@ -175,7 +176,7 @@ def run_in_order(tmp_path, order: list, cache_scope: str) -> dict:
                    "optimizer: {kind: scripted}\nstrategies:\n" + "".join(f"  {n}: {ORDER_STRATEGIES[n]}\n" for n in order)
                    + f"budget: {{max_calls: 120}}\ntracking: {{kind: none}}\noutput_dir: '{tmp_path}/results'\n"
                    f"bootstrap_resamples: 100\ncache_scope: {cache_scope}\n")
-    report = run_experiment(cfg, console=Console(file=open(tmp_path / "c.txt", "w")), env={},
+    report = run_experiment(cfg, progress=RunProgress(Console(file=open(tmp_path / "c.txt", "w"))), env={},
                             backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
     summary = {r["strategy"]: r for r in report.rows}
     summary["cache_hits"] = {c.strategy: sum(u["cached_calls"] for u in c.result.budget["usage"].values())

@@ -68,7 +68,7 @@ def test_max_calls_zero_is_an_error(add_suite, capsys):
 
 
 def test_progress_eta_from_the_budget_used():
-    from evo.progress import budget_fraction, eta_s
+    from evo.cli.progress import budget_fraction, eta_s
     record = {"task_calls": 90, "optimizer_calls": 10, "monitor_calls": 20, "wall_s": 60.0}
     assert budget_fraction(record, 300) == pytest.approx(0.4)
     assert eta_s(record, 300) == pytest.approx(90.0)  # 60 s for 40%: 90 s for the other 60%

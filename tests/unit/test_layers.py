@@ -1,6 +1,6 @@
 """The import rules of ``docs/architecture.md``, read from the source (every import, lazy ones too):
 ``evo/`` outside ``evo/cli/`` imports neither ``experiments`` nor ``bandit``; nothing installed imports
-``examples``; ``evo/run`` does not import ``evo.api``."""
+``examples``; ``evo/run`` does not import ``evo.api``; only ``evo/cli/`` imports ``rich``."""
 from __future__ import annotations
 
 import ast
@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # one-release aliases of moved modules: they exist to forward to the new place
-ALIASES = {"evo/testing/policies.py", "evo/testing/postgres.py"}
+ALIASES = {"evo/testing/policies.py", "evo/testing/postgres.py", "evo/progress.py"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -43,3 +43,10 @@ def test_nothing_installed_imports_the_examples():
 
 def test_a_run_does_not_reach_up_to_the_api():
     assert _offenders("evo/run", ("evo.api", "evo.cli")) == []
+
+
+def test_terminal_output_lives_in_the_cli():
+    """rich (tables, live bars) is the CLI's: the library and the applications report through
+    callbacks and return data."""
+    assert _offenders("evo", ("rich",), skip=("evo/cli/",)) == []
+    assert _offenders("experiments", ("rich",)) == []
