@@ -52,8 +52,9 @@ def test_evolution_improves_and_records_lineage():
     assert result.after["train"]["pass_rate"] > result.before["train"]["pass_rate"]
     best = result.best_genome
     assert best.parents and best.operator != "seed"
-    assert len(strategy.logbook) == len(result.steps)
-    gen0 = strategy.logbook[0]
+    generations = strategy.report()["generations"]
+    assert len(generations) == len(result.steps)
+    gen0 = generations[0]
     assert gen0["nevals"] == 6 and set(gen0) >= {"quality_best", "quality_mean", "quality_median", "diversity",
                                                 "latency_ms_mean", "tokens_mean", "robustness_mean"}
 
@@ -61,8 +62,9 @@ def test_evolution_improves_and_records_lineage():
 def test_population_sizes_and_dedup():
     run, strategy = make(target_score=None)
     run.run()
-    assert [rec["nevals"] for rec in strategy.logbook][:3] == [6, 3, 3]
-    ids = [i.genome.id for i in strategy.population]
+    report = strategy.report()
+    assert [rec["nevals"] for rec in report["generations"]][:3] == [6, 3, 3]
+    ids = [member["id"] for member in report["population"]]
     assert len(ids) == len(set(ids)) == 3
 
 
@@ -71,13 +73,13 @@ def test_llm_free_mode_makes_no_optimizer_calls():
     run, strategy = make(optimizer_backend=opt, llm_operators=False)
     result = run.run()
     assert opt.calls == 0 and result.budget["usage"]["optimizer"]["calls"] == 0
-    assert all(not i.how.startswith("llm") for i in strategy.population)
+    assert all(not op.startswith("llm") for rec in strategy.report()["generations"] for op in rec["operators"])
 
 
 def test_unusable_llm_output_falls_back_to_edits():
     run, strategy = make(optimizer_backend=scripted_optimizer(["", "no tags here"]), generations=2)
     run.run()
-    hows = [h for rec in strategy.logbook for h in rec["operators"]]
+    hows = [h for rec in strategy.report()["generations"] for h in rec["operators"]]
     assert any("fallback:" in h for h in hows)
 
 
@@ -113,7 +115,7 @@ def test_pareto_mode_uses_nsga2_and_reports_front():
 def test_perturbation_and_samples_feed_robustness():
     run, strategy = make(perturbation=True, robustness_samples=2, generations=1)
     result = run.run()
-    assert all("robustness" in i.objectives for i in strategy.population)
+    assert all("robustness" in member for member in strategy.report()["population"])
     # 6 genomes x (train x 2 samples + perturbed train) in generation 0
     assert result.budget["usage"]["task"]["calls"] >= 6 * 10 * 3
 

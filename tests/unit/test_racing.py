@@ -157,22 +157,16 @@ def test_a_strategy_races_on_with_the_racers_the_budget_left_pays_for(kind):
     """Two racers alive before the last rung (8 more train examples each) and 10 task calls left: the run
     would stop with the race unfinished; the strategy finishes it with the better racer."""
     from evo.budget import Budget
-    from evo.optimizer.llm import OptimizerLLM
-    from evo.strategies.evolutionary import EvolutionaryConfig, EvolutionaryStrategy
-    from evo.strategies.iterative import IterativeConfig, IterativeStrategy
-    from evo.testing.toys import pure_optimizer
+    from evo.strategies.evolutionary import EvolutionaryConfig
+    from evo.strategies.iterative import IterativeConfig
+    from evo.strategies.racing import Screen
 
     suite = arithmetic_suite()  # 10 train examples
-    seed = PromptGenome(instruction="Solve.", max_tokens=8)
     budget = Budget(BudgetConfig(max_task_calls=100))
-    optimizer = OptimizerLLM(pure_optimizer(), budget, seed=0)
-    if kind == "evolutionary":
-        strategy = EvolutionaryStrategy(EvolutionaryConfig(minibatch=2, llm_operators=False), suite, seed, optimizer,
-                                        seed=0)
-    else:
-        strategy = IterativeStrategy(IterativeConfig(minibatch=2), suite, seed, optimizer, 0)
+    config = EvolutionaryConfig(minibatch=2, llm_operators=False) if kind == "evolutionary" else \
+        IterativeConfig(minibatch=2)
     order = [e.id for e in suite.split("train")]
-    screen = strategy.screen  # the race driver both strategies compose
+    screen = Screen(config, budget, len(order))  # the race driver both strategies compose
     screen.race = Race(order=order, sizes=[2, 10], alive=["weak", "strong"], bar=None, halving=False)
     screen.race.update({"weak": [1, 0], "strong": [1, 1]})
     budget.usage["task"].calls = 90

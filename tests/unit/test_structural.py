@@ -121,10 +121,11 @@ def test_evolution_tries_generation_zeros_winning_changes_together():
                                 structural_prior=3, extend_to_budget=False)
     strategy = EvolutionaryStrategy(config, suite, seed, optimizer, seed=0)
     result = OptimizationRun(strategy, evaluator, budget, seed).run()
-    assert strategy.logbook[1]["operators"][0] == "structure:combined"  # first child of generation 1
-    combined = next(i for i in strategy.hof if i.genome.operator == "structure:combined")
-    assert combined.genome.few_shot_k == 3 and "number only" in combined.genome.instruction
-    assert combined.objectives["quality"] == 1.0 > strategy.logbook[0]["quality_best"]
+    report = strategy.report()
+    assert report["generations"][1]["operators"][0] == "structure:combined"  # first child of generation 1
+    combined = next(h for h in report["hall_of_fame"] if h["genome"]["operator"] == "structure:combined")
+    assert combined["genome"]["few_shot_k"] == 3 and "number only" in combined["genome"]["instruction"]
+    assert combined["quality"] == 1.0 > report["generations"][0]["quality_best"]
     assert result.after["train"]["mean_score"] == 1.0
 
 
@@ -166,8 +167,9 @@ def test_iterative_tries_the_structural_variants_of_an_accepted_change():
     assert len(strategy.state_dict()["expanded"]) == 2  # the seed, then the accepted description
     # the run's finalists: the current genome, then those accepted before it, newest first
     finalists = strategy.final_candidates()
-    assert [g.id for g in finalists] == [strategy.best().id, strategy.accepted[1].id, seed.id]
-    assert strategy.accepted[1].instruction == first["current_instruction"]
+    assert [g.id for g in finalists][::2] == [strategy.best().id, seed.id] and len(finalists) == 3
+    assert finalists[1].instruction == first["current_instruction"]  # the accepted description, before demos
+    assert finalists[1].id not in {finalists[0].id, seed.id}
 
 
 def test_evolution_queues_the_structural_variants_of_a_new_best():
@@ -181,15 +183,16 @@ def test_evolution_queues_the_structural_variants_of_a_new_best():
                                 structural_prior=3, extend_to_budget=False, target_score=None)
     strategy = EvolutionaryStrategy(config, suite, seed, optimizer, seed=0)
     OptimizationRun(strategy, evaluator, budget, seed).run()
-    operators = strategy.logbook[1]["operators"]
+    report = strategy.report()
+    operators = report["generations"][1]["operators"]
     # the combination and the prior's 3 variants of the best come first; the operators fill the 5th slot
     assert operators[0] == "structure:combined" and all(op.startswith("structure:") for op in operators[1:4])
     assert len(operators) == 5 and not operators[4].startswith("structure:")
     expanded = set(strategy.state_dict()["expanded"])  # the seed, generation 0's best, generation 1's best
-    follower = next(i for i in strategy.hof if i.genome.operator == "structure:demos3")
-    assert follower.objectives["quality"] == 1.0 and follower.genome.id in expanded
-    assert len(follower.genome.parents) == 1 and follower.genome.parents[0] in expanded - {seed.id}
-    assert strategy.logbook[0]["quality_best"] == 0.6
+    follower = next(h for h in report["hall_of_fame"] if h["genome"]["operator"] == "structure:demos3")
+    assert follower["quality"] == 1.0 and follower["genome"]["id"] in expanded
+    assert len(follower["genome"]["parents"]) == 1 and follower["genome"]["parents"][0] in expanded - {seed.id}
+    assert report["generations"][0]["quality_best"] == 0.6
 
 
 def test_without_follow_the_evolution_queues_only_the_combination():
@@ -202,17 +205,19 @@ def test_without_follow_the_evolution_queues_only_the_combination():
                                 structural_follow=False)
     strategy = EvolutionaryStrategy(config, suite, seed, optimizer, seed=0)
     OptimizationRun(strategy, evaluator, budget, seed).run()
-    operators = strategy.logbook[1]["operators"]
+    operators = strategy.report()["generations"][1]["operators"]
     assert operators[0] == "structure:combined" and not any(op.startswith("structure:") for op in operators[1:])
 
 
 def test_the_iterative_prior_draws_its_demos_from_the_run_seed():
-    from evo.strategies.iterative import IterativeConfig, IterativeStrategy
+    from evo.strategies.iterative import IterativeConfig
+    from evo.strategies.iterative_proposer import IterativeProposer, ProposalContext
     suite, _, optimizer, _ = _components()
     seed = PromptGenome(instruction="Solve.", max_tokens=8)
+    context = ProposalContext(seed, 1, False, "", "", "", [], "", None, affordable=lambda extra=0: 10)
 
     def demos(run_seed):
-        strategy = IterativeStrategy(IterativeConfig(structural_prior=3, minibatch=0), suite, seed, optimizer, run_seed)
-        return [c.genome.demo_ids for c in strategy.proposer.structural_candidates(strategy._proposal_context(), 0)
-                if c.genome.few_shot_k]
+        proposer = IterativeProposer(IterativeConfig(structural_prior=3, minibatch=0), suite, optimizer, seed,
+                                     seed=run_seed, prior=3)
+        return [c.genome.demo_ids for c in proposer.structural_candidates(context, 0) if c.genome.few_shot_k]
     assert demos(0) == demos(0) and demos(0) != demos(1)
