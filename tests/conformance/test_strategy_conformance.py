@@ -34,7 +34,6 @@ class TestRandomSearchExample(StrategyConformance):
 
 
 def test_the_example_strategy_runs_in_evo_compare(tmp_path):
-    from rich.console import Console
     from experiments.runner import run_experiment
     from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite
     suite = write_add_suite(tmp_path, 8, 4, 4)
@@ -42,7 +41,7 @@ def test_the_example_strategy_runs_in_evo_compare(tmp_path):
     cfg.write_text(f"name: rs\nsuites: ['{suite}']\ntask_model: {{kind: scripted}}\noptimizer: {{kind: scripted}}\n"
                    "strategies: {random: {kind: random_search, batch: 2, steps: 3}}\nbudget: {max_calls: 100}\n"
                    f"tracking: {{kind: none}}\noutput_dir: '{tmp_path}/results'\nbootstrap_resamples: 100\n")
-    report = run_experiment(cfg, console=Console(file=open(tmp_path / "c.txt", "w")), env={},
+    report = run_experiment(cfg, env={},
                             backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
     assert [r["strategy"] for r in report.rows] == ["baseline", "random"]
     assert report.cells[1].result.strategy == "random_search" and len(report.cells[1].result.steps) == 4
