@@ -53,3 +53,18 @@ def positive_float(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite number above 0, not {text}")
     return value
+
+
+def thread_count(text: str) -> str:
+    """``--threads``: a positive whole number, or ``auto``."""
+    if text != "auto":
+        positive_int(text)
+    return text
+
+
+def add_threads_flag(p) -> None:
+    """``--threads N|auto`` on a command that runs the embedded model (sets ``$EVO_LOCAL_THREADS``, so
+    Ray workers started from here use it too)."""
+    p.add_argument("--threads", type=thread_count, metavar="N|auto",
+                   help="CPU threads of the local model (default auto: one per core other processes leave free; "
+                        "also $EVO_LOCAL_THREADS)")

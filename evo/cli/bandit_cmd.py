@@ -64,6 +64,9 @@ def register(sub) -> None:
                    help="connections + requests a worker serves at once; 503 past it (default 1000)")
     s.add_argument("--max-connections-per-client", type=positive_int, default=256,
                    help="open connections one client address may hold (default 256)")
+    from evo.cli.argtypes import add_threads_flag
+
+    add_threads_flag(s)
     s.set_defaults(func=serve)
 
     d = bsub.add_parser("deploy", help="promote the best genomes of an optimization run as arms")

@@ -15,6 +15,9 @@ def register(sub) -> None:
     p.add_argument("config", type=Path, help="experiment YAML (see configs/)")
     p.add_argument("--overlay", type=Path, action="append", default=[], help="overlay YAML deep-merged onto CONFIG")
     add_mlflow_flag(p)
+    from evo.cli.argtypes import add_threads_flag
+
+    add_threads_flag(p)
     p.set_defaults(func=run)
 
 

@@ -35,6 +35,9 @@ def register(sub) -> None:
                         "(e.g. 0.1); default: exit 4 only when every call failed")
     p.add_argument("--batch", action="store_true",
                    help="send all requests as one Anthropic Message Batch (half price; waits for it to end)")
+    from evo.cli.argtypes import add_threads_flag
+
+    add_threads_flag(p)
     p.set_defaults(func=run)
 
 

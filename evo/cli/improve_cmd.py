@@ -24,6 +24,9 @@ def register(sub) -> None:
     from evo.cli.compare_cmd import add_mlflow_flag
 
     add_mlflow_flag(p, default=True)
+    from evo.cli.argtypes import add_threads_flag
+
+    add_threads_flag(p)
     p.set_defaults(func=run)
 
 

@@ -76,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if getattr(args, "threads", None):
+        from evo.llm.local import THREADS_ENV
+
+        os.environ[THREADS_ENV] = args.threads
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
     try:

@@ -12,6 +12,9 @@ def register(sub) -> None:
                                    "recorded; with responses from the cache it ends as an uninterrupted run would, "
                                    "without duplicated MLflow steps.")
     p.add_argument("run_dir", type=Path, help="a run directory (holds config.json and checkpoint.json)")
+    from evo.cli.argtypes import add_threads_flag
+
+    add_threads_flag(p)
     p.set_defaults(func=run)
 
 

@@ -42,7 +42,8 @@ class LocalConfig(BackendConfigBase):
     kind: Literal["local"] = "local"
     model_path: str | None = None  # None: the embedded SmolLM2-135M-Instruct
     n_ctx: int = Field(2048, ge=256)
-    n_threads: int | None = Field(None, ge=1)
+    n_threads: int | None = Field(None, ge=1, description="CPU threads; unset: $EVO_LOCAL_THREADS, else one per core "
+                                                           "other processes leave free, checked before each call")
     n_threads_batch: int | None = Field(None, ge=1)
 
     def with_threads(self, threads: int) -> "LocalConfig":

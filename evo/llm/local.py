@@ -6,10 +6,18 @@ importing that package. Facts this module relies on (measured, see DESIGN.md):
   all examples of one prompt back to back; ``max_concurrency = 1`` makes the evaluator do that.
 - ``n_threads`` and ``n_threads_batch`` are always set explicitly (the defaults busy-wait).
 - every call passes ``seed=`` so sampling at temperature > 0 is reproducible.
+- the thread count does not change a response (150 of 150 identical with 1 and 2 threads, greedy and
+  sampled; ``tests/integration/test_local_model.py`` keeps a check), so it is not in the fingerprint.
+
+Threads: ``n_threads`` set (config, ``--threads``, or ``$EVO_LOCAL_THREADS``) is used as given.
+Unset, the backend adapts before each call: one thread per core that other processes leave free
+(``evo.llm.cpu_share``), at most ``min(4, usable cores)``, because llama.cpp's spinning threads
+collapse to a fraction of their speed when another process takes a core.
 """
 from __future__ import annotations
 
 import functools
+import logging
 import importlib.util
 import os
 import threading
@@ -19,8 +27,11 @@ from pathlib import Path
 
 from evo.errors import BackendError, ConfigError
 from evo.llm.base import BackendBase, LLMRequest, LLMResponse
+from evo.llm.cpu_share import CpuShare, threads_for, usable_cpus
 
 DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
+THREADS_ENV = "EVO_LOCAL_THREADS"
+log = logging.getLogger(__name__)
 _MODELS: dict[tuple, object] = {}
 _MODELS_LOCK = threading.Lock()
 
@@ -77,6 +88,16 @@ def local_model_path(name: str | None) -> Path:
 CHAT_FORMATS = {"gemma-3-270m-q4_k_m.gguf": "gemma"}
 
 
+def threads_from_env(env=os.environ) -> int | None:
+    """``$EVO_LOCAL_THREADS`` as a thread count (unset, empty or ``auto``: None, adapt)."""
+    raw = env.get(THREADS_ENV, "").strip()
+    if raw in ("", "auto"):
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(THREADS_ENV, f"must be a positive whole number or 'auto', not {raw!r}")
+    return int(raw)
+
+
 def _load(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int):
     key = (str(path), n_ctx, n_threads, n_threads_batch)
     with _MODELS_LOCK:
@@ -88,6 +109,13 @@ def _load(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int):
                           n_threads_batch=n_threads_batch, verbose=False, chat_format=CHAT_FORMATS.get(path.name))
             _MODELS[key] = model
         return model
+
+
+def _use_threads(model, threads: int, threads_batch: int) -> None:
+    """Run ``model``'s next calls on these counts (a loaded model may be shared by several backends)."""
+    if getattr(model, "_evo_threads", (model.n_threads, model.n_threads_batch)) != (threads, threads_batch):
+        model._ctx.set_n_threads(threads, threads_batch)
+    model._evo_threads = (threads, threads_batch)
 
 
 def _chat_messages(request: LLMRequest, system_role: bool) -> list[dict]:
@@ -112,9 +140,13 @@ class LocalBackend(BackendBase):
         self.model_path = Path(model_path) if model_path else default_model_path()
         if not self.model_path.is_file():
             raise ConfigError(self.model_path, "GGUF model file does not exist")
-        threads = n_threads or max(1, min(4, os.cpu_count() or 1))
+        fixed = n_threads or threads_from_env()
+        self.adaptive = fixed is None
+        threads = fixed or max(1, min(4, len(usable_cpus())))
         self.n_threads = threads
         self.n_threads_batch = n_threads_batch or threads
+        self.threads_now = threads  # the count the last call ran with
+        self._share = CpuShare() if self.adaptive else None
         self.n_ctx = n_ctx
         self.fingerprint = f"local:{self.model_path.name}:{self.model_path.stat().st_size}"
         self._lock = threading.Lock()
@@ -137,9 +169,23 @@ class LocalBackend(BackendBase):
             raise BackendError(f"local backend: {exc}") from None
         return self.model if path == self.model_path else _load(path, self.n_ctx, self.n_threads, self.n_threads_batch)
 
+    def _adapt_threads(self, model) -> None:
+        """One thread per core other processes leave free (adaptive backends only)."""
+        threads = threads_for(self._share.free_cores(), self.n_threads)
+        if threads != self.threads_now:
+            if threads < self.threads_now:
+                log.info("other processes are busy on this machine's cores: the local model runs on %d of %d "
+                         "threads (set --threads or %s to fix the count)", threads, self.n_threads, THREADS_ENV)
+            self.threads_now = threads
+        _use_threads(model, threads, threads)
+
     def complete(self, request: LLMRequest) -> LLMResponse:
         with self._lock:
             model = self._model_for(request.model)
+            if self.adaptive:
+                self._adapt_threads(model)
+            else:
+                _use_threads(model, self.n_threads, self.n_threads_batch)
             messages = _chat_messages(request, system_role=model.chat_format != "gemma")
             start = time.perf_counter()
             try:

@@ -3,7 +3,8 @@ real CLI entry point (``evo.cli.main.main``) or a real ``evo bandit serve`` proc
 
 A CLI case: ``argv`` (``{tmp}`` is the case's working directory), ``files`` (name -> text) or
 ``files_hex`` (name -> bytes as hex) written there first, ``rundir: killed`` to get a real interrupted
-run directory at ``run/`` (whose files ``files`` may then overwrite), ``exit`` (default 2) and
+run directory at ``run/`` (whose files ``files`` may then overwrite), ``env`` (variables set for the
+case), ``exit`` (default 2) and
 ``expect`` (a fragment the error line must contain). Asserted for each: that exit code, one error line
 on stderr (argparse's usage line aside) containing ``expect``, no ``Traceback`` anywhere, no internal
 error, and no half-written file (no ``*.tmp``, every ``.json`` parses).
@@ -121,6 +122,9 @@ def test_cli_case(path: Path, tmp_path, monkeypatch, killed_run):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.setenv("EVO_CACHE", str(tmp_path / ".evo" / "cache.sqlite"))
+    monkeypatch.delenv("EVO_LOCAL_THREADS", raising=False)  # --threads sets it: undone after the case
+    for name, value in (case.get("env") or {}).items():
+        monkeypatch.setenv(name, value)
     _materialize(case, tmp_path, killed_run)
     argv = [a.replace("{tmp}", str(tmp_path)) for a in case["argv"]]
     code, out, err = run_cli(argv)

@@ -49,3 +49,39 @@ def test_prompt_changes_accuracy_on_arithmetic(local, tmp_path):
     assert precise.pass_rate > bare.pass_rate
     assert again.n_cached == len(examples)
     assert [r.output for r in again.records] == [r.output for r in precise.records]
+
+
+def test_the_thread_count_does_not_change_a_response():
+    """Why threads may adapt to the machine's load without entering the cache fingerprint."""
+    requests = [LLMRequest(messages=(("user", f"What is {a} + {a + 3}? Explain briefly."),), max_tokens=24,
+                           temperature=t, seed=3) for a in (2, 7) for t in (0.0, 0.8)]
+    one, two = LocalBackend(n_threads=1), LocalBackend(n_threads=2)
+    assert [one.complete(r).text for r in requests] == [two.complete(r).text for r in requests]
+
+
+def test_an_adaptive_backend_runs_on_the_cores_other_processes_leave(tmp_path):
+    """A fake /proc/stat where other processes keep one of two cores busy: the next call runs on one thread;
+    when they stop, on two again (no timing: the clock and the CPU times are the test's)."""
+    from evo.llm.cpu_share import CpuShare
+
+    backend = LocalBackend()
+    if not backend.adaptive:
+        pytest.skip("EVO_LOCAL_THREADS fixes the thread count here")
+    stat, clock, own = tmp_path / "stat", [0.0], [0.0]
+
+    def write(busy_ticks):
+        stat.write_text("".join(f"cpu{i} {busy_ticks[i]} 0 0 1000 0 0 0 0 0 0\n" for i in range(2)))
+
+    write([0, 0])
+    share = CpuShare(0.5, stat_path=str(stat), clock=lambda: clock[0], own_cpu_s=lambda: own[0])
+    share.cpus = [0, 1]
+    backend._share, backend.n_threads = share, 2
+    req = LLMRequest(messages=(("user", "Say hi."),), max_tokens=4)
+    clock[0], own[0] = 1.0, 1.0
+    write([100, 100])  # 2 busy core-seconds, 1 of them ours (100 ticks/s)
+    backend.complete(req)
+    assert backend.threads_now == 1
+    clock[0], own[0] = 2.0, 3.0
+    write([200, 200])  # 2 busy core-seconds, both ours
+    backend.complete(req)
+    assert backend.threads_now == 2
