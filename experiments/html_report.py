@@ -76,7 +76,8 @@ def _img(path: Path, alt: str) -> str:
 def _summary_table(rows: list[dict]) -> str:
     cols = [("variant", "variant"), ("suite", "suite"), ("strategy", "strategy"), ("test", "test_score"),
             ("95% CI", None), ("test pass", "test_pass_rate"), ("train", "train_after"), ("val", "val_after"),
-            ("calls task/opt", None), ("p vs baseline", "wilcoxon_p_vs_baseline"), ("failed calls", None)]
+            ("calls task/opt", None), ("p vs baseline", "wilcoxon_p_vs_baseline"), ("failed calls", None),
+            ("winner recommended", "winner_recommended")]
     if not any("variant" in r for r in rows):
         cols = cols[1:]
     head = "".join(f"<th>{esc(c)}</th>" for c, _ in cols)
@@ -120,6 +121,7 @@ def _winner_card(cell: Cell) -> str:
     return (f'<div class="card"><h3>{esc(label)}: {esc(result.best_genome.id)}</h3>'
             f"<p>test {result.before['test']['pass_rate']:.1%} → <b>{result.after['test']['pass_rate']:.1%}</b> · "
             f"stopped: {esc(result.stop_reason)}</p>"
+            f"<p><b>Recommendation:</b> {esc(result.recommendation.get('reason', '-'))}</p>"
             f"<p><b>Instruction</b> (diff against the seed prompt)</p><pre>{text_diff(seed['instruction'], best['instruction'])}</pre>"
             f"<details><summary>winning prompt in full</summary><pre>{esc(best['instruction'])}</pre>"
             f"<table>{settings}</table></details>"

@@ -84,6 +84,9 @@ def build_report(cells: list[Cell], resamples: int = 2000) -> ComparisonReport:
                    # calls that failed after the backends' retries, summed over seeds
                    "failed_task_calls": int(np.sum([c.result.budget["failed_task_calls"] for c in runs])),
                    "failed_optimizer_calls": int(np.sum([c.result.calls["optimizer_errors"] for c in runs]))}
+            if name != "baseline":  # seeds whose winner beat the seed significantly on val (evo.run.recommend)
+                recommended = sum(bool(c.result.recommendation.get("use_winner")) for c in runs)
+                row["winner_recommended"] = f"{recommended}/{len(runs)}"
             if base is not None and name != "baseline":
                 row["wilcoxon_p_vs_baseline"] = round(wilcoxon_p(scores.mean(0), base[0].mean(0)), 4)
                 row["mcnemar_p_vs_baseline"] = round(mcnemar_p(passed[0], base[1][0]), 4)
@@ -102,7 +105,7 @@ def markdown_table(rows: list[dict]) -> str:
     with_variant = any("variant" in r for r in rows)
     head = (["variant"] if with_variant else []) + [
         "suite", "strategy", "test score [95% CI]", "test pass", "train before → after", "val after",
-        "calls task/opt", "p vs baseline (Wilcoxon / McNemar)"]
+        "calls task/opt", "p vs baseline (Wilcoxon / McNemar)", "winner recommended (seeds)"]
     md = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         p = (f"{r['wilcoxon_p_vs_baseline']:.3f} / {r['mcnemar_p_vs_baseline']:.3f}"
@@ -110,7 +113,7 @@ def markdown_table(rows: list[dict]) -> str:
         cells = ([r["variant"]] if with_variant else []) + [
             r["suite"], r["strategy"], f"{r['test_score']:.3f} [{r['ci95_low']:.3f}, {r['ci95_high']:.3f}]",
             f"{r['test_pass_rate']:.1%}", f"{r['train_before']:.1%} → {r['train_after']:.1%}", f"{r['val_after']:.1%}",
-            f"{r['task_calls']}/{r['optimizer_calls']}", p]
+            f"{r['task_calls']}/{r['optimizer_calls']}", p, r.get("winner_recommended", "-")]
         md.append("| " + " | ".join(cells) + " |")
     return "\n".join(md) + "\n"
 

@@ -39,13 +39,14 @@ def summary_table(rows: list[dict], title: str) -> Table:
                   box=box.SIMPLE_HEAD, pad_edge=False)
     cols = ([("variant", "left")] if with_variant else []) + ([] if one else [("suite", "left")]) + [
         ("strategy", "left"), ("test", "right"), ("95% CI", "right"), ("train", "right"), ("val", "right"),
-        ("calls t/o", "right"), ("p", "right")]
+        ("calls t/o", "right"), ("p", "right"), ("winner?", "right")]
     for col, justify in cols:
         table.add_column(col, justify=justify, no_wrap=True)
     for r in rows:
         p = f"{r['wilcoxon_p_vs_baseline']:.3f}" if "wilcoxon_p_vs_baseline" in r else "-"
         cells = [r["strategy"], f"{r['test_score']:.3f}", f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}",
-                 f"{r['train_after']:.0%}", f"{r['val_after']:.0%}", f"{r['task_calls']}/{r['optimizer_calls']}", p]
+                 f"{r['train_after']:.0%}", f"{r['val_after']:.0%}", f"{r['task_calls']}/{r['optimizer_calls']}", p,
+                 r.get("winner_recommended", "-")]
         table.add_row(*(([r["variant"]] if with_variant else []) + ([] if one else [r["suite"]]) + cells))
     return table
 
@@ -84,7 +85,8 @@ def run(args) -> int:
     print_estimate(console, resolved)
     report = run_experiment(resolved, progress=RunProgress(console),
                             source=" + ".join(str(p) for p in [args.config, *args.overlay]))
-    console.print(summary_table(report.rows, "held-out test (p: Wilcoxon vs baseline)"))
+    console.print(summary_table(report.rows, "held-out test (p: Wilcoxon vs baseline; winner?: seeds whose winner "
+                                             "beat the seed prompt significantly on val)"))
     print_locations(console, report)
     return errors_exit(console, report)
 

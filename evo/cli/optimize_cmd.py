@@ -122,7 +122,20 @@ def print_summary(console: Console, result, path: Path) -> None:
     report = result.strategy_report
     if report.get("mode") == "pareto" and report.get("pareto_front"):
         print_pareto(console, report["pareto_front"])
+    print_recommendation(console, result)
     console.print(f"run record: {path}")
+
+
+def print_recommendation(console: Console, result) -> None:
+    """The run's answer to "keep the seed or use the winner?" (``evo.run.recommend``), last and plain."""
+    rec = result.recommendation
+    if not rec:
+        return
+    style = "green" if rec["use_winner"] else "yellow"
+    console.print(f"[bold {style}]recommendation:[/] {rec['reason']}", highlight=False)
+    if not rec["use_winner"] and result.best_genome.id != result.seed_genome.id:
+        console.print("  (the winner stays in best_genome.json; `evo bandit deploy` can still try it beside the "
+                      "seed on live traffic, where the router's staged rollout decides)", highlight=False)
 
 
 def print_pareto(console: Console, front: list[dict]) -> None:

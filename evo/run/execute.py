@@ -48,6 +48,11 @@ def final_metrics(result: RunResult) -> dict:
     out.update(total_task_calls=calls["task"], total_optimizer_calls=calls["optimizer"], total_tokens=calls["tokens"],
                total_usd=calls["usd"], total_wall_s=result.budget["wall_s"], total_monitor_calls=calls["monitor"],
                failed_task_calls=result.budget["failed_task_calls"], failed_optimizer_calls=calls["optimizer_errors"])
+    rec = result.recommendation
+    if rec:
+        out["winner_recommended"] = float(rec["use_winner"])
+        if rec.get("p_value") is not None:
+            out["recommendation_p_value"] = rec["p_value"]
     return out
 
 
@@ -157,6 +162,8 @@ def _run_owned(resolved, suite, session: Session, run_dir: RunDir, *, tracker, r
         tracker.log_dict(run_id, result.strategy_report, "strategy_report.json")
         tracker.log_dict(run_id, result.lineage, "lineage.json")
         tracker.set_tags(run_id, {"stop_reason": result.stop_reason, "best_genome_id": result.best_genome.id,
+                                  "recommended_genome_id": result.recommended_genome.id,
+                                  "recommendation": result.recommendation.get("reason", ""),
                                   **register_winner(tracker, resolved, suite, result, run_id)})
         tracker.end_run(run_id, "FINISHED")
     return result

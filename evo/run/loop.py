@@ -25,6 +25,7 @@ from evo.evaluation.memo import ExampleMemo
 from evo.evaluation.perturb import perturb_examples
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
+from evo.run.recommend import recommend
 from evo.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,15 @@ class RunResult:
     evaluator: dict = field(default_factory=dict)
     final_candidates: list = field(default_factory=list)  # the genomes compared on val at the end
     distinct_candidates: int = 0  # genomes evaluated on at least one example during optimization
+    recommendation: dict = field(default_factory=dict)  # evo.run.recommend.Recommendation.to_json()
+
+    @property
+    def recommended_genome(self) -> PromptGenome:
+        """The genome to use: the winner when ``recommendation`` says it is significantly better than
+        the seed on validation (``evo.run.recommend``), else the seed; ``best_genome`` is the winner."""
+        if self.recommendation.get("use_winner", True):
+            return self.best_genome
+        return self.seed_genome
 
     @property
     def test_records(self) -> tuple:
@@ -109,7 +119,8 @@ class RunResult:
             "strategy": self.strategy, "seed_genome": self.seed_genome.to_json(),
             "best_genome": self.best_genome.to_json(), "before": self.before, "after": self.after,
             "steps": self.steps, "budget": self.budget, "stop_reason": self.stop_reason,
-            "final_selection": self.final_selection, "lineage": self.lineage, "evaluator": self.evaluator,
+            "final_selection": self.final_selection, "recommendation": self.recommendation,
+            "lineage": self.lineage, "evaluator": self.evaluator,
             "test_records": [r.to_json() for r in self.test_records] if self.final_batches else [],
         }
 
@@ -386,6 +397,7 @@ class OptimizationRun:
             finals[label] = {s: self.evaluate(genome, s, charge=False) for s in SPLITS}
         summary = {label: {s: {"pass_rate": b.pass_rate, "mean_score": b.mean_score, "n": b.n}
                            for s, b in batches.items()} for label, batches in finals.items()}
+        recommendation = recommend(self.seed_genome, best, finals["before"]["val"], finals["after"]["val"], self.suite)
         budget = {**self.budget.state_dict(), "monitor_val_calls": self.budget.usage["monitor"].calls,
                   "failed_task_calls": self.failed_calls,
                   "calls_left": self.budget.remaining_task_calls()}
@@ -393,4 +405,4 @@ class OptimizationRun:
                          self.steps, budget, stop_reason, finals, selection, lineage=self.lineage(best),
                          points=self.evaluated_points(), strategy_report=self.strategy.report(),
                          evaluator=self.evaluator.describe(), final_candidates=candidates,
-                         distinct_candidates=self.distinct_candidates())
+                         distinct_candidates=self.distinct_candidates(), recommendation=recommendation.to_json())

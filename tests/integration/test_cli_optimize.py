@@ -26,6 +26,10 @@ def test_optimize_iterative_writes_run_record(add_suite, tmp_path, capsys):
     assert json.loads((run_dir / "checkpoint.json").read_text())["steps_done"] == len(steps)
     assert json.loads((run_dir / "strategy_report.json").read_text())["iterations"][0]["accepted"] is True
     assert "before → after" in out and "held out" in out and "optimizer" in out
+    # 2 of 2 validation examples won: not enough to tell, and the run says so
+    assert result["recommendation"]["use_winner"] is False and result["recommendation"]["wins"] == 2
+    flat = " ".join(out.split())
+    assert "recommendation: keep the seed prompt" in flat and "add validation examples" in flat
 
 
 def test_optimize_config_errors_name_the_field(add_suite, tmp_path, capsys):
