@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from evo.errors import ConfigError, pydantic_error_to_config_error
 from evo.genome import PromptGenome
-from evo.run.session import check_demo_ids, seed_genome_of
+from evo.run.session import check_demo_ids, seed_genome_of, with_default_demos
 from evo.llm.config import BACKENDS, parse_backend_config
 from evo.run.resolve import DEFAULT_CACHE
 from evo.run.resolve import default_cache_path as resolve_default_cache
@@ -114,11 +114,9 @@ def genome_from_args(args, suite: TaskSuite) -> PromptGenome:
             changes[field] = getattr(args, arg)
     if args.few_shot is not None:
         changes["few_shot_k"] = args.few_shot
-        if not genome.demo_ids:
-            changes["demo_ids"] = tuple(ex.id for ex in suite.split("train"))
     if changes:
         try:
             genome = genome.replace(**changes)
         except ValidationError as exc:
             raise pydantic_error_to_config_error("command line", exc) from None
-    return genome
+    return with_default_demos(genome, suite)

@@ -44,6 +44,15 @@ def seed_genome_of(suite: TaskSuite) -> PromptGenome:
         err = pydantic_error_to_config_error(suite.source, exc)
         raise ConfigError(suite.source, err.detail, "seed_prompt" + (f".{err.field}" if err.field else "")) from None
     check_demo_ids(genome, suite, suite.source, "seed_prompt.demo_ids")
+    return with_default_demos(genome, suite)
+
+
+def with_default_demos(genome: PromptGenome, suite: TaskSuite) -> PromptGenome:
+    """``few_shot_k`` without ``demo_ids`` means what ``--few-shot K`` means: demos from the training
+    examples in suite order (the first ``few_shot_k`` of each task, the example itself never among
+    them). The ids are written into the genome, so what is saved and logged names the demos shown."""
+    if genome.few_shot_k and not genome.demo_ids:
+        return genome.replace(demo_ids=tuple(ex.id for ex in suite.split("train")))
     return genome
 
 
@@ -125,6 +134,7 @@ class Session:
         check_trainable(suite)
         if seed_genome is not None:
             check_demo_ids(seed_genome, suite, "seed genome")
+            seed_genome = with_default_demos(seed_genome, suite)
         seed_genome = seed_genome or seed_genome_of(suite)
         budget = Budget(resolved.budget)
         opt_seed = int(stream(resolved.seed, "optimizer").integers(2**31 - 1))
