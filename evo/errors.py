@@ -62,37 +62,76 @@ class BackendError(EvoError):
         super().__init__(" ".join(str(message).split()))
 
 
-def pydantic_error_to_config_error(source: str | Path | None, exc) -> ConfigError:
-    """Turn the first error of a ``pydantic.ValidationError`` into a one-line ``ConfigError``.
+MAX_ERRORS_SHOWN = 5
 
-    The field path is rendered like ``tasks[0].checks[1].pattern``; the total error count is appended
-    when there is more than one.
-    """
-    errors = exc.errors()
-    first = errors[0]
-    loc = first.get("loc", ())
+
+def _field_path(loc) -> str:
     field = ""
     for part in loc:
         if isinstance(part, int):
             field += f"[{part}]"
         else:
             field += ("." if field else "") + str(part)
-    msg = first.get("msg", "invalid value")
-    ctx = first.get("ctx") or {}
-    if first.get("type") == "union_tag_invalid":
+    return field
+
+
+def known_field_names() -> set[str]:
+    """Every field name of the strict (``extra="forbid"``) pydantic models loaded: the vocabulary a
+    misspelt key is matched against."""
+    from pydantic import BaseModel
+
+    names: set[str] = set()
+    todo = list(BaseModel.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        if getattr(cls, "model_config", {}).get("extra") == "forbid":
+            names.update(getattr(cls, "model_fields", {}))
+    return names
+
+
+def did_you_mean(key: str) -> str:
+    """`` (did you mean 'x'?)`` for a key close to a known field name, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(key, sorted(known_field_names()), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close and close[0] != key else ""
+
+
+def _describe(error: dict) -> tuple[str, str]:
+    """(field path, message) of one pydantic error, in the words of this project."""
+    loc = error.get("loc", ())
+    field = _field_path(loc)
+    msg = error.get("msg", "invalid value")
+    ctx = error.get("ctx") or {}
+    kind = error.get("type")
+    if kind == "union_tag_invalid":
         key = str(ctx.get("discriminator", "kind")).strip("'")
         field += ("." if field else "") + key
         msg = f"unknown {key} {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
-    elif first.get("type") == "union_tag_not_found":
+    elif kind == "union_tag_not_found":
         key = str(ctx.get("discriminator", "kind")).strip("'")
         field += ("." if field else "") + key
         msg = "required field is missing"
-    elif first.get("type") == "extra_forbidden":
-        msg = "unknown field"
-    elif first.get("type") == "missing":
+    elif kind == "extra_forbidden":
+        msg = "unknown field" + (did_you_mean(str(loc[-1])) if loc else "")
+    elif kind == "missing":
         msg = "required field is missing"
-    elif first.get("type") in ("value_error", "assertion_error"):
+    elif kind in ("value_error", "assertion_error"):
         msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if len(errors) > 1:
-        msg += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
+    return field, msg
+
+
+def pydantic_error_to_config_error(source: str | Path | None, exc) -> ConfigError:
+    """Turn a ``pydantic.ValidationError`` into a one-line ``ConfigError``: the first error as
+    ``source: field: message``, then every other one as ``; field: message`` (up to
+    ``MAX_ERRORS_SHOWN`` in all, then how many more). A misspelt key gets a "did you mean" from the
+    field names of the loaded configs. Field paths read like ``tasks[0].checks[1].pattern``."""
+    described = [_describe(e) for e in exc.errors()]
+    field, msg = described[0]
+    others = [f"{f}: {m}" if f else m for f, m in described[1:MAX_ERRORS_SHOWN]]
+    if others:
+        msg += "; " + "; ".join(others)
+    if len(described) > MAX_ERRORS_SHOWN:
+        msg += f"; and {len(described) - MAX_ERRORS_SHOWN} more"
     return ConfigError(source, msg, field or None)
