@@ -23,20 +23,23 @@ ROLES = ("task", "optimizer", "monitor")
 
 
 class BudgetConfig(StrictConfig):
-    max_calls: int | None = Field(None, ge=1, description="task + optimizer calls")
-    max_task_calls: int | None = Field(None, ge=1)
-    max_optimizer_calls: int | None = Field(None, ge=1)
-    max_tokens: int | None = Field(None, ge=1)
-    max_usd: float | None = Field(None, gt=0)
-    max_wall_s: float | None = Field(None, gt=0)
-    max_steps: int | None = Field(None, ge=1)
+    max_calls: int | None = Field(None, ge=1, description="LLM calls of the search, task model and optimizer model "
+                                                           "together, per run (per strategy x seed in a comparison); "
+                                                           "the final scoring of seed and winner on every split is "
+                                                           "not charged to it")
+    max_task_calls: int | None = Field(None, ge=1, description="task-model calls of the search")
+    max_optimizer_calls: int | None = Field(None, ge=1, description="optimizer-model calls")
+    max_tokens: int | None = Field(None, ge=1, description="input + output tokens of the search, all models")
+    max_usd: float | None = Field(None, gt=0, description="USD of the search at the models' list prices, per run")
+    max_wall_s: float | None = Field(None, gt=0, description="wall-clock seconds of the search")
+    max_steps: int | None = Field(None, ge=1, description="strategy steps (one ask/evaluate/tell each)")
     patience: int | None = Field(None, ge=1, description="stop after this many steps without improvement")
     max_idle_steps: int = Field(3, ge=1, description="stop after this many steps that used no budget")
     monitor_val: bool | Literal["auto"] = Field(
         "auto", description="score every new best on val for the val curve (monitor calls, capped by max_task_calls "
                             "and max_calls); auto: only when the call cap buys at least `monitor_auto_above` "
                             "evaluations of the val split (a small budget is better spent on the search)")
-    monitor_auto_above: int = Field(40, ge=1)
+    monitor_auto_above: int = Field(40, ge=1, description="see monitor_val")
 
     @property
     def task_call_cap(self) -> int | None:

@@ -33,6 +33,16 @@ class Entry:
     build: Callable
 
 
+class _KindsSchema:
+    """JSON Schema of a registry-typed field: one of the registered kinds' config schemas."""
+
+    def __init__(self, registry: "Registry"):
+        self.registry = registry
+
+    def __get_pydantic_json_schema__(self, core_schema, handler):
+        return {"oneOf": [handler(self.registry[kind].config.__pydantic_core_schema__) for kind in self.registry]}
+
+
 class Registry(Mapping):
     """A mapping ``kind -> Entry`` that others may extend (see the module docstring)."""
 
@@ -43,8 +53,9 @@ class Registry(Mapping):
         self._lock = threading.Lock()
         for kind, entry in (entries or {}).items():
             self.register(kind, entry)
-        self.config_type = Annotated[SerializeAsAny[BaseModel], PlainValidator(self._validate)]
-        """The pydantic type of a config of any registered kind (use it as a field annotation)."""
+        self.config_type = Annotated[SerializeAsAny[BaseModel], PlainValidator(self._validate), _KindsSchema(self)]
+        """The pydantic type of a config of any registered kind (use it as a field annotation); its JSON
+        Schema is ``oneOf`` the kinds registered when the schema is made."""
 
     # ---- extending --------------------------------------------------------------------------------
     def register(self, kind: str, entry: Entry, *, replace: bool = False) -> Entry:

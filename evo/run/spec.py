@@ -47,19 +47,23 @@ class SplitLimits(StrictConfig):
 
 
 class RunSettings(StrictConfig):
-    budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(max_calls=DEFAULT_MAX_CALLS))
-    task_model: BackendConfig = Field(default_factory=LocalConfig)
+    budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(max_calls=DEFAULT_MAX_CALLS),
+                                 description=f"what the search may spend; default: {DEFAULT_MAX_CALLS} calls")
+    task_model: BackendConfig = Field(default_factory=LocalConfig, description="the model the prompt is for; "
+                                      "default: the embedded local model")
     optimizer: BackendConfig | None = Field(
         None, description="the model that writes prompts; default: Claude Opus if ANTHROPIC_API_KEY is set, else local")
-    evaluator: EvaluatorConfig = Field(default_factory=ThreadsEvaluatorConfig)
+    evaluator: EvaluatorConfig = Field(default_factory=ThreadsEvaluatorConfig, description="where evaluations run; "
+                                       "default: 4 threads in this process")
     cache: bool | str = Field(True, description="true: the default response cache file; a path; or false")
-    split_limits: SplitLimits = Field(default_factory=SplitLimits)
+    split_limits: SplitLimits = Field(default_factory=SplitLimits, description="use at most this many examples "
+                                      "of each split")
 
 
 class RunSpec(RunSettings):
     suite: str | None = Field(None, description="suite YAML file or built-in suite name")
-    strategy: StrategyConfig = Field(default_factory=IterativeConfig)
-    seed: int = Field(0, ge=0, lt=2**63)
+    strategy: StrategyConfig = Field(default_factory=IterativeConfig, description="how to search; default: iterative")
+    seed: int = Field(0, ge=0, lt=2**63, description="every random draw of the run derives from it")
 
 
 def read_run_config(path: str | Path) -> dict:
