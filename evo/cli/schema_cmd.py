@@ -24,7 +24,7 @@ TITLES = {
 def register(sub) -> None:
     p = sub.add_parser("schema", help="JSON Schema of a config file (or the Markdown config reference)",
                        description="Print the JSON Schema of a config file, from the models that validate it.")
-    p.add_argument("kind", nargs="?", choices=KINDS, default="run")
+    p.add_argument("kind", nargs="?", choices=KINDS, default="run", help="which file (default: run)")
     p.add_argument("--reference", action="store_true", help="print the Markdown config reference (docs/config.md)")
     p.set_defaults(func=run)
 
