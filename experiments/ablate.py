@@ -36,8 +36,10 @@ def grid_overlays(grid: dict[str, list]) -> list[tuple[str, dict]]:
     return out
 
 
-def run_ablation(base: Path, overlays: list[Path], progress=None, *, grid: dict | None = None, backends=None,
-                 env: Mapping[str, str] | None = None, mlflow: bool | None = None) -> ComparisonReport:
+def ablation_variants(base: Path, overlays: list[Path], *, grid: dict | None = None,
+                      env: Mapping[str, str] | None = None, mlflow: bool | None = None):
+    """(resolved base, [(label, resolved variant, source)]): each overlay file and each grid point
+    deep-merged onto ``base`` and resolved (the base alone when there are none)."""
     base_raw = with_mlflow(load_raw(base)[0], mlflow)
     variants = [(p.stem, with_mlflow(load_raw(base, [p])[0], mlflow), f"{base} + {p}") for p in overlays]
     for label, overlay in grid_overlays(grid or {}):
@@ -45,14 +47,20 @@ def run_ablation(base: Path, overlays: list[Path], progress=None, *, grid: dict 
     if not variants:
         variants = [("base", base_raw, str(base))]
     base_cfg = resolve_experiment(validate(base_raw, str(base)), env)
+    return base_cfg, [(label, resolve_experiment(validate({**raw, "name": slug(f"{base_cfg.name}-{label}")}, source),
+                                                 env), source) for label, raw, source in variants]
+
+
+def run_ablation(base: Path, overlays: list[Path], progress=None, *, grid: dict | None = None, backends=None,
+                 env: Mapping[str, str] | None = None, mlflow: bool | None = None) -> ComparisonReport:
+    base_cfg, variants = ablation_variants(base, overlays, grid=grid, env=env, mlflow=mlflow)
     root = Path(base_cfg.output_dir) / f"{base_cfg.name}-ablation"
     tracking = base_cfg.tracking
     if tracking.kind == "mlflow":
         tracking = tracking.model_copy(update={"experiment": f"{base_cfg.name}-ablation"})
     tracker = build_tracker(tracking, base_cfg.output_dir, f"{base_cfg.name}-ablation")
     cells = []
-    for label, raw, source in variants:
-        resolved = resolve_experiment(validate({**raw, "name": slug(f"{base_cfg.name}-{label}")}, source), env)
+    for label, resolved, source in variants:
         if progress is not None:
             progress.say(f"variant {label} ({source})")
         write_resolved(resolved, root / f"{slug(label)}.config.yaml")

@@ -16,12 +16,12 @@ def register(sub) -> None:
     p.add_argument("--overlays", type=Path, nargs="*", default=[], help="overlay YAML files (e.g. configs/ablations/*.yaml)")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
                    help="dotted key and values, e.g. strategies.iterative.n_candidates=1,3 (repeatable)")
-    from evo.cli.compare_cmd import add_mlflow_flag
+    from evo.cli.argtypes import add_threads_flag
+    from evo.cli.compare_cmd import add_dry_run_flag, add_mlflow_flag
 
     add_mlflow_flag(p)
-    from evo.cli.argtypes import add_threads_flag
-
     add_threads_flag(p)
+    add_dry_run_flag(p)
     p.set_defaults(func=run)
 
 
@@ -41,6 +41,15 @@ def run(args) -> int:
     from experiments.ablate import run_ablation
 
     console = make_console()
+    if args.dry_run:
+        from evo.cli.compare_cmd import experiment_estimate, print_dry_run, print_estimate
+        from experiments.ablate import ablation_variants
+
+        base, variants = ablation_variants(args.base, args.overlays, grid=parse_grid(args.grid), mlflow=args.mlflow)
+        for label, resolved, _ in variants:
+            print_estimate(console, experiment_estimate(resolved), f"variant {label}")
+        return print_dry_run(console, {label: resolved.model_dump(mode="json") for label, resolved, _ in variants},
+                             Path(base.output_dir) / f"{base.name}-ablation")
     report = run_ablation(args.base, args.overlays, RunProgress(console), grid=parse_grid(args.grid),
                           mlflow=args.mlflow)
     console.print(summary_table(report.rows, "ablation · held-out test (p: Wilcoxon vs baseline)"))

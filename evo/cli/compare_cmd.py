@@ -18,6 +18,7 @@ def register(sub) -> None:
     from evo.cli.argtypes import add_threads_flag
 
     add_threads_flag(p)
+    add_dry_run_flag(p)
     p.set_defaults(func=run)
 
 
@@ -28,6 +29,20 @@ def add_mlflow_flag(p, default=None) -> None:
                    help="log to MLflow (sqlite under results/ unless MLFLOW_TRACKING_URI is set)"
                         + (" (default: the config's tracking)" if default is None else
                            f" (default: {'on' if default else 'off'})"))
+
+
+def add_dry_run_flag(p) -> None:
+    p.add_argument("--dry-run", action="store_true",
+                   help="resolve the config and print it, the estimate and where results would go; call no model")
+
+
+def print_dry_run(console, resolved: dict, where) -> int:
+    """The resolved config as YAML and where the results would be written; nothing runs."""
+    import yaml
+
+    console.print(yaml.safe_dump(resolved, sort_keys=False).rstrip(), markup=False, highlight=False)
+    console.print(f"dry run: nothing was called or written; results would go to {where}", markup=False)
+    return 0
 
 
 def summary_table(rows: list[dict], title: str) -> Table:
@@ -51,18 +66,22 @@ def summary_table(rows: list[dict], title: str) -> Table:
     return table
 
 
-def print_estimate(console, resolved) -> None:
-    """The experiment's upper-bound cost, before anything runs."""
-    from experiments.estimate import anthropic_token_counter, estimate
-
-    est = estimate(resolved, anthropic_token_counter(resolved.task_model))
+def print_estimate(console, est: dict, title: str) -> None:
+    """An estimate (``experiments.estimate``) as a table: the search budget and the final scoring apart."""
     how = "tokens counted by the API" if est["tokens_counted"] else "~4 characters a token"
-    table = Table(title=f"estimate for '{resolved.name}' (upper bound; {how})", title_justify="left")
-    for col in ("runs", "task calls", "optimizer calls", "tokens", "USD"):
+    table = Table(title=f"{title} (upper bound; {how})", title_justify="left")
+    for col in ("runs", "search calls (budget)", "of which optimizer", "final scoring calls", "tokens", "USD"):
         table.add_column(col, justify="right")
     usd = f"${est['usd']:.2f}" + ("" if est["priced"] else " (some models unpriced)")
-    table.add_row(str(est["runs"]), f"{est['task_calls']:,}", f"{est['optimizer_calls']:,}", f"{est['tokens']:,}", usd)
+    table.add_row(str(est["runs"]), f"{est['search_calls']:,}", f"~{est['optimizer_calls']:,}",
+                  f"{est['final_calls']:,}", f"{est['tokens']:,}", usd)
     console.print(table)
+
+
+def experiment_estimate(resolved) -> dict:
+    from experiments.estimate import anthropic_token_counter, estimate
+
+    return estimate(resolved, anthropic_token_counter(resolved.task_model))
 
 
 def print_locations(console, report) -> None:
@@ -82,7 +101,9 @@ def run(args) -> int:
 
     console = make_console()
     resolved = resolve_experiment(load_experiment(args.config, args.overlay, mlflow=args.mlflow))
-    print_estimate(console, resolved)
+    print_estimate(console, experiment_estimate(resolved), f"estimate for '{resolved.name}'")
+    if args.dry_run:
+        return print_dry_run(console, resolved.model_dump(mode="json"), resolved.out_dir)
     report = run_experiment(resolved, progress=RunProgress(console),
                             source=" + ".join(str(p) for p in [args.config, *args.overlay]))
     console.print(summary_table(report.rows, "held-out test (p: Wilcoxon vs baseline; winner?: seeds whose winner "

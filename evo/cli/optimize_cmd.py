@@ -28,12 +28,12 @@ def register(sub) -> None:
                    help="overwrite a run directory that already holds a run (refused otherwise)")
     p.add_argument("--no-cache", action="store_true", help="do not use the response cache")
     p.add_argument("--cache", type=Path, help="response cache file (default: $EVO_CACHE or .evo/cache.sqlite)")
-    from evo.cli.compare_cmd import add_mlflow_flag
+    from evo.cli.argtypes import add_threads_flag
+    from evo.cli.compare_cmd import add_dry_run_flag, add_mlflow_flag
 
     add_mlflow_flag(p, default=False)
-    from evo.cli.argtypes import add_threads_flag
-
     add_threads_flag(p)
+    add_dry_run_flag(p)
     p.set_defaults(func=run)
 
 
@@ -59,6 +59,15 @@ def run(args) -> int:
 
     spec = load_run_spec(args.config, overrides_from_args(args))
     resolved, suite = resolve_run(args.suite, spec)
+    if args.dry_run:
+        from evo.cli.compare_cmd import print_dry_run, print_estimate
+        from experiments.estimate import anthropic_token_counter, estimate_run
+
+        console = make_console()
+        print_estimate(console, estimate_run(resolved, anthropic_token_counter(resolved.task_model)),
+                       f"estimate for {suite.name}/{resolved.strategy.kind}")
+        where = args.run_dir or Path("results/runs") / f"{suite.name}_{resolved.strategy.kind}_<time>"
+        return print_dry_run(console, resolved.model_dump(mode="json"), where)
     run_dir = RunDir(args.run_dir or new_run_dir(Path("results/runs"), suite.name, resolved.strategy.kind))
     if not args.force:
         run_dir.refuse_reuse()  # before the banner: the same check runs again under the lock
