@@ -34,3 +34,8 @@ def __getattr__(name: str):
     if module is None:
         raise AttributeError(f"module 'evo' has no attribute {name!r}")
     return getattr(import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    """The public API too (its names are imported on first use), so ``dir(evo)`` and completion show it."""
+    return sorted({name for name in globals() if name.startswith("__")} | set(_EXPORTS))

@@ -134,6 +134,11 @@ def with_mlflow(raw: dict, mlflow: bool | None) -> dict:
     return {**raw, "tracking": {"kind": "none"}}
 
 
-def load_experiment(path: str | Path, overlays: list[str | Path] = (), *, mlflow: bool | None = None) -> ExperimentConfig:
+def load_experiment(path: str | Path, overlays: list[str | Path] = (), *, mlflow: bool | None = None,
+                    overrides: dict | None = None) -> ExperimentConfig:
+    """The experiment of ``path`` with ``overlays`` deep-merged, then ``overrides`` (command-line flags)."""
     raw, source = load_raw(path, overlays)
+    if overrides:
+        raw = deep_merge(raw, overrides)
+        source += " + command line"
     return validate(with_mlflow(raw, mlflow), source)

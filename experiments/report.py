@@ -44,6 +44,15 @@ class ComparisonReport:
     def tracking_uri(self) -> str | None:
         return (self.tracking or {}).get("uri")
 
+    def to_dataframe(self):
+        """The summary rows (one per suite x strategy, as in ``summary.csv``) as a ``pandas.DataFrame``."""
+        import pandas
+
+        return pandas.DataFrame(self.rows)
+
+    def to_json(self) -> dict:
+        return {"dir": self.dir, "rows": self.rows, "pairwise": self.pairwise, "tracking": self.tracking}
+
 
 def _groups(cells: list[Cell]) -> dict[tuple[str, str], dict[str, list[Cell]]]:
     """(variant, suite) -> strategy -> cells, in first-seen order."""

@@ -68,3 +68,11 @@ def add_threads_flag(p) -> None:
     p.add_argument("--threads", type=thread_count, metavar="N|auto",
                    help="CPU threads of the local model (default auto: one per core other processes leave free; "
                         "also $EVO_LOCAL_THREADS)")
+
+
+def seed_list(text: str) -> list[int]:
+    """``--seeds 0,1,2``: distinct non-negative whole numbers."""
+    seeds = [non_negative_int(part.strip()) for part in text.split(",") if part.strip()]
+    if not seeds:
+        raise argparse.ArgumentTypeError("give at least one seed, e.g. 0,1,2")
+    return seeds

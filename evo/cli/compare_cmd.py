@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from evo.cli.argtypes import positive_int, seed_list
 from evo.cli.console import make_console
 from rich import box
 from rich.table import Table
@@ -19,6 +20,10 @@ def register(sub) -> None:
 
     add_threads_flag(p)
     add_dry_run_flag(p)
+    add_json_flag(p)
+    p.add_argument("--max-calls", type=positive_int, help="the budget of each strategy x seed run (overrides the config's)")
+    p.add_argument("--seeds", type=seed_list, help="comma-separated run seeds, e.g. 0,1,2 (overrides the config's)")
+    p.add_argument("--output-dir", help="where results go (overrides the config's output_dir)")
     p.set_defaults(func=run)
 
 
@@ -31,17 +36,32 @@ def add_mlflow_flag(p, default=None) -> None:
                            f" (default: {'on' if default else 'off'})"))
 
 
+def add_json_flag(p) -> None:
+    p.add_argument("--json", action="store_true",
+                   help="print the result as JSON on stdout (progress and tables go to stderr)")
+
+
+def emit_json(data) -> None:
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(data, default=str) + "\n")
+
+
 def add_dry_run_flag(p) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="resolve the config and print it, the estimate and where results would go; call no model")
 
 
-def print_dry_run(console, resolved: dict, where) -> int:
-    """The resolved config as YAML and where the results would be written; nothing runs."""
+def print_dry_run(console, resolved: dict, where, json_estimate: dict | None = None) -> int:
+    """The resolved config as YAML and where the results would be written; nothing runs. With
+    ``json_estimate`` (``--json``) the same as one JSON object on stdout."""
     import yaml
 
     console.print(yaml.safe_dump(resolved, sort_keys=False).rstrip(), markup=False, highlight=False)
     console.print(f"dry run: nothing was called or written; results would go to {where}", markup=False)
+    if json_estimate is not None:
+        emit_json({"dry_run": True, "resolved": resolved, "estimate": json_estimate, "output": str(where)})
     return 0
 
 
@@ -99,17 +119,33 @@ def run(args) -> int:
     from evo.cli.progress import RunProgress
     from experiments.runner import run_experiment
 
-    console = make_console()
-    resolved = resolve_experiment(load_experiment(args.config, args.overlay, mlflow=args.mlflow))
-    print_estimate(console, experiment_estimate(resolved), f"estimate for '{resolved.name}'")
+    console = make_console(stderr=args.json)
+    resolved = resolve_experiment(load_experiment(args.config, args.overlay, mlflow=args.mlflow,
+                                                  overrides=overrides_from_args(args)))
+    est = experiment_estimate(resolved)
+    print_estimate(console, est, f"estimate for '{resolved.name}'")
     if args.dry_run:
-        return print_dry_run(console, resolved.model_dump(mode="json"), resolved.out_dir)
+        return print_dry_run(console, resolved.model_dump(mode="json"), resolved.out_dir, est if args.json else None)
     report = run_experiment(resolved, progress=RunProgress(console),
                             source=" + ".join(str(p) for p in [args.config, *args.overlay]))
     console.print(summary_table(report.rows, "held-out test (p: Wilcoxon vs baseline; winner?: seeds whose winner "
                                              "beat the seed prompt significantly on val)"))
     print_locations(console, report)
+    if args.json:
+        emit_json(report.to_json())
     return errors_exit(console, report)
+
+
+def overrides_from_args(args) -> dict:
+    """``--max-calls``, ``--seeds``, ``--output-dir`` as config keys (deep-merged onto the config)."""
+    out: dict = {}
+    if args.max_calls is not None:
+        out["budget"] = {"max_calls": args.max_calls}
+    if args.seeds is not None:
+        out["seeds"] = args.seeds
+    if args.output_dir is not None:
+        out["output_dir"] = args.output_dir
+    return out
 
 
 def errors_exit(console, report) -> int:

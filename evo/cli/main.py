@@ -8,7 +8,8 @@ Exit codes (documented in ``docs/security.md``; CI may rely on them):
 - 3: an internal error, i.e. a bug (one line ``evo: internal error: ...``; ``-v`` shows the traceback);
 - 4: a runtime failure: the input was fine but the model calls failed (every call, the first
   ``FAIL_FAST_CALLS`` of a run, or more than ``--max-errors``) or a backend failed outside an evaluation;
-- 130: interrupted (Ctrl-C or SIGTERM) after the run's checkpoint and tracker state are written.
+- 130: interrupted by Ctrl-C, 143: by SIGTERM (128 + the signal), after the run's checkpoint and tracker
+  state are written.
 
 Every printed error is redacted (``evo.redact``).
 """
@@ -34,9 +35,17 @@ def _version() -> str:
         return __version__
 
 
+class Terminated(KeyboardInterrupt):
+    """A signal (SIGTERM) ended the command: everything that handles Ctrl-C handles it (checkpoint
+    kept, tracker runs KILLED); the exit code is 128 + the signal's number (143), as shells expect."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
 def _terminate(signum, frame):
-    """SIGTERM ends a run like Ctrl-C: checkpoint kept, tracker runs marked KILLED, exit 130."""
-    raise KeyboardInterrupt(f"signal {signum}")
+    raise Terminated(signum)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,9 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     except EvoError as exc:
         print(f"evo: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("evo: interrupted (the last checkpoint is kept; `evo resume RUN_DIR` continues a run)", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        run_dir = getattr(args, "run_dir_in_use", None)
+        how = f"`evo resume {run_dir}` continues it" if run_dir else "`evo resume RUN_DIR` continues a run"
+        print(f"evo: interrupted (the last checkpoint is kept; {how})", file=sys.stderr)
+        return 128 + exc.signum if isinstance(exc, Terminated) else 130
     except OSError as exc:  # a read-only directory, a full disk, a path that is a directory, ...
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"evo: error: {printable(redact(where + str(exc.strerror or exc)))}", file=sys.stderr)

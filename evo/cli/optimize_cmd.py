@@ -29,11 +29,12 @@ def register(sub) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not use the response cache")
     p.add_argument("--cache", type=Path, help="response cache file (default: $EVO_CACHE or .evo/cache.sqlite)")
     from evo.cli.argtypes import add_threads_flag
-    from evo.cli.compare_cmd import add_dry_run_flag, add_mlflow_flag
+    from evo.cli.compare_cmd import add_dry_run_flag, add_json_flag, add_mlflow_flag
 
     add_mlflow_flag(p, default=False)
     add_threads_flag(p)
     add_dry_run_flag(p)
+    add_json_flag(p)
     p.set_defaults(func=run)
 
 
@@ -63,12 +64,13 @@ def run(args) -> int:
         from evo.cli.compare_cmd import print_dry_run, print_estimate
         from experiments.estimate import anthropic_token_counter, estimate_run
 
-        console = make_console()
-        print_estimate(console, estimate_run(resolved, anthropic_token_counter(resolved.task_model)),
-                       f"estimate for {suite.name}/{resolved.strategy.kind}")
+        console = make_console(stderr=args.json)
+        est = estimate_run(resolved, anthropic_token_counter(resolved.task_model))
+        print_estimate(console, est, f"estimate for {suite.name}/{resolved.strategy.kind}")
         where = args.run_dir or Path("results/runs") / f"{suite.name}_{resolved.strategy.kind}_<time>"
-        return print_dry_run(console, resolved.model_dump(mode="json"), where)
+        return print_dry_run(console, resolved.model_dump(mode="json"), where, est if args.json else None)
     run_dir = RunDir(args.run_dir or new_run_dir(Path("results/runs"), suite.name, resolved.strategy.kind))
+    args.run_dir_in_use = run_dir.path  # named by the interrupt message
     if not args.force:
         run_dir.refuse_reuse()  # before the banner: the same check runs again under the lock
     tracker = None
@@ -76,7 +78,7 @@ def run(args) -> int:
         from evo.tracking import MlflowConfig, build_tracker
 
         tracker = build_tracker(MlflowConfig(), "results", f"optimize-{suite.name}")
-    console = make_console()
+    console = make_console(stderr=args.json)
     counts = suite.counts()
     console.print(f"[bold]evo optimize[/] · suite {suite.name} (train {counts['train']} / val {counts['val']} / "
                   f"test {counts['test']}) · strategy {resolved.strategy.kind} · optimizer {resolved.optimizer.kind} · "
@@ -86,6 +88,10 @@ def run(args) -> int:
         result = optimize_resolved(resolved, suite, run_dir=run_dir.path, tracker=tracker,
                                    on_step=progress.on_step, on_call=progress.on_call, force=args.force)
     print_summary(console, result, run_dir.path)
+    if args.json:
+        from evo.cli.compare_cmd import emit_json
+
+        emit_json({"run_dir": str(run_dir.path), **result.to_json()})
     return exit_if_every_call_failed(result)
 
 

@@ -26,6 +26,7 @@ def run(args) -> int:
 
     console = make_console()
     rd = RunDir.existing(args.run_dir)
+    args.run_dir_in_use = rd.path  # named by the interrupt message
     if (rd.path / "checkpoint.json").exists():
         done = rd.read_json("checkpoint.json").get("steps_done", 0)
         console.print(f"[bold]evo resume[/] · {rd.path} · continuing after step {done - 1}")

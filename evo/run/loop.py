@@ -35,6 +35,14 @@ SPLITS = ("train", "val", "test")
 FAIL_FAST_CALLS = 8  # task-model calls that must all fail before a run stops early (RunFailure)
 
 
+def _pandas():
+    try:
+        import pandas
+    except ImportError:  # pragma: no cover - pandas comes with mlflow
+        raise ImportError("to_dataframe() needs pandas: .venv/bin/pip install pandas") from None
+    return pandas
+
+
 def improved_on(before: tuple, after: tuple, tol: float = 1e-12) -> bool:
     """Whether ``after`` (a strategy's ``progress()``) is better than ``before``: compared in order,
     the first element that differs by more than ``tol`` decides."""
@@ -113,6 +121,17 @@ class RunResult:
         usage = self.budget["usage"]["task"]
         finals = [r for batches in self.final_batches.values() for b in batches.values() for r in b.records]
         return bool(finals) and all(r.error for r in finals) and usage["errors"] == usage["calls"]
+
+    def to_dataframe(self):
+        """One row per final-scoring record: ``prompt`` (``seed`` or ``winner``), split, example, task,
+        score, passed, category, answer, expected, error (a ``pandas.DataFrame``)."""
+        pd = _pandas()
+        rows = [{"prompt": "seed" if label == "before" else "winner", "split": split, "example": r.example_id,
+                 "task": r.task, "score": r.score, "passed": r.passed, "category": r.category, "answer": r.answer,
+                 "expected": r.expected, "error": r.error, "sample": r.sample_index}
+                for label, batches in self.final_batches.items() for split, batch in batches.items()
+                for r in batch.records]
+        return pd.DataFrame(rows)
 
     def to_json(self) -> dict:
         return {

@@ -195,7 +195,8 @@ def test_run_order_changes_nothing_in_the_summary(tmp_path):
 
 
 def test_sigterm_ends_a_run_killed_with_its_checkpoint(add_suite, tmp_path):
-    """`kill PID` (SIGTERM) of `evo optimize --mlflow`: exit 130, checkpoint kept, the MLflow run KILLED."""
+    """`kill PID` (SIGTERM) of `evo optimize --mlflow`: exit 143, checkpoint kept, the MLflow run KILLED, and
+    the message names the run directory to resume."""
     import os
     import signal
     import subprocess
@@ -216,7 +217,8 @@ def test_sigterm_ends_a_run_killed_with_its_checkpoint(add_suite, tmp_path):
         time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
+    assert proc.returncode == 143 and "interrupted" in err and "Traceback" not in err, err
+    assert f"evo resume {tmp_path / 'run'}" in err
     assert checkpoint.exists() and not (tmp_path / "run" / "result.json").exists()
     from mlflow.tracking import MlflowClient
     client = MlflowClient(f"sqlite:///{tmp_path}/m.db")
