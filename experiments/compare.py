@@ -56,7 +56,7 @@ class SerializedTracker:
 class Progress(Protocol):
     """What a comparison reports to (the CLI passes its terminal progress; None: the log only): a
     context manager; ``say(text)`` one plain line; ``start(label, max_calls)`` a run's bar, with
-    ``on_step(record)`` and ``on_call(phase)``."""
+    ``on_step(record)``, ``on_call(phase)`` and ``finish()`` (the run ended)."""
 
     def __enter__(self): ...
     def __exit__(self, *exc): ...
@@ -121,6 +121,8 @@ class Comparison:
                 "%s/%s seed %s · step %d · task calls %d", suite.name, name, seed, r["step"], r["task_calls"]),
             on_call=bar.on_call if bar is not None else None,
             force=True)  # an experiment owns its output tree: running it again replaces its cells
+        if bar is not None:
+            bar.finish()
         if name != "baseline":
             with _PLOT_LOCK:  # matplotlib's pyplot is not thread-safe (parallel runs)
                 plots.lineage_plot(result.lineage, run_dir.path / "lineage.png", f"{suite.name}/{name}: winner's lineage")

@@ -87,6 +87,7 @@ def run(args) -> int:
         progress.start(f"{suite.name}/{resolved.strategy.kind}", resolved.budget.max_calls)
         result = optimize_resolved(resolved, suite, run_dir=run_dir.path, tracker=tracker,
                                    on_step=progress.on_step, on_call=progress.on_call, force=args.force)
+        progress.finish()
     print_summary(console, result, run_dir.path)
     if args.json:
         from evo.cli.compare_cmd import emit_json

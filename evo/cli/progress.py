@@ -43,11 +43,27 @@ def eta_s(record: dict, max_calls: int | None) -> float | None:
     return record["wall_s"] * (1.0 - frac) / frac
 
 
+LABEL_WIDTH = 22  # the run's label column; with the other columns a row fits 80 terminal columns
+
+
+def _short(value) -> str:
+    return f"{value:.2f}".removeprefix("0") if isinstance(value, (int, float)) else "-"
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02d}"
+
+
 class RunProgress:
-    """Progress of one or more runs: on a terminal a live bar per run (calls used vs budget, best
-    train/val so far, elapsed and ETA); otherwise one plain line per step. Use as a context manager;
-    ``start(label, max_calls)`` before a run returns that run's ``RunBar`` (its ``on_step(record)``
-    and ``on_call(phase)`` callbacks). Several bars may run at once (parallel runs);
+    """Progress of one or more runs: on a terminal a live row per run that fits 80 columns (label and
+    phase, bar, calls used of the budget, best train/val so far, elapsed, ETA); otherwise one plain
+    line per step. Use as a context manager; ``start(label, max_calls)`` before a run returns that
+    run's ``RunBar`` (its ``on_step(record)`` and ``on_call(phase)`` callbacks, and ``finish()``, which
+    freezes the row: its clock stops). Several bars may run at once (parallel runs);
     ``on_step``/``on_call`` on this object go to the bar started last."""
 
     def __init__(self, console):
@@ -60,9 +76,10 @@ class RunProgress:
         if self.live:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[calls]}"),
-                                      TextColumn("{task.fields[best]}"), TimeElapsedColumn(),
-                                      TextColumn("ETA {task.fields[eta]}"), console=self.console, transient=False)
+            self._progress = Progress(
+                TextColumn("{task.description}", style="bold"), BarColumn(bar_width=14),
+                TextColumn("{task.fields[calls]}"), TextColumn("{task.fields[best]}"), TimeElapsedColumn(),
+                TextColumn("ETA {task.fields[eta]}"), console=self.console, transient=False, expand=False)
             self._progress.start()
         return self
 
@@ -87,9 +104,13 @@ class RunProgress:
         if self._current is not None:
             self._current.on_call(phase)
 
+    def finish(self) -> None:
+        if self._current is not None:
+            self._current.finish()
+
 
 class RunBar:
-    """One run's bar (or plain step lines)."""
+    """One run's row (or plain step lines)."""
 
     def __init__(self, owner: RunProgress, label: str, max_calls: int | None):
         import threading
@@ -99,10 +120,17 @@ class RunBar:
         self._lock = threading.Lock()
         self._used = 0  # calls counted at the last step record
         self._since_step = 0  # examples evaluated since then
+        self._scored = 0  # examples scored in the final scoring
         self._last_draw = 0.0
         self._task = None
+        self._done = False
         if self._progress is not None:
-            self._task = self._progress.add_task(label, total=max_calls or 1, calls="starting…", best="", eta="-")
+            self._task = self._progress.add_task(self._describe("starting"), total=max_calls or 1,
+                                                 calls=f"0/{max_calls or '∞'}", best="", eta="-")
+
+    def _describe(self, phase: str) -> str:
+        label = self._label if len(self._label) <= LABEL_WIDTH else "…" + self._label[-(LABEL_WIDTH - 1):]
+        return f"{label} {phase}"
 
     def on_step(self, record: dict) -> None:
         if self._progress is None:
@@ -111,28 +139,41 @@ class RunBar:
         used = record["task_calls"] + record["optimizer_calls"] + record.get("monitor_calls", 0)
         with self._lock:
             self._used, self._since_step = used, 0
-        eta = eta_s(record, self._max_calls)
         self._progress.update(
             self._task, completed=min(used, self._max_calls or used),
-            description=f"{self._label} · step {record['step']}",
-            calls=f"calls {used}/{self._max_calls or '∞'} (task {record['task_calls']}, opt {record['optimizer_calls']})",
-            best=f"best train {_score(record.get('best_train_score'))} val {_score(record.get('best_val_score'))}",
-            eta="-" if eta is None else f"{eta:.0f} s")
+            description=self._describe(f"s{record['step']}"), calls=f"{used}/{self._max_calls or '∞'}",
+            best=f"tr {_short(record.get('best_train_score'))} va {_short(record.get('best_val_score'))}",
+            eta=_clock(eta_s(record, self._max_calls)))
 
     def on_call(self, phase: str) -> None:
-        """One example evaluated (any thread): on a terminal the bar moves and shows the phase, at most
-        ten redraws a second; plain output prints nothing here."""
-        if self._progress is None:
+        """One example evaluated (any thread): on a terminal the row moves and shows the phase (the final
+        scoring counts its examples), at most ten redraws a second; plain output prints nothing here."""
+        if self._progress is None or self._done:
             return
         import time
 
         with self._lock:
-            self._since_step += 1
+            if phase == "optimizing":
+                self._since_step += 1
+            else:
+                self._scored += 1
             now = time.monotonic()
             if now - self._last_draw < 0.1:
                 return
             self._last_draw = now
-            evaluated = self._since_step
-        completed = self._used + evaluated if phase == "optimizing" else self._used
-        self._progress.update(self._task, completed=min(completed, self._max_calls or completed),
-                              description=f"{self._label} · {phase} · {evaluated} examples since the last step")
+            evaluated, scored = self._since_step, self._scored
+        if phase == "optimizing":
+            completed = self._used + evaluated
+            self._progress.update(self._task, completed=min(completed, self._max_calls or completed),
+                                  description=self._describe(f"+{evaluated}"))
+        else:
+            self._progress.update(self._task, description=self._describe(f"final {scored}"), eta="-")
+
+    def finish(self) -> None:
+        """The run ended: the row keeps its last figures, its clock stops, the bar is full."""
+        if self._progress is None or self._done:
+            return
+        self._done = True
+        self._progress.update(self._task, completed=self._max_calls or 1, total=self._max_calls or 1,
+                              description=self._describe("done"), eta="0:00")
+        self._progress.stop_task(self._task)

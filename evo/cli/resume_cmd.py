@@ -33,5 +33,6 @@ def run(args) -> int:
     with RunProgress(console) as progress:
         progress.start(rd.path.name, None)
         result = resume(rd.path, on_step=progress.on_step, on_call=progress.on_call)
+        progress.finish()
     print_summary(console, result, rd.path)
     return exit_if_every_call_failed(result)

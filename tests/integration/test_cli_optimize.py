@@ -78,4 +78,4 @@ def test_progress_moves_inside_long_steps(add_suite, tmp_path):
         import time
         time.sleep(0.11)
         progress.on_call("final scoring")
-    assert "final scoring" in out.getvalue() and "add/evolutionary" in out.getvalue()
+    assert "final 1" in out.getvalue() and "add/evolutionary" in out.getvalue()
