@@ -77,6 +77,9 @@ class InMemoryTracker:
     def info(self) -> dict | None:
         return None
 
+    def describe_experiment(self, text: str) -> None:
+        self.description = text
+
     def start_run(self, name, parent_id=None, tags=None):
         run_id = f"run{len(self.runs)}"
         self.runs[run_id] = {"name": name, "parent": parent_id, "tags": dict(tags or {}), "params": {},
@@ -168,6 +171,11 @@ class MlflowTracker:
             self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         self.experiment = experiment
 
+    def describe_experiment(self, text: str) -> None:
+        """The experiment's description in the MLflow UI (its note)."""
+        if text:
+            self.client.set_experiment_tag(self.experiment_id, "mlflow.note.content", redact(text))
+
     def info(self) -> dict | None:
         """Enough to reopen this tracker (``evo resume``)."""
         return {"uri": self.uri, "experiment": self.experiment}
@@ -214,6 +222,29 @@ class MlflowTracker:
             tags={k: redact(str(v))[:5000] for k, v in tags.items() if k != "commit_message"},
             model_config={k: v for k, v in model_config.items() if v not in (None, "")} or None)
         return f"{full}/{version.version}"
+
+
+# the settings every run logs as MLflow params (when present); the full resolved config is an artifact
+# (``config/resolved_config.json``) and its hash the ``config_sha256`` tag
+CORE_PARAMS = ("suite", "strategy.kind", "seed", "budget.max_calls", "budget.max_usd", "task_model.kind",
+               "task_model.model", "optimizer.kind", "optimizer.model", "evaluator.kind")
+
+
+def run_params(flat: dict, varying: tuple | list | set = ()) -> dict:
+    """The params of a run: ``CORE_PARAMS`` and the ``varying`` keys (settings that differ between the
+    runs compared, e.g. an ablated option) of its flat config; never the cache file (a tag: it differs
+    per strategy and would light up every comparison view)."""
+    keys = [k for k in (*CORE_PARAMS, *sorted(varying)) if k in flat and k != "cache"]
+    return {k: flat[k] for k in dict.fromkeys(keys)}
+
+
+def varying_keys(flats: list[dict]) -> set[str]:
+    """Keys present in every flat config of ``flats`` whose values are not all equal (seed excluded
+    from nothing: it is a core param anyway)."""
+    if len(flats) < 2:
+        return set()
+    common = set(flats[0]).intersection(*flats[1:])
+    return {k for k in common if k != "cache" and len({json.dumps(f[k], sort_keys=True, default=str) for f in flats}) > 1}
 
 
 def flat_params(data: dict, prefix: str = "") -> dict:

@@ -12,7 +12,7 @@ from typing import Mapping
 
 from evo.config_base import deep_merge
 from evo.paths import slug
-from evo.tracking import build_tracker
+from evo.tracking import build_tracker, flat_params, varying_keys
 from experiments.config import load_raw, resolve_experiment, validate, with_mlflow
 from experiments.render import render_report
 from experiments.report import ComparisonReport, build_report
@@ -51,6 +51,16 @@ def ablation_variants(base: Path, overlays: list[Path], *, grid: dict | None = N
                                                  env), source) for label, raw, source in variants]
 
 
+def ablated_keys(variants: list) -> set[str]:
+    """The run settings the variants change (per strategy: an iterative option ablated between variants
+    is a param of every iterative run): what the MLflow compare view should show."""
+    keys: set[str] = set()
+    for name in {n for v in variants for n in v.strategies}:
+        keys |= varying_keys([flat_params(v.cell(suite, name, seed).model_dump(mode="json"))
+                              for v in variants if name in v.strategies for suite in v.suites for seed in v.seeds])
+    return keys
+
+
 def run_ablation(base: Path, overlays: list[Path], progress=None, *, grid: dict | None = None, backends=None,
                  env: Mapping[str, str] | None = None, mlflow: bool | None = None) -> ComparisonReport:
     base_cfg, variants = ablation_variants(base, overlays, grid=grid, env=env, mlflow=mlflow)
@@ -59,13 +69,14 @@ def run_ablation(base: Path, overlays: list[Path], progress=None, *, grid: dict 
     if tracking.kind == "mlflow":
         tracking = tracking.model_copy(update={"experiment": f"{base_cfg.name}-ablation"})
     tracker = build_tracker(tracking, base_cfg.output_dir, f"{base_cfg.name}-ablation")
+    keys = ablated_keys([resolved for _, resolved, _ in variants])
     cells = []
     for label, resolved, source in variants:
         if progress is not None:
             progress.say(f"variant {label} ({source})")
         write_resolved(resolved, root / f"{slug(label)}.config.yaml")
         report = run_experiment(resolved, progress=progress, backends=backends, tracker=tracker, variant=label,
-                                source=source)
+                                source=source, param_keys=keys)
         cells += report.cells
     report = build_report(cells, base_cfg.bootstrap_resamples)
     render_report(report, root)

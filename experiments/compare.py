@@ -15,6 +15,7 @@ import threading
 from typing import Protocol
 
 from evo.run.session import Session
+from evo.tracking import flat_params, varying_keys
 from evo.run.execute import run_resolved
 from evo.run.run_dir import RunDir
 from evo.paths import child_path
@@ -66,13 +67,14 @@ class Progress(Protocol):
 
 class Comparison:
     def __init__(self, resolved: ResolvedExperiment, session: Session, tracker, parent_run_id: str | None, *,
-                 progress: Progress | None = None, variant: str = ""):
+                 progress: Progress | None = None, variant: str = "", extra_param_keys: tuple | set = ()):
         self.resolved = resolved
         self.session = session
         self.tracker = tracker
         self.parent_run_id = parent_run_id
         self.progress = progress
         self.variant = variant
+        self.extra_param_keys = set(extra_param_keys)  # e.g. what an ablation varies between its variants
         self.out = resolved.out_dir
 
     def say(self, text: str) -> None:
@@ -83,6 +85,10 @@ class Comparison:
     def run(self) -> list[Cell]:
         cells: list[Cell] = []
         names = (["baseline"] if self.resolved.baseline else []) + list(self.resolved.strategies)
+        # the settings that differ between this comparison's runs become MLflow params (with the core ones)
+        self.param_keys = set(self.extra_param_keys) | varying_keys(
+            [flat_params(self.resolved.cell(s, n, seed).model_dump(mode="json"))
+             for s in self.resolved.suites for n in names for seed in self.resolved.seeds])
         with self.progress or _nothing():
             for suite_ref in self.resolved.suites:
                 suite = self.resolved.split_limits.apply(load_suite(suite_ref))
@@ -119,7 +125,7 @@ class Comparison:
             tags={"suite": suite.name, "strategy": name, "seed": seed, "variant": self.variant},
             on_record=bar.on_step if bar is not None else lambda r: log.info(
                 "%s/%s seed %s · step %d · task calls %d", suite.name, name, seed, r["step"], r["task_calls"]),
-            on_call=bar.on_call if bar is not None else None,
+            on_call=bar.on_call if bar is not None else None, param_keys=self.param_keys,
             force=True)  # an experiment owns its output tree: running it again replaces its cells
         if bar is not None:
             bar.finish()

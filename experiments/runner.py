@@ -34,7 +34,7 @@ def write_resolved(resolved: ResolvedExperiment, path: Path) -> Path:
 
 def run_experiment(config: ExperimentConfig | str | Path, overlays: list = (), *, progress: Progress | None = None,
                    backends: dict | None = None, env: Mapping[str, str] | None = None, tracker=None,
-                   variant: str = "", source: str = "") -> ComparisonReport:
+                   variant: str = "", source: str = "", param_keys: tuple | set = ()) -> ComparisonReport:
     if not isinstance(config, ExperimentConfig):
         source = source or " + ".join(str(p) for p in [config, *overlays])
         config = load_experiment(config, overlays)
@@ -45,17 +45,31 @@ def run_experiment(config: ExperimentConfig | str | Path, overlays: list = (), *
     parent = tracker.start_run(resolved.name, tags={
         "git_sha": git_sha(), "config_sha256": resolved.sha256(), "kind": "comparison", "config_source": source,
         "variant": variant, "optimizer": resolved.optimizer.kind})
-    tracker.log_params(parent, flat_params(resolved.model_dump(mode="json")))
+    tracker.log_params(parent, experiment_params(resolved))
+    if hasattr(tracker, "describe_experiment"):
+        tracker.describe_experiment(resolved.description)
     tracker.log_file(parent, resolved_file, "config")
     with run_outcome(tracker, parent):
         with Session(resolved, backends=backends) as session:
-            cells = Comparison(resolved, session, tracker, parent, progress=progress, variant=variant).run()
+            cells = Comparison(resolved, session, tracker, parent, progress=progress, variant=variant,
+                               extra_param_keys=param_keys).run()
         report = build_report(cells, resolved.bootstrap_resamples)
         report.dir, report.tracking = str(out), tracker.info()
         for path in render_report(report, out):
             tracker.log_file(parent, path, "plots" if path.suffix == ".png" else "report")
         tracker.log_metrics(parent, parent_metrics(report), 0)
     return report
+
+
+def experiment_params(resolved: ResolvedExperiment) -> dict:
+    """The parent run's params: what the experiment compares and at what budget (the whole resolved
+    config is its ``config/resolved_config.yaml`` artifact and ``config_sha256`` tag)."""
+    flat = flat_params(resolved.model_dump(mode="json"))
+    out = {"suites": ",".join(resolved.suites), "strategies": ",".join(resolved.strategies),
+           "seeds": ",".join(map(str, resolved.seeds))}
+    out.update({k: flat[k] for k in ("budget.max_calls", "budget.max_usd", "task_model.kind", "task_model.model",
+                                     "optimizer.kind", "optimizer.model", "evaluator.kind") if k in flat})
+    return out
 
 
 def parent_metrics(report: ComparisonReport) -> dict:

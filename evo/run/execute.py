@@ -25,7 +25,7 @@ from evo.errors import ConfigError, StateError, pydantic_error_to_config_error
 from evo.genome import PromptGenome, stable_hash
 from evo.run.run_dir import RUN_SCHEMA_VERSION, RunDir, read_steps_file
 from evo.run.loop import OptimizationRun, RunResult
-from evo.tracking import flat_params, numeric_metrics, run_outcome
+from evo.tracking import flat_params, numeric_metrics, run_outcome, run_params
 
 SHARED_FINAL_METRICS = ("train", "val", "test")
 
@@ -115,9 +115,11 @@ def execute(parts: RunParts, run_dir: RunDir, *, tracker=None, tracker_run_id: s
 def run_resolved(resolved, suite, session: Session, run_dir: RunDir, *, tracker=None, run_name: str = "",
                  parent_run_id: str | None = None, tags: dict | None = None, seed_genome: PromptGenome | None = None,
                  extra_seeds: tuple = (), on_record: Callable[[dict], None] | None = None,
-                 resume: bool = False, on_call: Callable[[str], None] | None = None, force: bool = False) -> RunResult:
+                 resume: bool = False, on_call: Callable[[str], None] | None = None, force: bool = False,
+                 param_keys: tuple | set = ()) -> RunResult:
     """Run ``resolved`` on ``suite`` (already limited) into ``run_dir``; see the module docstring.
-    On resume, the tracker run recorded in ``config.json`` is continued.
+    On resume, the tracker run recorded in ``config.json`` is continued. The tracker gets the core
+    params and ``param_keys`` (what varies between the runs compared), the full config as an artifact.
 
     The run directory is owned for the whole run (``RunDir.owned``: a second process gets a one-line
     error). A fresh run refuses a directory that already holds a run unless ``force``. A resume refuses a
@@ -128,11 +130,11 @@ def run_resolved(resolved, suite, session: Session, run_dir: RunDir, *, tracker=
             run_dir.refuse_reuse(force)
         return _run_owned(resolved, suite, session, run_dir, tracker=tracker, run_name=run_name,
                           parent_run_id=parent_run_id, tags=tags, seed_genome=seed_genome, extra_seeds=extra_seeds,
-                          on_record=on_record, resume=resume, on_call=on_call)
+                          on_record=on_record, resume=resume, on_call=on_call, param_keys=param_keys)
 
 
 def _run_owned(resolved, suite, session: Session, run_dir: RunDir, *, tracker, run_name, parent_run_id, tags,
-               seed_genome, extra_seeds, on_record, resume, on_call) -> RunResult:
+               seed_genome, extra_seeds, on_record, resume, on_call, param_keys=()) -> RunResult:
     parts = session.parts(resolved, suite, seed_genome=seed_genome, extra_seeds=extra_seeds)
     if resume:
         meta = run_dir.read_json("config.json")
@@ -144,7 +146,9 @@ def _run_owned(resolved, suite, session: Session, run_dir: RunDir, *, tracker, r
             run_id = tracker.start_run(run_name or run_dir.path.name, parent_id=parent_run_id, tags={
                 **(tags or {}), "strategy_kind": resolved.strategy.kind, "config_sha256": resolved.sha256(),
                 "optimizer": f"{resolved.optimizer.kind}:{model_name_of(resolved.optimizer)}"})
-            tracker.log_params(run_id, flat_params(resolved.model_dump(mode="json")))
+            flat = flat_params(resolved.model_dump(mode="json"))
+            tracker.log_params(run_id, run_params(flat, param_keys))
+            tracker.set_tags(run_id, {"cache": str(resolved.cache)})
             tracker.log_dict(run_id, resolved.model_dump(mode="json"), "config/resolved_config.json")
         run_dir.write_config({"resolved": resolved.model_dump(mode="json"), "config_sha256": resolved.sha256(),
                               "seed_genome": parts.seed_genome.to_json(), "suite_examples": example_hashes(suite),

@@ -181,3 +181,32 @@ def test_parallel_runs_give_the_sequential_report(experiment):
     for child in children:  # no step logged twice or lost by concurrent writers
         steps = [m.step for m in client.get_metric_history(child.info.run_id, "task_calls")]
         assert steps == list(range(len(steps)))
+
+
+def test_mlflow_params_are_what_the_runs_vary(tmp_path):
+    """Core settings and what an ablation changes are params (the compare view highlights only them);
+    the full config is an artifact; the cache path is a tag; the description is the experiment's note."""
+    from mlflow.tracking import MlflowClient
+
+    from experiments.ablate import run_ablation
+    from tests.helpers import write_add_suite
+    suite = write_add_suite(tmp_path, 6, 3, 3)
+    cfg = tmp_path / "e.yaml"
+    cfg.write_text(f"name: ab\ndescription: does one candidate do\nsuites: ['{suite}']\ntask_model: {{kind: scripted}}\n"
+                   "optimizer: {kind: scripted}\nstrategies: {it: {kind: iterative}}\nbudget: {max_calls: 30}\n"
+                   f"tracking: {{kind: mlflow, uri: 'sqlite:///{tmp_path}/m.db'}}\noutput_dir: '{tmp_path}/results'\n"
+                   "bootstrap_resamples: 100\nbaseline: false\n")
+    overlay = tmp_path / "one.yaml"
+    overlay.write_text("strategies: {it: {kind: iterative, n_candidates: 1}}\n")
+    run_ablation(cfg, [overlay], grid={"strategies.it.n_candidates": [2]},
+                 backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
+    client = MlflowClient(f"sqlite:///{tmp_path}/m.db")
+    exp = client.get_experiment_by_name("ab-ablation")
+    runs = client.search_runs([exp.experiment_id])
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert sorted(c.data.params["strategy.n_candidates"] for c in children) == ["1", "2"]
+    for child in children:
+        assert "cache" not in child.data.params and "cache" in child.data.tags
+        assert len(child.data.params) < 20  # was ~300: every setting of the resolved config
+        assert "config" in {a.path for a in client.list_artifacts(child.info.run_id)}
+    assert exp.tags.get("mlflow.note.content") == "does one candidate do"

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from evo.cli.progress import RunProgress
 
-from evo.tracking import flat_params
+from evo.tracking import flat_params, run_params
 from experiments.config import load_experiment, resolve_experiment
 from experiments.runner import run_experiment
 from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite
@@ -73,8 +73,12 @@ def test_logged_config_is_what_ran_and_reproduces_the_run(tmp_path):
         # config.json describes the config the strategy actually used (its own state's config) ...
         assert meta["resolved"]["strategy"] == state["config"]
         child = next(r for r in runs if r.info.run_id == meta["tracker_run_id"])
-        # ... and so do the MLflow params, key by key
-        assert child.data.params == {k: str(v) for k, v in flat_params(meta["resolved"]).items()}
+        # ... and so do the MLflow params: the core settings, each as config.json has it
+        flat = flat_params(meta["resolved"])
+        assert {k: str(v) for k, v in run_params(flat).items()}.items() <= child.data.params.items()
+        assert all(child.data.params[k] == str(flat[k]) for k in child.data.params) and len(child.data.params) < 20
+        assert child.data.params["strategy.kind"] == strategy and "cache" not in child.data.params
+        assert child.data.tags["cache"] == str(meta["resolved"]["cache"])
         assert child.data.tags["config_sha256"] == meta["config_sha256"]
 
     # the saved resolved config reproduces the run, even where the environment would now choose Claude
