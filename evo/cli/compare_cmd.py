@@ -110,8 +110,17 @@ def print_locations(console, report) -> None:
     console.print(f"results: {report.dir}/summary.md, summary.csv, pairwise.csv · plots: {report.dir}/plots/ · "
                   f"resolved config: {report.dir}/resolved_config.yaml")
     if report.tracking_uri:
-        console.print(f"MLflow: .venv/bin/mlflow ui --backend-store-uri '{report.tracking_uri}' --workers 1  "
+        console.print(f"MLflow: {mlflow_command()} ui --backend-store-uri '{report.tracking_uri}' --workers 1  "
                       "(then open http://127.0.0.1:5000)")
+
+
+def mlflow_command() -> str:
+    """The ``mlflow`` executable beside this Python (a venv's), as a path that works from any directory."""
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "mlflow"
+    return str(beside) if beside.exists() else (shutil.which("mlflow") or "mlflow")
 
 
 def run(args) -> int:
