@@ -73,8 +73,26 @@ def deploy_run(router, run_dir: Path, *, top: int = 2, pareto: bool = False,
         production = [a for a in router.store.arms() if a.production and a.active]
         baseline = max(model.predict_genome(PromptGenome.from_json(a.genome)) for a in production)
         candidates = [(g, q) for g, q in candidates if model.predict_genome(g) >= baseline]
-    for genome, quality in candidates[:top]:
-        label = f"{run_dir.name} q={quality:.3f}" if quality is not None else run_dir.name
+    for rank, (genome, quality) in enumerate(candidates[:top], start=1):
+        label = arm_label(run_dir, rank, genome, quality, result)
         router.add_arm(genome.id, genome.to_json(), label=label, context=context(genome))
         added.append((genome.id, label))
     return added
+
+
+def run_name(run_dir: Path) -> str:
+    """``experiment/strategy/seedN`` for a comparison's cell (``results/<exp>/runs/<suite>/<strategy>/seedN``),
+    else the run directory's name."""
+    parts = run_dir.resolve().parts
+    if len(parts) >= 5 and parts[-4] == "runs" and parts[-1].startswith("seed"):
+        return f"{parts[-5]}/{parts[-2]}/{parts[-1]}"
+    return run_dir.name
+
+
+def arm_label(run_dir: Path, rank: int, genome: PromptGenome, train_quality: float | None, result: dict | None) -> str:
+    """``<run>#<rank> test 0.59 train 0.83``: the run's winner carries its held-out test score; other
+    finalists were only measured on train."""
+    label = f"{run_name(run_dir)}#{rank}"
+    if result is not None and genome.id == result["best_genome"]["id"]:
+        return f"{label} test {result['after']['test']['mean_score']:.2f} train {result['after']['train']['mean_score']:.2f}"
+    return f"{label} train {train_quality:.2f}" if train_quality is not None else label

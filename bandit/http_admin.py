@@ -10,8 +10,10 @@ from bandit.router import ProductionArmRequired, Router
 from bandit.store import ArmConflict, UnknownArm
 
 
+TAG = "arms"  # the OpenAPI group of these endpoints (/docs)
+
 def arm_routes(router: Router, metrics: RouterMetrics, admin) -> APIRouter:
-    api = APIRouter()
+    api = APIRouter(tags=[TAG])
 
     @api.get("/arms", responses=errors(503))
     def arms() -> dict:

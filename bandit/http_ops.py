@@ -9,8 +9,10 @@ from bandit.metrics import RouterMetrics
 from bandit.router import Router
 
 
+TAG = "operations"  # the OpenAPI group of these endpoints (/docs)
+
 def ops_routes(router: Router, metrics: RouterMetrics) -> APIRouter:
-    api = APIRouter()
+    api = APIRouter(tags=[TAG])
 
     @api.get("/healthz", responses=errors(503))
     def healthz() -> dict:

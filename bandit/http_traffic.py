@@ -17,8 +17,10 @@ from evo.errors import BackendError
 from evo.evaluation.render import extract_answer, render_live, request_json
 
 
+TAG = "traffic"  # the OpenAPI group of these endpoints (/docs)
+
 def traffic_routes(router: Router, metrics: RouterMetrics, *, max_feature_bytes: int, backend, may_complete) -> APIRouter:
-    api = APIRouter()
+    api = APIRouter(tags=[TAG])
 
     @api.post("/route", response_model=RouteAnswer, responses=errors(413, 422, 503),
               openapi_extra=body_schema(RouteBody, required=False))

@@ -161,8 +161,10 @@ class Router:
         self.refresh()
 
     def status(self, draws: int = 4000) -> list[dict]:
-        """Per arm: rollout stage and cap, recent traffic share, pulls, mean reward with a 95% credible
-        interval, and P(best) among the active arms (all from posterior draws, seeded)."""
+        """Per arm: rollout stage and cap, recent traffic share, pulls, the observed mean reward, the
+        posterior mean with its 95% credible interval, and P(best) among the active arms (all from
+        posterior draws, seeded; the posterior mean is what the interval is around: with few pulls it
+        sits between the prior and the observed mean)."""
         self.refresh()
         with self._lock:
             rows, policy = self.arm_rows, self.policy
@@ -182,5 +184,6 @@ class Router:
                         "cap": cap_of(a, self.rollout) if a.active else 0.0,
                         "share": shares.get(a.id, 0.0), "p_best": float(p_best[i]), **summary[i],
                         "ci95": None if lo is None else [float(lo), float(hi)],
+                        "posterior_mean": float(samples[i].mean()) if a.n > 0 else None,
                         "instruction": a.genome.get("instruction", "")})
         return out

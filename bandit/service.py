@@ -56,7 +56,13 @@ def create_app(router: Router, admin_token: str | None, *, max_body_bytes: int =
 
     app = FastAPIOffline(title="evo bandit router", version="2",
                          description="Thompson-sampling router over deployed prompt genomes, with staged "
-                                     "rollout. `/route` returns the ready-to-send request.")
+                                     "rollout. `/route` returns the ready-to-send request.",
+                         openapi_tags=[
+                             {"name": "traffic", "description": "your application's calls: `/route` picks an arm, "
+                              "`/reward` reports how it did, `/complete` routes and calls the model (bearer token)"},
+                             {"name": "arms", "description": "what is deployed: list, add and retire arms "
+                              "(writes need the admin token)"},
+                             {"name": "operations", "description": "health and Prometheus metrics"}])
     metrics = RouterMetrics(router)
     app.add_middleware(BodyLimit, limit=max_body_bytes, metrics=metrics)
     app.include_router(ops_routes(router, metrics))

@@ -76,12 +76,14 @@ def register(sub) -> None:
     d.add_argument("--pareto", action="store_true", help="deploy the Pareto set instead of the top by quality")
     d.add_argument("--filter-with-reward-model", type=Path, metavar="MODEL_JSON",
                    help="keep only genomes the trained reward model predicts to beat production")
+    d.add_argument("--json", action="store_true", help="print the result as JSON on stdout (for scripts)")
     d.set_defaults(func=deploy)
 
     rm = bsub.add_parser("train-reward-model", help="fit the reward model on the router's logs; report held-out quality")
     store_args(rm)
     rm.add_argument("--out", type=Path, default=Path("results/reward_model.json"),
                     help="where to save the model as JSON (default results/reward_model.json)")
+    rm.add_argument("--json", action="store_true", help="print the result as JSON on stdout (for scripts)")
     rm.set_defaults(func=train_reward_model)
 
     st = bsub.add_parser("status", help="arms: rollout stage, cap, traffic share, pulls, mean reward, P(best)")
@@ -103,6 +105,7 @@ def register(sub) -> None:
     from evo.cli.compare_cmd import add_mlflow_flag
 
     add_mlflow_flag(sim, default=True)
+    sim.add_argument("--json", action="store_true", help="print the result as JSON on stdout (for scripts)")
     sim.set_defaults(func=simulate)
 
 
@@ -185,6 +188,10 @@ def deploy(args) -> int:
     router = open_router(args)
     added = deploy_run(router, args.run_dir, top=args.top, pareto=args.pareto,
                        reward_model_path=args.filter_with_reward_model)
+    if args.json:
+        print(json.dumps({"deployed": [{"arm_id": a, "label": label} for a, label in added],
+                          "arms": router.status()}, indent=2))
+        return 0
     console = make_console()
     for arm_id, label in added:
         console.print(f"deployed {arm_id} ({label})")
@@ -194,14 +201,15 @@ def deploy(args) -> int:
 
 def print_status(console, router) -> None:
     table = Table(title=f"arms · policy {router.policy_cfg.kind} · store {router.store.url}", title_justify="left")
-    for col in ("arm", "label", "stage", "cap", "share", "pulls", "mean reward (95% CI)", "P(best)", "instruction"):
+    for col in ("arm", "label", "stage", "cap", "share", "pulls", "observed", "posterior (95% CI)", "P(best)",
+                "instruction"):
         table.add_column(col, overflow="ellipsis", no_wrap=True, max_width=28 if col == "instruction" else None)
     for r in router.status():
-        mean = "-" if r["mean_reward"] is None else f"{r['mean_reward']:.3f}"
-        if r["ci95"] is not None:
-            mean += f" [{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}]"
+        observed = "-" if r["mean_reward"] is None else f"{r['mean_reward']:.3f}"
+        posterior = "-" if r.get("posterior_mean") is None else \
+            f"{r['posterior_mean']:.2f} [{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}]"
         table.add_row(r["arm_id"], r["label"], r["stage"], f"{r['cap']:.0%}", f"{r['share']:.1%}", f"{r['pulls']:.0f}",
-                      mean, f"{r['p_best']:.2f}" if r["active"] else "-", r["instruction"][:50])
+                      observed, posterior, f"{r['p_best']:.2f}" if r["active"] else "-", r["instruction"][:50])
     console.print(table)
 
 
@@ -244,7 +252,7 @@ def simulate(args) -> int:
         final = m[:, -1]
         summary[k] = {"mean": float(final.mean()), "sd": float(final.std())}
         table.add_row(k, f"{final.mean():.1f}", f"{final.std():.1f}")
-    console = make_console()
+    console = make_console(stderr=args.json)
     console.print(table)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     if args.mlflow:
@@ -261,6 +269,8 @@ def simulate(args) -> int:
         tracker.end_run(run)
     console.print(f"plot: {png}")
     np.save(args.out / "regret.npy", np.stack(list(results.values())))
+    if args.json:
+        print(json.dumps({"final_regret": summary, "plot": str(png), "horizon": args.horizon, "seeds": args.seeds}))
     return 0
 
 
@@ -275,6 +285,9 @@ def train_reward_model(args) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
     q = model.quality
+    if args.json:
+        print(json.dumps({"kind": model.kind, "quality": q, "saved": str(args.out)}, indent=2, default=str))
+        return 0
     make_console().print(f"reward model ({model.kind}) on {q['n_train']} logs, held out {q['n_test']}: {q['metric']} "
                     f"{q['heldout']:.4f} vs constant baseline {q['baseline']:.4f}"
                     + (f", AUC {q['auc']:.3f}" if "auc" in q else "") + f" · saved {args.out}")

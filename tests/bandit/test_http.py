@@ -126,3 +126,32 @@ def test_decision_ids_are_unguessable(server):
     assert len(set(ids)) == 20 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
     # no shared prefix or counter: consecutive ids share no structure
     assert len({i[:8] for i in ids}) == 20
+
+
+def test_the_openapi_page_groups_endpoints_by_what_they_are_for(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from bandit.policies import BetaTSConfig
+    from bandit.router import Router
+    from bandit.service import create_app
+    from bandit.store import ArmStore
+
+    app = create_app(Router(ArmStore(f"sqlite:///{tmp_path}/s.sqlite"), BetaTSConfig()), "t")
+    spec = TestClient(app).get("/openapi.json").json()
+    tags = {path: op["tags"] for path, ops in spec["paths"].items() for op in ops.values()}
+    assert tags["/route"] == tags["/reward"] == tags["/complete"] == ["traffic"]
+    assert tags["/arms"] == ["arms"] and tags["/healthz"] == tags["/metrics"] == ["operations"]
+    assert {t["name"] for t in spec["tags"]} == {"traffic", "arms", "operations"}
+
+
+def test_every_bandit_command_speaks_json(tmp_path, capsys):
+    import json
+
+    from evo.cli.main import main
+    code = main(["bandit", "simulate", "--means", "0.2,0.8", "--horizon", "50", "--seeds", "2",
+                 "--policies", "beta_ts,uniform", "--out", str(tmp_path / "sim"), "--no-mlflow", "--json"])
+    out = capsys.readouterr().out
+    assert code == 0 and set(json.loads(out)["final_regret"]) == {"beta_ts", "uniform"}
+    store = f"sqlite:///{tmp_path}/s.sqlite"
+    assert main(["bandit", "status", "--store", store, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["arms"] == []

@@ -197,6 +197,19 @@ def test_rollback_triggers_on_a_clearly_worse_arm(tmp_path, policy):
     assert status["bad"]["stage"] == "rolled back" and status["bad"]["cap"] == 0.0
     lo, hi = status["prod"]["ci95"]
     assert lo < status["prod"]["mean_reward"] < hi and status["prod"]["p_best"] > 0.9
+    assert lo < status["prod"]["posterior_mean"] < hi  # the interval is around the posterior mean it is printed with
+
+
+def test_a_barely_pulled_arm_shows_the_posterior_mean_inside_its_interval(tmp_path):
+    """One pull rewarded 1.0: observed mean 1.000, posterior Beta(2, 1) with mean 0.67 inside [0.16, 0.99]
+    (printing 1.000 beside that interval read as a contradiction)."""
+    router = _router(tmp_path, RolloutConfig(stages=[1.0], advance_after_pulls=10_000, min_pulls=30), seed=1)
+    decision = router.route()
+    router.reward(decision.decision_id, 1.0)
+    row = {r["arm_id"]: r for r in router.status()}[decision.arm_id]
+    lo, hi = row["ci95"]
+    assert row["mean_reward"] == 1.0 and hi < 1.0
+    assert lo < row["posterior_mean"] < hi and abs(row["posterior_mean"] - 2 / 3) < 0.03
 
 
 def test_a_good_arm_is_not_rolled_back(tmp_path):

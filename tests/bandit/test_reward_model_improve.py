@@ -1,4 +1,5 @@
 """Reward model from router logs, deploy filtering, and one `evo improve --once` round."""
+import re
 import json
 
 import numpy as np
@@ -122,6 +123,9 @@ def test_cli_deploy_of_a_real_run_serves_rendered_prompts(tmp_path, add_suite):
     assert main(["bandit", "deploy", str(tmp_path / "run"), "--store", store, "--top", "2"]) == 0
     arms = ArmStore(store).arms()
     assert len(arms) == 3 and all(a.context and a.context["tasks"]["add"]["input_template"] == "{a} + {b}" for a in arms)
+    labels = sorted(a.label for a in arms)  # the winner with its held-out score, a finalist with its train score
+    assert labels[0] == "production (seed prompt)"
+    assert re.fullmatch(r"run#1 test \d\.\d\d train \d\.\d\d", labels[1]) and re.fullmatch(r"run#2 train \d\.\d\d", labels[2])
     base, proc = start_router(store, "t")
     try:
         suite = evo.load_suite(add_suite)
@@ -137,3 +141,11 @@ def test_cli_deploy_of_a_real_run_serves_rendered_prompts(tmp_path, add_suite):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_comparison_cell_is_labelled_experiment_strategy_seed(tmp_path):
+    from bandit.deploy import run_name
+    cell = tmp_path / "results" / "quickstart" / "runs" / "arithmetic" / "iterative" / "seed2"
+    cell.mkdir(parents=True)
+    assert run_name(cell) == "quickstart/iterative/seed2"
+    assert run_name(tmp_path / "arithmetic_evolutionary_20261207") == "arithmetic_evolutionary_20261207"
