@@ -16,7 +16,7 @@ from typing import Annotated, Literal, Mapping
 
 from pydantic import ConfigDict, Field, field_validator
 
-from evo.config_base import deep_merge, read_mapping, validate_config
+from evo.config_base import StrictConfig, deep_merge, read_mapping, validate_config
 from evo.llm.config import BackendConfig
 from evo.run.resolve import ResolvedRun, config_sha256, resolve
 from evo.run.spec import RunSettings, RunSpec
@@ -25,12 +25,22 @@ from evo.strategies.registry import StrategyConfig
 from evo.tracking import MlflowConfig, TrackingConfig, default_tracking_uri
 
 
+class TotalBudget(StrictConfig):
+    """A cap on the whole comparison, checked before anything runs against the estimate's upper bound
+    (every run's search budget plus the final scoring): a config that could spend more is refused."""
+
+    max_usd: float | None = Field(None, gt=0, description="USD of every run together, final scoring included")
+    max_calls: int | None = Field(None, ge=1, description="LLM calls of every run together, final scoring included")
+
+
 class ExperimentConfig(RunSettings):
     name: str = Field(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")  # a directory name: no "..", no "/"
     description: str = ""
     suites: list[str] = Field(min_length=1)
     strategies: dict[str, StrategyConfig] = Field(min_length=1)
     baseline: bool = True
+    total_budget: TotalBudget = Field(default_factory=TotalBudget, description="a cap on the whole comparison "
+                                      "(`budget` applies to each strategy x seed run)")
     seeds: list[Annotated[int, Field(ge=0, lt=2**63)]] = Field(default_factory=lambda: [0], min_length=1)
     tracking: TrackingConfig = Field(default_factory=MlflowConfig)
     output_dir: str = "results"

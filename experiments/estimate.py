@@ -76,3 +76,23 @@ def estimate_run(resolved, token_counter=None) -> dict:
                                     split_limits=resolved.split_limits, strategies={"run": resolved.strategy},
                                     seeds=[resolved.seed], baseline=False, task_model=resolved.task_model)
     return estimate(as_experiment, token_counter)
+
+
+def check_total_budget(config, est: dict | None = None) -> None:
+    """``ConfigError`` when the estimate's upper bound exceeds ``config.total_budget`` (nothing has run)."""
+    from evo.errors import ConfigError
+
+    total = config.total_budget
+    if total.max_usd is None and total.max_calls is None:
+        return
+    est = est or estimate(config)
+    calls = est["search_calls"] + est["final_calls"]
+    if total.max_calls is not None and calls > total.max_calls:
+        raise ConfigError(config.name, f"the comparison may make up to {calls:,} calls ({est['runs']} runs: "
+                          f"{est['search_calls']:,} search + {est['final_calls']:,} final scoring), over "
+                          f"total_budget.max_calls {total.max_calls:,}; lower budget.max_calls, seeds or strategies",
+                          "total_budget.max_calls")
+    if total.max_usd is not None and est["usd"] > total.max_usd:
+        raise ConfigError(config.name, f"the comparison may cost up to ${est['usd']:.2f} ({est['runs']} runs, final "
+                          f"scoring included), over total_budget.max_usd ${total.max_usd:.2f}; lower budget.max_calls, "
+                          "seeds or strategies", "total_budget.max_usd")

@@ -12,6 +12,7 @@ import yaml
 from evo.run.session import Session
 from evo.tracking import build_tracker, flat_params, run_outcome
 from experiments.compare import Comparison, Progress
+from experiments.estimate import check_total_budget
 from experiments.config import ExperimentConfig, ResolvedExperiment, load_experiment, resolve_experiment
 from experiments.render import render_report
 from experiments.report import ComparisonReport, build_report
@@ -39,6 +40,7 @@ def run_experiment(config: ExperimentConfig | str | Path, overlays: list = (), *
         source = source or " + ".join(str(p) for p in [config, *overlays])
         config = load_experiment(config, overlays)
     resolved = config if isinstance(config, ResolvedExperiment) else resolve_experiment(config, env)
+    check_total_budget(resolved)  # before anything is written or called
     out = resolved.out_dir
     resolved_file = write_resolved(resolved, out / "resolved_config.yaml")
     tracker = tracker or build_tracker(resolved.tracking, resolved.output_dir, resolved.name)

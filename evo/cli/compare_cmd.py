@@ -21,6 +21,7 @@ def register(sub) -> None:
     add_threads_flag(p)
     add_dry_run_flag(p)
     add_json_flag(p)
+    add_confirm_flag(p)
     p.add_argument("--max-calls", type=positive_int, help="the budget of each strategy x seed run (overrides the config's)")
     p.add_argument("--seeds", type=seed_list, help="comma-separated run seeds, e.g. 0,1,2 (overrides the config's)")
     p.add_argument("--output-dir", help="where results go (overrides the config's output_dir)")
@@ -46,6 +47,40 @@ def emit_json(data) -> None:
     import sys
 
     sys.stdout.write(json.dumps(data, default=str) + "\n")
+
+
+CONFIRM_ENV = "EVO_CONFIRM_ABOVE_USD"
+CONFIRM_DEFAULT_USD = 1.0
+
+
+def add_confirm_flag(p) -> None:
+    p.add_argument("--yes", action="store_true",
+                   help=f"do not ask before spending more than ${CONFIRM_DEFAULT_USD:g} (set the threshold with "
+                        f"${CONFIRM_ENV}); only a terminal is asked")
+
+
+def confirm_spend(console, est: dict, yes: bool, stdin=None) -> bool:
+    """On a terminal, ask before a run whose estimate's upper bound is over ``$EVO_CONFIRM_ABOVE_USD``
+    (default $1); ``--yes`` or a pipe skips the question (scripts cap spending with ``total_budget``).
+    False: the user said no (nothing has run)."""
+    import os
+    import sys
+
+    from evo.errors import ConfigError
+
+    stdin = stdin or sys.stdin
+    raw = os.environ.get(CONFIRM_ENV, "")
+    try:
+        limit = float(raw) if raw else CONFIRM_DEFAULT_USD
+    except ValueError:
+        raise ConfigError(CONFIRM_ENV, f"must be a number of USD, not {raw!r}") from None
+    if yes or est["usd"] <= limit or not stdin.isatty():
+        return True
+    console.print(f"This may spend up to [bold]${est['usd']:.2f}[/] (upper bound). Continue? [y/N] ", end="")
+    if stdin.readline().strip().lower() in ("y", "yes"):
+        return True
+    console.print("not confirmed: nothing was called or written")
+    return False
 
 
 def add_dry_run_flag(p) -> None:
@@ -135,6 +170,11 @@ def run(args) -> int:
     print_estimate(console, est, f"estimate for '{resolved.name}'")
     if args.dry_run:
         return print_dry_run(console, resolved.model_dump(mode="json"), resolved.out_dir, est if args.json else None)
+    from experiments.estimate import check_total_budget
+
+    check_total_budget(resolved, est)
+    if not confirm_spend(console, est, args.yes):
+        return 130
     report = run_experiment(resolved, progress=RunProgress(console),
                             source=" + ".join(str(p) for p in [args.config, *args.overlay]))
     console.print(summary_table(report.rows, "held-out test (p: Wilcoxon vs baseline; winner?: seeds whose winner "
