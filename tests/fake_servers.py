@@ -57,11 +57,12 @@ class ScriptedHTTPServer(LocalServer):
     """``script`` entries: ``("ok", text)``, ``("status", code)``, ``("sleep", seconds, text)``,
     ``("content", value)`` (the message content as given: a number, a list of parts, ...) or
     ``("garbage", bytes)`` (a 200 whose body is not JSON). When the script runs out, the server answers
-    ``("ok", default_text)``."""
+    ``("ok", responder(body))`` when a responder is given, else ``("ok", default_text)``."""
 
-    def __init__(self, flavor: str, default_text: str = "ok"):
+    def __init__(self, flavor: str, default_text: str = "ok", responder=None):
         self.flavor = flavor
         self.default_text = default_text
+        self.responder = responder  # body -> text, when the script has run out (instead of default_text)
         self.script: deque = deque()
         self.requests: list[dict] = []
         self.headers: list[dict] = []
@@ -97,7 +98,8 @@ class ScriptedHTTPServer(LocalServer):
                     return
                 outer.requests.append(body)
                 outer.headers.append({k.lower(): v for k, v in self.headers.items()})
-                step = outer.script.popleft() if outer.script else ("ok", outer.default_text)
+                step = outer.script.popleft() if outer.script else (
+                    "ok", outer.responder(body) if outer.responder else outer.default_text)
                 if step[0] == "sleep":
                     time.sleep(step[1])
                     step = ("ok", step[2])
