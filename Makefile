@@ -13,13 +13,14 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 WHEELHOUSE := $(HOME)/.cache/evo-bandit/wheels-llama-$(LLAMA_VERSION)-portable
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install install-gemma run test fuzz bench bench-quality clean help
+.PHONY: install install-gemma run test fuzz bench bench-quality docs clean help
 
 help:
 	@echo "make run    - install into .venv, then run the main job (evaluate a built-in suite on the embedded model)"
 	@echo "make test   - install into .venv, then run the test suite"
 	@echo "make fuzz   - install into .venv, then fuzz loaders and the router for FUZZ_MINUTES (default 10)"
 	@echo "make bench  - install into .venv, then run the benchmarks (prints figures)"
+	@echo "make docs   - serve the documentation site at http://127.0.0.1:8000"
 	@echo "make bench-quality - optimizer quality table: seed, reference grid, ours, DSPy GEPA/MIPROv2 (about 1 h per seed)"
 
 $(BIN)/python:
@@ -63,6 +64,10 @@ fuzz: install
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py
+
+# The documentation site (docs/, mkdocs.yml) at http://127.0.0.1:8000; `make test` builds it with --strict
+docs: install
+	$(BIN)/mkdocs serve
 
 # Side-by-side quality table (results/quality/table.md); DSPy gets its own virtualenv on first use.
 # QUALITY_ARGS, e.g. "--seeds 0 1 2 --tasks arithmetic dates"

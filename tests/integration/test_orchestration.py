@@ -17,6 +17,7 @@ from experiments.runner import run_experiment
 from tests.helpers import keyword_task_model, pure_optimizer, write_add_suite
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+OPTIMIZE_PAGE = Path(__file__).resolve().parents[2] / "docs" / "optimize.md"
 
 
 def quickstart_like(tmp_path: Path, extra: str = "") -> Path:
@@ -152,13 +153,15 @@ bootstrap_resamples: 100
 
 
 @pytest.mark.model
-def test_readme_python_api_example_runs(tmp_path, monkeypatch):
+@pytest.mark.parametrize("page, run_dir", [(README, "readme-example"), (OPTIMIZE_PAGE, "api-example")])
+def test_the_python_api_examples_run(page, run_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    code = next(b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    code = next(b for b in re.findall(r"```python\n(.*?)```", page.read_text(), re.DOTALL)
                 if b.startswith("import evo"))
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, page.name, "exec"), namespace)
     result = namespace["result"]
     assert result.after["test"]["n"] == 3 and len(result.test_records) == 3
-    assert result.calls["task"] <= 60 and (tmp_path / "results/runs/api-example/result.json").exists()
+    assert result.calls["task"] <= 60 and (tmp_path / "results/runs" / run_dir / "result.json").exists()
+    assert result.recommendation["reason"]

@@ -1,11 +1,11 @@
-"""The README's example suite and assertion, extracted and run for real (scripted backend)."""
+"""The docs' example suite and assertion (docs/suites.md), extracted and run for real (scripted backend)."""
 import json
 import re
 from pathlib import Path
 
 from evo.cli.main import main
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "suites.md"
 
 
 def blocks(lang: str) -> list[str]:

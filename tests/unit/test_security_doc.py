@@ -42,4 +42,4 @@ def test_every_test_the_security_page_names_exists():
 
 
 def test_the_readme_links_the_security_page():
-    assert "docs/security.md" in (ROOT / "README.md").read_text()
+    assert "docs/security.md" in (ROOT / "README.md").read_text() and "security.md" in (ROOT / "mkdocs.yml").read_text()
