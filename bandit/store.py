@@ -143,8 +143,11 @@ def default_store_url(path: str = "results/bandit.sqlite") -> str:
 
 
 def engine_url(url: str) -> str:
-    """``postgresql://`` means the psycopg 3 driver (installed with evo); other URLs pass through."""
+    """``postgresql://`` means the psycopg 3 driver (the ``postgres`` extra); other URLs pass through."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
+        from evo.extras import require
+
+        require("psycopg", "a PostgreSQL store")
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
 

@@ -145,6 +145,9 @@ class MlflowTracker:
 
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        from evo.extras import require
+
+        require("mlflow", "MLflow tracking (or --no-mlflow, or tracking: {kind: none})")
         from mlflow.entities import Metric, Param, RunTag
         from mlflow.tracking import MlflowClient
 

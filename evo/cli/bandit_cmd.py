@@ -144,6 +144,9 @@ def open_router(args, seed: int = 0):
 
 
 def serve(args) -> int:
+    from evo.extras import require
+
+    require("fastapi", "evo bandit serve")
     from bandit.service import serve as run_server
 
     router = open_router(args, args.seed)  # opens (and migrates) the store once, with a clear error

@@ -100,6 +100,9 @@ def _threads(cfg, task_model, backend_for, cache_path):
 
 
 def _ray(cfg, task_model, backend_for, cache_path):
+    from evo.extras import require
+
+    require("ray", "the ray evaluator")
     from evo.evaluation.ray_evaluator import RayEvaluatorPool  # the only module importing ray
 
     return RayEvaluatorPool(cfg, task_model, cache_path=cache_path)

