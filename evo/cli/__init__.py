@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """The ``evo`` command line."""
 from evo.cli.main import main
 

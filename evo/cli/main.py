@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """``evo`` entry point: subcommand registry and uniform error handling.
 
 Exit codes (documented in ``docs/security.md``; CI may rely on them):
@@ -76,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evo: error: {exc}", file=sys.stderr)
         return 2
     parser = build_parser()
+    if argv is None:  # a real command line: tab completion when the shell asks (argcomplete)
+        try:
+            import argcomplete
+        except ImportError:  # pragma: no cover - argcomplete is a core dependency
+            pass
+        else:
+            argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
