@@ -82,19 +82,26 @@ def free_port() -> int:
 class ModelServer:
     """llama-cpp-python's OpenAI-compatible server on 127.0.0.1 serving the embedded GGUF."""
 
-    def __init__(self, n_ctx: int = 4096):
+    def __init__(self, out: Path, n_ctx: int = 4096, threads: int | None = None):
+        from evo.llm.cpu_share import CpuShare, threads_for, usable_cpus
         from evo.llm.local import default_model_path
 
         self.port = free_port()
-        self.log = open(OUT / "server.log", "ab")
+        out.mkdir(parents=True, exist_ok=True)
+        self.log_path = out / "server.log"
+        self.log = open(self.log_path, "ab")
+        if threads is None:  # the cores other processes leave free now (a fixed count for the server's life)
+            share = CpuShare(0.5)
+            time.sleep(0.6)
+            threads = threads_for(share.free_cores(), max(1, min(4, len(usable_cpus()))))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()), "--host", "127.0.0.1",
-             "--port", str(self.port), "--n_ctx", str(n_ctx), "--n_threads", "2", "--model_alias", "smollm2"],
+             "--port", str(self.port), "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--model_alias", "smollm2"],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise SystemExit(f"the model server exited ({self.proc.returncode}); see {OUT / 'server.log'}")
+                raise SystemExit(f"the model server exited ({self.proc.returncode}); see {self.log_path}")
             try:
                 urllib.request.urlopen(f"{self.api_base}/models", timeout=2).read()
                 return
@@ -332,7 +339,9 @@ def main(argv=None) -> None:
     parser.add_argument("--calls", type=int, default=300, help="task-model calls per optimization run")
     parser.add_argument("--rows", nargs="+", default=[r for r in ROWS if r not in UNSCREENED], choices=ROWS,
                         help="the *-unscreened rows (screening off) measure what minibatches and racing change")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=OUT, help="where runs, the table and the server log go")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads of the DSPy rows' model server (default: the cores free at start)")
     parser.add_argument("--table-only", action="store_true",
                         help="rewrite the table and summary from the runs already logged; run nothing")
     args = parser.parse_args(argv)
@@ -344,7 +353,7 @@ def main(argv=None) -> None:
     if args.table_only:
         args.seeds = []
     python = ensure_dspy_venv() if args.seeds and any(r in DSPY for r in args.rows) else None
-    server = ModelServer() if python else None
+    server = ModelServer(args.out, threads=args.threads) if python else None
     try:
         for seed in args.seeds:
             for task in args.tasks:
