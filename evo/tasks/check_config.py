@@ -83,6 +83,44 @@ class JsonConfig(_Base):
     subset: bool = False
 
 
+class JsonSchemaConfig(_Base):
+    kind: Literal["json_schema"]
+    schema_: dict | None = Field(None, alias="schema", description="the JSON Schema, inline")
+    schema_file: str | None = Field(None, description="a JSON or YAML file holding the schema (relative to the suite)")
+    fields: list[str] | None = Field(None, min_length=1, description="score the share of these fields (a.b[0].c) "
+                                     "equal to the expected object's, once the output is valid")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_schema(self):
+        if (self.schema_ is None) == (self.schema_file is None):
+            raise ValueError("give exactly one of 'schema' (inline) or 'schema_file'")
+        if self.schema_ is not None:
+            from evo.tasks.json_schema_check import check_schema
+
+            check_schema(self.schema_)
+        return self
+
+
+def _json_schema_check(cfg, base_dir: Path | None) -> C.Check:
+    from evo.tasks.json_schema_check import JsonSchemaCheck, check_schema
+
+    schema = cfg.schema_
+    if schema is None:
+        from evo.config_base import read_mapping
+        from evo.errors import ConfigError
+
+        path = Path(cfg.schema_file)
+        path = path if path.is_absolute() or base_dir is None else base_dir / path
+        schema = read_mapping(path, "a JSON Schema")
+        try:
+            check_schema(schema)
+        except ValueError as exc:
+            raise ConfigError(path, str(exc)) from None
+    return JsonSchemaCheck(schema, fields=cfg.fields, name=cfg.name, weight=cfg.weight)
+
+
 class PythonConfig(_Base):
     kind: Literal["python"]
     ref: str
@@ -118,6 +156,7 @@ CHECKS = Registry("checks", {
     "choice": Entry(ChoiceConfig, _builtin(C.ChoiceCheck)),
     "json": Entry(JsonConfig, _builtin(C.JsonCheck)),
     "python": Entry(PythonConfig, _python_check),
+    "json_schema": Entry(JsonSchemaConfig, _json_schema_check),
 })
 
 CheckConfig = CHECKS.config_type

@@ -284,6 +284,20 @@ class ChoiceCheck(Check):
         return 0.0, f"chose {named[0]!r}, expected {expected!r}", "wrong_answer"
 
 
+def parse_json_output(output: str) -> tuple[Any, tuple[float, str, str] | None]:
+    """(value, None) for an output that is JSON (a ```json fence around it allowed), else (None, the
+    failed check's (score, message, category))."""
+    text = output.strip()
+    fence = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, re.DOTALL)
+    if fence:
+        text = fence.group(1)
+    try:
+        return json.loads(text), None
+    except (json.JSONDecodeError, ValueError, RecursionError) as exc:
+        return None, (0.0, f"invalid JSON: {exc.msg if hasattr(exc, 'msg') else exc}",
+                      "empty_output" if not text else "format_violation")
+
+
 class JsonCheck(Check):
     """The output parses as JSON; with ``fields`` those keys must equal the expected object's;
     with ``subset`` every key of the expected object must match."""
@@ -296,15 +310,9 @@ class JsonCheck(Check):
         self.subset = subset
 
     def _run(self, output, expected, inputs):
-        text = output.strip()
-        fence = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, re.DOTALL)
-        if fence:
-            text = fence.group(1)
-        try:
-            got = json.loads(text)
-        except (json.JSONDecodeError, ValueError) as exc:
-            return 0.0, f"invalid JSON: {exc.msg if hasattr(exc, 'msg') else exc}", (
-                "empty_output" if not text else "format_violation")
+        got, failure = parse_json_output(output)
+        if failure is not None:
+            return failure
         if not self.fields and not self.subset:
             return 1.0, "", None
         want = json.loads(expected) if isinstance(expected, str) else expected

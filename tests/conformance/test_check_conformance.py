@@ -32,6 +32,13 @@ class TestRegex(CheckConformance):
     failing = [("forty-two", None, NO)]
 
 
+class TestJsonSchema(CheckConformance):
+    check_config = {"kind": "json_schema", "fields": ["n"],
+                    "schema": {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}}
+    passing = [('{"n": 3}', {"n": 3}, NO), ('```json\n{"n": 3}\n```', '{"n": 3}', NO)]
+    failing = [('{"n": "3"}', {"n": 3}, NO), ('{"n": 4}', {"n": 3}, NO), ("three", {"n": 3}, NO)]
+
+
 class TestNumeric(CheckConformance):
     check_config = {"kind": "numeric", "tolerance": 0.01}
     passing = [("The answer is 5", "5", NO), ("5.004", "5", NO)]
