@@ -103,6 +103,12 @@ class JsonSchemaConfig(_Base):
         return self
 
 
+def _code_check(cfg) -> C.Check:
+    from evo.tasks.code_check import CodeCheck
+
+    return CodeCheck(**cfg.model_dump(exclude={"kind"}))
+
+
 def _json_schema_check(cfg, base_dir: Path | None) -> C.Check:
     from evo.tasks.json_schema_check import JsonSchemaCheck, check_schema
 
@@ -119,6 +125,15 @@ def _json_schema_check(cfg, base_dir: Path | None) -> C.Check:
         except ValueError as exc:
             raise ConfigError(path, str(exc)) from None
     return JsonSchemaCheck(schema, fields=cfg.fields, name=cfg.name, weight=cfg.weight)
+
+
+class CodeConfig(_Base):
+    kind: Literal["code"]
+    tests_field: str | None = Field(None, description="the input field holding the tests; default: `expected`")
+    timeout_s: float = Field(10.0, gt=0, le=600, description="wall-clock seconds, then the process group is killed")
+    cpu_s: float = Field(5.0, gt=0, le=600, description="CPU seconds (RLIMIT_CPU)")
+    memory_mb: int = Field(512, ge=64, le=65536, description="address space in MiB (RLIMIT_AS)")
+    file_mb: int = Field(10, ge=1, le=10240, description="largest file the code may write, MiB (RLIMIT_FSIZE)")
 
 
 class PythonConfig(_Base):
@@ -157,6 +172,7 @@ CHECKS = Registry("checks", {
     "json": Entry(JsonConfig, _builtin(C.JsonCheck)),
     "python": Entry(PythonConfig, _python_check),
     "json_schema": Entry(JsonSchemaConfig, _json_schema_check),
+    "code": Entry(CodeConfig, lambda cfg, base_dir: _code_check(cfg)),
 })
 
 CheckConfig = CHECKS.config_type

@@ -39,6 +39,12 @@ class TestJsonSchema(CheckConformance):
     failing = [('{"n": "3"}', {"n": 3}, NO), ('{"n": 4}', {"n": 3}, NO), ("three", {"n": 3}, NO)]
 
 
+class TestCode(CheckConformance):
+    check_config = {"kind": "code", "timeout_s": 20}
+    passing = [("```python\ndef sq(x):\n    return x * x\n```", "assert sq(3) == 9", NO)]
+    failing = [("def sq(x):\n    return x + x", "assert sq(3) == 9", NO), ("", "assert sq(3) == 9", NO)]
+
+
 class TestNumeric(CheckConformance):
     check_config = {"kind": "numeric", "tolerance": 0.01}
     passing = [("The answer is 5", "5", NO), ("5.004", "5", NO)]
