@@ -13,7 +13,8 @@ What the sandbox does (``run_code``):
 - where ``unshare`` can (root, or unprivileged user namespaces): no network (an empty network
   namespace); a PID namespace, so the code sees no other process (nor their environments) and
   everything it forked dies with it; a mount namespace in which every mount is read-only except the
-  working directory, with all capabilities dropped before the code runs, so it cannot undo that.
+  working directory; started as root, the code runs as ``nobody`` with at most 32 processes (a fork
+  bomb stops there) and no capabilities, so it cannot undo any of that.
 What it does not do: it is not a jail. It can read any file the evo process can read (a key kept in a
 file is readable; one in the environment is not). Without ``unshare`` it can also use the network and
 write wherever the evo process can. It can use the CPU and memory within the limits. Run suites you do
@@ -91,6 +92,8 @@ def run_code(code: str, tests: str, *, timeout_s: float = 10.0, cpu_s: float = 5
         shutil.copy(RUNNER, work / "runner.py")
         os.chmod(work / "runner.py", 0o644)
         prefix = isolation_prefix()
+        if prefix and os.geteuid() == 0:  # the runner runs the code as nobody: the directory is its
+            os.chown(work, 65534, 65534)
         command = [*prefix, sys.executable, "-I", "-S", str(work / "runner.py"), *(["--prepare"] if prefix else [])]
         proc = subprocess.Popen(command, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, preexec_fn=_limits(cpu_s, memory_mb, file_mb))

@@ -2,8 +2,9 @@
 working directory) and write ``result.json``: ``{"passed", "total", "first_failure"}``.
 
 Run as a script (``python -I code_runner.py [--prepare]``), standard library only. With ``--prepare``
-(root inside ``unshare -m``) it first makes every mount read-only but the working directory and drops
-all capabilities, so the code cannot write outside its directory or undo that. Tests are the top-level ``assert``
+(root inside ``unshare -m``) it first makes every mount read-only but the working directory, then runs
+the code as ``nobody`` (when the directory was given to it) with at most ``MAX_PROCESSES`` processes
+and no capabilities, so it cannot write outside its directory, undo that, or fork without bound. Tests are the top-level ``assert``
 statements of ``tests.py`` (each one a test; other statements are setup) and its ``def test_*()``
 functions (each one a test, called with no arguments).
 """
@@ -14,6 +15,8 @@ import sys
 
 
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
+NOBODY = 65534
+MAX_PROCESSES = 32  # a fork bomb stops here (RLIMIT_NPROC binds an unprivileged user, not root)
 
 
 def read_only_world() -> bool:
@@ -26,6 +29,10 @@ def read_only_world() -> bool:
     if libc.mount(work, work, None, MS_BIND | MS_REC, None) != 0:
         return False
     os.chdir(work)  # into the new mount (the old working directory is the one about to turn read-only)
+    # the interpreter's files where an unprivileged user can reach them (its prefix may sit under a
+    # home directory only root may enter): the code runs as nobody from this copy
+    os.makedirs(".py", exist_ok=True)
+    libc.mount(sys.base_prefix.encode(), os.path.abspath(".py").encode(), None, MS_BIND | MS_REC, None)
     with open("/proc/self/mountinfo", encoding="utf-8") as f:
         targets = [line.split()[4] for line in f]
     for target in sorted(set(targets), key=len):
@@ -40,9 +47,16 @@ def prepare_and_run() -> None:
     directory, then run the tests with no capabilities left (so nothing can remount it)."""
     if read_only_world():
         setpriv = "/usr/bin/setpriv" if os.path.exists("/usr/bin/setpriv") else "/bin/setpriv"
+        python = os.path.abspath(f".py/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+        drop = ["--bounding-set=-all", "--inh-caps=-all", "--no-new-privs"]
+        if os.path.exists(setpriv) and os.path.exists(python) and os.stat(".").st_uid == NOBODY:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))  # counted for nobody
+            os.execv(setpriv, [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *drop,
+                               python, "-I", "-S", os.path.abspath(__file__)])
         if os.path.exists(setpriv):
-            os.execv(setpriv, [setpriv, "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs",
-                               sys.executable, "-I", "-S", os.path.abspath(__file__)])
+            os.execv(setpriv, [setpriv, *drop, sys.executable, "-I", "-S", os.path.abspath(__file__)])
     main()
 
 
