@@ -13,6 +13,7 @@ from evo.cli.common import add_backend_args, add_genome_args, backend_from_args,
 from evo.cli.report import print_eval_report
 from evo.errors import ConfigError, RunFailure
 from evo.evaluation.evaluator import Evaluator
+from evo.evaluation.repeats import repeat_stats
 from evo.evaluation.feedback import build_feedback
 from evo.tasks.loader import load_suite
 
@@ -38,6 +39,9 @@ def register(sub) -> None:
     from evo.cli.argtypes import add_threads_flag
 
     add_threads_flag(p)
+    p.add_argument("--samples", type=positive_int, default=1, metavar="K",
+                   help="sample each example K times (set --temperature > 0 for different answers): reports "
+                        "pass@K, pass^K (all K pass) and the flaky examples")
     p.set_defaults(func=run)
 
 
@@ -62,21 +66,31 @@ def run(args) -> int:
         elif console.is_terminal and not args.json and len(examples) > 1:
             with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                           console=console, transient=True) as progress:
-                bar = progress.add_task("eval", total=len(examples))
-                batch = evaluator.evaluate(genome, examples, on_result=lambda r: progress.advance(bar))
+                bar = progress.add_task("eval", total=len(examples) * args.samples)
+                batch = evaluator.evaluate(genome, examples, samples=args.samples,
+                                           on_result=lambda r: progress.advance(bar))
         else:
-            batch = evaluator.evaluate(genome, examples)
+            batch = evaluator.evaluate(genome, examples, samples=args.samples)
+    repeats = repeat_stats(batch) if args.samples > 1 else None
     feedback = build_feedback(batch)
     stats = backend.stats() if hasattr(backend, "stats") else None
     if args.json:
         out = {"suite": suite.name, "genome": genome.to_json(), **batch.to_json(), "feedback": feedback.to_json()}
         if stats is not None:
             out["cache"] = stats
+        if repeats is not None:
+            out["repeats"] = repeats
         json.dump(out, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
         title = f"evo eval · suite {suite.name} · split {args.split} · prompt {genome.id}"
         print_eval_report(console, title, batch, feedback, stats, args.show_failures)
+        if repeats is not None:
+            flaky = repeats["flaky"]
+            console.print(f"{args.samples} samples an example: pass@{repeats['k']} {repeats['pass_at_k']:.1%} · "
+                          f"pass^{repeats['k']} {repeats['pass_all_k']:.1%} (all {repeats['k']} pass) · flaky "
+                          f"{len(flaky)} of {repeats['examples']}" + (f": {', '.join(flaky[:10])}" if flaky else ""),
+                          highlight=False)
     check_errors(batch, args.max_errors)
     if args.fail_under is not None and batch.pass_rate < args.fail_under:
         return 1
