@@ -112,3 +112,29 @@ def test_started_as_root_the_code_runs_as_nobody_with_a_process_cap():
              "assert resource.getrlimit(resource.RLIMIT_NPROC)[0] == 32\n")
     result, _ = run("def add(a, b):\n    return a + b", tests=tests)
     assert result.passed, result.message
+
+
+def test_the_builtin_codegen_suite_scores_correct_solutions_fully():
+    """Every example of the shipped code-generation suite is passable: a reference solution passes its tests."""
+    from evo.tasks.loader import load_suite
+    solutions = {"add": "return a + b", "square": "return x * x", "is_even": "return n % 2 == 0",
+                 "maximum": "return max(xs)", "reverse": "return s[::-1]",
+                 "count_vowels": "return sum(ch in 'aeiou' for ch in s)",
+                 "factorial": "import math\n    return math.factorial(n)",
+                 "fib": "a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a",
+                 "is_palindrome": "return s == s[::-1]", "total": "return sum(xs)",
+                 "average": "return sum(xs) / len(xs)", "count_words": "return len(s.split())",
+                 "capitalize_words": "return ' '.join(w[:1].upper() + w[1:] for w in s.split(' '))",
+                 "only_positive": "return [x for x in xs if x > 0]",
+                 "celsius_to_fahrenheit": "return c * 9 / 5 + 32", "last": "return xs[-1]",
+                 "repeat": "return s * n", "minimum": "return min(a, b)", "absolute": "return abs(x)",
+                 "char_count": "return s.count(c)", "unique": "return list(dict.fromkeys(xs))",
+                 "is_prime": "return n > 1 and all(n % d for d in range(2, int(n ** 0.5) + 1))",
+                 "word_lengths": "return [len(w) for w in s.split()]", "sum_digits": "return sum(map(int, str(n)))"}
+    suite = load_suite("codegen")
+    check = suite.tasks[0].checks[0]
+    for ex in suite.examples:
+        signature = ex.inputs["signature"]
+        body = solutions[signature.split("(")[0]]
+        result = check(f"```python\ndef {signature}:\n    {body}\n```", ex.expected, ex.inputs)
+        assert result.passed, (ex.id, result.message)
