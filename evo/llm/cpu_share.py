@@ -82,3 +82,33 @@ class CpuShare:
         self.free = max(0.0, len(self.cpus) - others)
         self._last = sample
         return self.free
+
+
+class ThroughputWatch:
+    """Says when the model runs far below the speed it showed earlier in this process: tokens a second
+    over windows of ``window`` calls, against the best window so far. ``add(tokens, seconds)`` returns
+    the slowdown (best / now, > ``factor``) when a finished window is that much slower, at most once
+    per ``every`` windows; else None."""
+
+    def __init__(self, window: int = 16, factor: float = 3.0, every: int = 8):
+        self.window, self.factor, self.every = window, factor, every
+        self.best = 0.0
+        self._tokens = 0
+        self._seconds = 0.0
+        self._calls = 0
+        self._quiet = 0  # windows to wait before saying it again
+
+    def add(self, tokens: int, seconds: float) -> float | None:
+        self._tokens += tokens
+        self._seconds += seconds
+        self._calls += 1
+        if self._calls < self.window:
+            return None
+        rate = self._tokens / self._seconds if self._seconds > 0 else 0.0
+        self._tokens, self._seconds, self._calls = 0, 0.0, 0
+        self.best = max(self.best, rate)
+        self._quiet = max(0, self._quiet - 1)
+        if rate > 0 and self.best / rate > self.factor and not self._quiet:
+            self._quiet = self.every
+            return self.best / rate
+        return None

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from evo.errors import BackendError, ConfigError
 from evo.llm.base import BackendBase, LLMRequest, LLMResponse
-from evo.llm.cpu_share import CpuShare, threads_for, usable_cpus
+from evo.llm.cpu_share import CpuShare, ThroughputWatch, threads_for, usable_cpus
 
 DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
 THREADS_ENV = "EVO_LOCAL_THREADS"
@@ -149,6 +149,7 @@ class LocalBackend(BackendBase):
         self.n_threads_batch = n_threads_batch or threads
         self.threads_now = threads  # the count the last call ran with
         self._share = CpuShare() if self.adaptive else None
+        self._watch = ThroughputWatch()
         self.n_ctx = n_ctx
         self.fingerprint = f"local:{self.model_path.name}:{self.model_path.stat().st_size}"
         self._lock = threading.Lock()
@@ -200,6 +201,10 @@ class LocalBackend(BackendBase):
             latency = time.perf_counter() - start
         choice = out["choices"][0]
         usage = out.get("usage", {})
+        slowdown = self._watch.add(usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0), latency)
+        if slowdown is not None:
+            log.warning("the local model runs %.0fx slower than earlier in this run (%d thread(s)): another process "
+                        "is probably using the CPU; --threads 1 or a quieter machine helps", slowdown, self.threads_now)
         return LLMResponse(
             text=choice["message"].get("content") or "",
             input_tokens=usage.get("prompt_tokens", 0),

@@ -49,3 +49,13 @@ def test_threads_from_the_environment(raw, expected):
 def test_a_bad_thread_count_in_the_environment_is_named(raw):
     with pytest.raises(ConfigError, match="EVO_LOCAL_THREADS"):
         threads_from_env({"EVO_LOCAL_THREADS": raw})
+
+
+def test_a_slowdown_against_the_best_window_is_reported_once_in_a_while():
+    from evo.llm.cpu_share import ThroughputWatch
+    watch = ThroughputWatch(window=2, factor=3.0, every=3)
+    said = [watch.add(100, 1.0) for _ in range(4)]  # 100 tokens/s: the best
+    assert said == [None] * 4
+    said = [watch.add(10, 1.0) for _ in range(8)]  # 10 tokens/s: 10x slower
+    assert [round(s) for s in said if s] == [10, 10]  # reported, then quiet for 3 windows, then again
+    assert said.index(next(s for s in said if s)) == 1
