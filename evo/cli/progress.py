@@ -167,7 +167,9 @@ class RunBar:
             self._progress.update(self._task, completed=min(completed, self._max_calls or completed),
                                   description=self._describe(f"+{evaluated}"))
         else:
-            self._progress.update(self._task, description=self._describe(f"final {scored}"), eta="-")
+            total = getattr(phase, "total", None)  # evo.run.loop.Phase: the final scoring's size
+            self._progress.update(self._task, description=self._describe(
+                f"final {scored}/{total}" if total else f"final {scored}"), eta="-")
 
     def finish(self) -> None:
         """The run ended: the row keeps its last figures, its clock stops, the bar is full."""

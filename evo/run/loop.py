@@ -35,6 +35,19 @@ SPLITS = ("train", "val", "test")
 FAIL_FAST_CALLS = 8  # task-model calls that must all fail before a run stops early (RunFailure)
 
 
+class Phase(str):
+    """What the run loop is doing, as passed to ``on_call`` after each evaluated example: the name
+    (``"optimizing"`` or ``"final scoring"``, compared as a plain string) and ``total``, the number of
+    evaluations the phase makes in all when it is known (the final scoring), else None."""
+
+    total: int | None
+
+    def __new__(cls, name: str, total: int | None = None):
+        phase = super().__new__(cls, name)
+        phase.total = total
+        return phase
+
+
 def _pandas():
     try:
         import pandas
@@ -407,10 +420,20 @@ class OptimizationRun:
         best = max(scored, key=lambda bg: bg[0].mean_score)[1]  # max keeps the first of equals
         return best, [{"id": g.id, "val_score": b.mean_score} for b, g in scored]
 
+    def _unscored(self, genome: PromptGenome, splits) -> int:
+        return sum(len(self.memo.missing((genome.id, s, 1, False), self._ids(s, None))) for s in splits)
+
     def finish(self, stop_reason: str) -> RunResult:
-        self.phase = "final scoring"
         candidates = self.strategy.final_candidates()
+        choosing = sum(self._unscored(c, ["val"]) for c in candidates) if len(candidates) > 1 else 0
+        after_choice = [s for s in SPLITS if s != "val" or len(candidates) == 1]
+        seed_part = self._unscored(self.seed_genome, SPLITS)
+        # the phase's size: at most this until the final choice is made, then exactly
+        self.phase = Phase("final scoring", choosing + seed_part + max(self._unscored(c, after_choice)
+                                                                       for c in candidates))
         best, selection = self.choose_final(candidates)
+        best_part = 0 if best.id == self.seed_genome.id else self._unscored(best, after_choice)
+        self.phase = Phase("final scoring", choosing + self._unscored(self.seed_genome, SPLITS) + best_part)
         finals = {}
         for label, genome in (("before", self.seed_genome), ("after", best)):
             finals[label] = {s: self.evaluate(genome, s, charge=False) for s in SPLITS}

@@ -68,6 +68,9 @@ def test_progress_moves_inside_long_steps(add_suite, tmp_path):
                           backends={"task": keyword_task_model(), "optimizer": pure_optimizer()})
     assert phases.count("optimizing") >= steps[-1]["task_calls"] + steps[-1]["monitor_calls"] > 0
     assert phases.count("final scoring") > 0 and phases[-1] == "final scoring"
+    # the final scoring says its size, exactly once the final choice is made: its count ends on it
+    finals = [p for p in phases if p == "final scoring"]
+    assert all(p.total is not None for p in finals) and finals[-1].total == len(finals)
     assert result.after["test"]["n"] > 0
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=160)
