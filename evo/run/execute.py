@@ -140,10 +140,12 @@ def _run_owned(resolved, suite, session: Session, run_dir: RunDir, *, tracker, r
         meta = run_dir.read_json("config.json")
         check_resumable(meta, resolved, suite, run_dir)
         run_id = meta.get("tracker_run_id") if tracker is not None else None
+        run_name = meta.get("tracker_run_name") or run_name or run_dir.path.name
     else:
         run_id = None
+        run_name = run_name or run_dir.path.name
         if tracker is not None:
-            run_id = tracker.start_run(run_name or run_dir.path.name, parent_id=parent_run_id, tags={
+            run_id = tracker.start_run(run_name, parent_id=parent_run_id, tags={
                 **(tags or {}), "strategy_kind": resolved.strategy.kind, "config_sha256": resolved.sha256(),
                 "optimizer": f"{resolved.optimizer.kind}:{model_name_of(resolved.optimizer)}"})
             flat = flat_params(resolved.model_dump(mode="json"))
@@ -153,6 +155,7 @@ def _run_owned(resolved, suite, session: Session, run_dir: RunDir, *, tracker, r
         run_dir.write_config({"resolved": resolved.model_dump(mode="json"), "config_sha256": resolved.sha256(),
                               "seed_genome": parts.seed_genome.to_json(), "suite_examples": example_hashes(suite),
                               "extra_seeds": [g.to_json() for g in extra_seeds], "tracker_run_id": run_id,
+                              "tracker_run_name": run_name,
                               "tracking": tracker.info() if tracker is not None else None})
     with run_outcome(tracker, run_id, finish=False):
         try:
@@ -166,6 +169,8 @@ def _run_owned(resolved, suite, session: Session, run_dir: RunDir, *, tracker, r
         tracker.log_dict(run_id, result.strategy_report, "strategy_report.json")
         tracker.log_dict(run_id, result.lineage, "lineage.json")
         tracker.set_tags(run_id, {"stop_reason": result.stop_reason, "best_genome_id": result.best_genome.id,
+                                  # the score where the runs table shows it without picking a column
+                                  "mlflow.runName": f"{run_name} · test {result.after['test']['mean_score']:.3f}",
                                   "recommended_genome_id": result.recommended_genome.id,
                                   "recommendation": result.recommendation.get("reason", ""),
                                   **register_winner(tracker, resolved, suite, result, run_id)})
