@@ -170,7 +170,7 @@ def _run_owned(resolved, suite, session: Session, run_dir: RunDir, *, tracker, r
         tracker.log_dict(run_id, result.lineage, "lineage.json")
         tracker.set_tags(run_id, {"stop_reason": result.stop_reason, "best_genome_id": result.best_genome.id,
                                   # the score where the runs table shows it without picking a column
-                                  "mlflow.runName": f"{run_name} · test {result.after['test']['mean_score']:.3f}",
+                                  "mlflow.runName": f"test {result.after['test']['mean_score']:.3f} · {run_name}",
                                   "recommended_genome_id": result.recommended_genome.id,
                                   "recommendation": result.recommendation.get("reason", ""),
                                   **register_winner(tracker, resolved, suite, result, run_id)})

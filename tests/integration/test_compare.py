@@ -209,6 +209,6 @@ def test_mlflow_params_are_what_the_runs_vary(tmp_path):
         assert "cache" not in child.data.params and "cache" in child.data.tags
         assert len(child.data.params) < 20  # was ~300: every setting of the resolved config
         # the held-out score is in the run's name: the runs table shows it without picking a column
-        assert child.info.run_name.endswith(f" · test {child.data.metrics['test_score']:.3f}")
+        assert child.info.run_name.startswith(f"test {child.data.metrics['test_score']:.3f} · ")
         assert "config" in {a.path for a in client.list_artifacts(child.info.run_id)}
     assert exp.tags.get("mlflow.note.content") == "does one candidate do"
