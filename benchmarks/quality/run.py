@@ -292,7 +292,8 @@ def summarize(runs: list[dict], tasks, rows, calls: int = 300) -> tuple[str, dic
             if c["ref_best"] is not None:
                 text += f", grid best {c['ref_best']:.3f}"
             parts.append(text)
-        lines.append(f"| {task} | " + " | ".join(parts) + " |")
+        label = f"{Path(task).stem} (file)" if task.endswith((".yaml", ".yml")) else task
+        lines.append(f"| {label} | " + " | ".join(parts) + " |")
     targets = {}
     for row in [r for r in OURS + UNSCREENED if r in rows]:
         have = [t for t in tasks if (t, row) in cell]
@@ -335,6 +336,8 @@ def summarize(runs: list[dict], tasks, rows, calls: int = 300) -> tuple[str, dic
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    parser.add_argument("--suite", action="append", default=[], type=Path, metavar="FILE",
+                        help="also benchmark this suite file (repeatable; at most 40 examples a split are used)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--calls", type=int, default=300, help="task-model calls per optimization run")
     parser.add_argument("--rows", nargs="+", default=[r for r in ROWS if r not in UNSCREENED], choices=ROWS,
@@ -345,6 +348,7 @@ def main(argv=None) -> None:
     parser.add_argument("--table-only", action="store_true",
                         help="rewrite the table and summary from the runs already logged; run nothing")
     args = parser.parse_args(argv)
+    args.tasks = list(args.tasks) + [str(p.resolve()) for p in args.suite]
     args.out.mkdir(parents=True, exist_ok=True)
     runs_path = args.out / "runs.jsonl"
     runs = load_runs(runs_path)
@@ -362,6 +366,8 @@ def main(argv=None) -> None:
                 todo += [(r, seed, args.calls) for r in args.rows if r in OURS + UNSCREENED + DSPY
                          and (task, r, seed, args.calls) not in done]
                 if fixed_rows:
+                    print(f"[{time.strftime('%H:%M:%S')}] {task}: scoring {' and '.join(fixed_rows)} (no optimization; "
+                          "the reference grid tries several hand-written prompts)...", flush=True)
                     for row, rec in score_fixed(load_task(task), fixed_rows).items():
                         runs.append(_append(runs_path, {"task": task, "row": row, "seed": 0, "calls": 0, **rec}))
                 for row, s, calls in todo:

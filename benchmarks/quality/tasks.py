@@ -8,6 +8,8 @@ prompt is the same one-line instruction everywhere; the metric is each task's ow
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from evo.tasks.bigbench import load_bigbench
 from evo.tasks.loader import SplitConfig, load_suite
 from evo.tasks.suite import Example, TaskSuite
@@ -26,10 +28,14 @@ def load_task(name: str) -> TaskSuite:
         suite = load_suite(name)
         keep = [e for split in ("train", "val", "test") for e in suite.split(split)[:PER_SPLIT]]
         suite = suite.subset(keep)
+    elif name.endswith((".yaml", ".yml")) and Path(name).is_file():  # `run.py --suite FILE`: any suite file
+        suite = load_suite(name)
+        keep = [e for split in ("train", "val", "test") for e in suite.split(split)[:PER_SPLIT]]
+        suite = suite.subset(keep)
     elif name in BIGBENCH:
         suite = load_bigbench(name, max_examples=3 * PER_SPLIT, split=SplitConfig(train=1 / 3, val=1 / 3, test=1 / 3))
     else:
-        raise ValueError(f"unknown benchmark task {name!r}; expected one of {TASKS}")
+        raise ValueError(f"unknown benchmark task {name!r}; expected one of {TASKS} or a suite file")
     seed_prompt = {**(suite.seed_prompt or {}), "instruction": SEED_INSTRUCTION}
     return TaskSuite(suite.name, suite.tasks, suite.examples, suite.description, seed_prompt, suite.source)
 
