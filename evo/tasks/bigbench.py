@@ -2,7 +2,10 @@
 
 The task files ship inside the PyPI sdist ``bigbench==1.0.0`` (358 MB). ``load_bigbench(name)``
 downloads that archive once into a cache directory (never at import time) and reads
-``bigbench/benchmark_tasks/<name>/task.json`` from it. A path to a ``task.json`` file is read directly.
+``bigbench/benchmark_tasks/<name>/task.json`` from it. A path to a ``task.json`` file is read directly;
+a ``bigbench/benchmark_tasks`` tree extracted into the cache directory (from the sdist or a clone of
+the BIG-bench repository) is read in place of the archive. When no download source serves the archive
+(the index now lists only a placeholder release), the error says where to put a copy.
 Tasks with subtasks are not supported.
 
 Download: ``pip download`` cannot fetch this sdist (recent pip refuses it while preparing its
@@ -126,7 +129,11 @@ def ensure_archive(cache_dir: Path, downloader=None) -> Path:
         cache_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(cache_dir, f"cannot create the BIG-bench cache: {exc.strerror or exc}") from None
-    (downloader or registry_download)(cache_dir)
+    try:
+        (downloader or registry_download)(cache_dir)
+    except ConfigError as exc:  # no download source serves it: say where a copy would be read from
+        raise ConfigError(exc.source, f"{exc.detail}; put {ARCHIVE_NAME} (or its extracted bigbench/benchmark_tasks "
+                          f"tree) in {cache_dir}, or pass a task.json path") from None
     if not archive.is_file():
         raise ConfigError(cache_dir, f"{ARCHIVE_NAME} was not found after download")
     return archive
@@ -134,6 +141,32 @@ def ensure_archive(cache_dir: Path, downloader=None) -> Path:
 
 def _member_prefix(name: str) -> str:
     return f"{PROJECT}-{VERSION}/bigbench/benchmark_tasks/{name}/"
+
+
+def extracted_tasks_dir(cache_dir: Path) -> Path | None:
+    """``bigbench/benchmark_tasks`` extracted into ``cache_dir`` (from the sdist, or a clone of the
+    BIG-bench repository), when there is one."""
+    for candidate in (cache_dir / "bigbench" / "benchmark_tasks",
+                      cache_dir / f"{PROJECT}-{VERSION}" / "bigbench" / "benchmark_tasks",
+                      cache_dir / "BIG-bench" / "bigbench" / "benchmark_tasks"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def read_task_jsons_from_dir(name: str, tasks_dir: Path) -> list[tuple[str, dict]]:
+    """``read_task_jsons`` for an extracted tree."""
+    top = tasks_dir / name / "task.json"
+    if not top.is_file():
+        raise ConfigError(tasks_dir, f"no BIG-bench task named {name!r}")
+    try:
+        data = json.loads(top.read_text(encoding="utf-8"))
+        if "examples" in data:
+            return [(f"bigbench:{name}", data)]
+        return [(f"bigbench:{name}/{sub.parent.name}", json.loads(sub.read_text(encoding="utf-8")))
+                for sub in sorted((tasks_dir / name).glob("*/task.json"))]
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(top, f"cannot read task {name!r}: {exc}") from None
 
 
 def read_task_jsons(name: str, archive: Path) -> list[tuple[str, dict]]:
@@ -173,8 +206,12 @@ def load_bigbench(name_or_path: str | Path, *, cache_dir: Path | None = None, ma
         except json.JSONDecodeError as exc:
             raise ConfigError(path, f"invalid JSON: {exc.msg}", f"line {exc.lineno}") from None
         return task_json_to_suite(data, str(path), max_examples=max_examples, split=split)
-    archive = ensure_archive(cache_dir or default_cache_dir(), downloader)
-    parts = read_task_jsons(str(name_or_path), archive)
+    cache_dir = cache_dir or default_cache_dir()
+    tasks_dir = None if (cache_dir / ARCHIVE_NAME).is_file() else extracted_tasks_dir(cache_dir)
+    if tasks_dir is not None:
+        parts = read_task_jsons_from_dir(str(name_or_path), tasks_dir)
+    else:
+        parts = read_task_jsons(str(name_or_path), ensure_archive(cache_dir, downloader))
     if len(parts) == 1:
         return task_json_to_suite(parts[0][1], parts[0][0], max_examples=max_examples, split=split)
     suites = [task_json_to_suite(data, source, max_examples=max_examples, split=split) for source, data in parts]
