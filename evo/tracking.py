@@ -33,14 +33,36 @@ def run_outcome(tracker, run_id: str | None, *, finish: bool = True):
         yield
     except KeyboardInterrupt:
         if live:
-            tracker.end_run(run_id, "KILLED")
+            end_after_interrupt(tracker, run_id, "KILLED")
         raise
     except BaseException:
         if live:
-            tracker.end_run(run_id, "FAILED")
+            end_after_interrupt(tracker, run_id, "FAILED")
         raise
     if live and finish:
         tracker.end_run(run_id, "FINISHED")
+
+
+END_RETRY_WAITS = (0.1, 0.3, 0.6, 1.0, 2.0, 3.0)  # seconds between attempts (7 s in all)
+
+
+def end_after_interrupt(tracker, run_id: str, status: str) -> None:
+    """``end_run`` on the way out of an interrupted or failed run. The interruption may have landed in
+    the middle of a tracker write, whose lock (MLflow's sqlite) is released only once that write has
+    unwound: retry with backoff; if it never succeeds, log it and let the original exception go on
+    (the run directory's checkpoint is the record that matters)."""
+    for wait in (*END_RETRY_WAITS, None):
+        try:
+            tracker.end_run(run_id, status)
+            return
+        except Exception as exc:  # noqa: BLE001 - never replace the interruption with a tracker error
+            if wait is None:
+                import logging
+
+                logging.getLogger(__name__).warning("could not mark the tracker run %s %s: %s", run_id, status,
+                                                    redact(" ".join(str(exc).split()))[:200])
+                return
+            time.sleep(wait)
 
 
 class Tracker(Protocol):
