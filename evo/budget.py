@@ -17,9 +17,11 @@ from pydantic import Field, NonNegativeFloat, NonNegativeInt
 from evo.config_base import StrictConfig
 
 # task: the strategy's evaluations; optimizer: prompt-writing calls; monitor: val scores of the current
-# best, measured for the progress curves only (never shown to the strategy). All three are real calls:
-# each counts against ``max_calls``; task and monitor calls against ``max_task_calls``.
-ROLES = ("task", "optimizer", "monitor")
+# best, measured for the progress curves only (never shown to the strategy); judge: the calls of
+# ``llm_judge`` checks while scoring task and monitor outputs. All are real calls: each counts against
+# ``max_calls`` (and its tokens and USD against ``max_tokens``/``max_usd``); task and monitor calls
+# against ``max_task_calls``.
+ROLES = ("task", "optimizer", "monitor", "judge")
 
 
 class BudgetConfig(StrictConfig):
@@ -87,7 +89,7 @@ class _BudgetState(StrictConfig):
     """A budget as saved in a checkpoint (``Budget.state_dict``)."""
 
     config: dict
-    usage: dict[Literal["task", "optimizer", "monitor"], _UsageState]
+    usage: dict[Literal["task", "optimizer", "monitor", "judge"], _UsageState]
     steps: NonNegativeInt
     steps_without_improvement: NonNegativeInt
     idle_steps: NonNegativeInt
@@ -102,6 +104,7 @@ class Budget:
     steps_without_improvement: int = 0
     idle_steps: int = 0
     elapsed_before_s: float = 0.0  # wall time spent before a resume
+    judge_calls_per_output: int = 0  # judge calls that scoring one task output makes (the suite's llm_judge checks)
 
     def __post_init__(self):
         self._lock = threading.Lock()
@@ -119,9 +122,14 @@ class Budget:
             u.usd += usd
 
     def charge_batch(self, batch, role: str = "task") -> None:
-        """Charge ``role`` for every record of an ``EvalBatch`` (errors included, and counted)."""
+        """Charge ``role`` for every record of an ``EvalBatch`` (errors included, and counted), and the
+        ``judge`` role for the judge calls its checks made."""
         self.charge(role, calls=batch.n, cached=batch.n_cached, input_tokens=batch.input_tokens,
                     output_tokens=batch.output_tokens, usd=batch.cost_usd, errors=batch.n_errors)
+        judge = batch.judge_usage
+        if judge["calls"]:
+            self.charge("judge", calls=judge["calls"], cached=judge["cached"], input_tokens=judge["input_tokens"],
+                        output_tokens=judge["output_tokens"], usd=judge["usd"], errors=judge["errors"])
 
     @property
     def total_calls(self) -> int:
@@ -145,26 +153,29 @@ class Budget:
         if c.max_task_calls is not None:
             limits.append(c.max_task_calls - self.usage["task"].calls - self.usage["monitor"].calls)
         if c.max_calls is not None:
-            limits.append(c.max_calls - self.total_calls)
+            limits.append((c.max_calls - self.total_calls) // (1 + self.judge_calls_per_output))
         return max(0, min(limits)) if limits else None
 
     def affords(self, task_calls: int = 0, optimizer_calls: int = 0, monitor_calls: int = 0) -> bool:
-        """Whether that many more calls of each role fit every call limit (task, optimizer, total).
-        Token, USD and time limits are checked between steps."""
+        """Whether that many more calls of each role fit every call limit (task, optimizer, total; each
+        task or monitor call brings ``judge_calls_per_output`` judge calls with it). Token, USD and time
+        limits are checked between steps."""
         c, u = self.config, self.usage
         task_model = u["task"].calls + u["monitor"].calls + task_calls + monitor_calls
+        judge_calls = (task_calls + monitor_calls) * self.judge_calls_per_output
         return ((c.max_task_calls is None or task_model <= c.max_task_calls)
                 and (c.max_optimizer_calls is None or u["optimizer"].calls + optimizer_calls <= c.max_optimizer_calls)
-                and (c.max_calls is None or self.total_calls + task_calls + optimizer_calls + monitor_calls <= c.max_calls))
+                and (c.max_calls is None
+                     or self.total_calls + task_calls + optimizer_calls + monitor_calls + judge_calls <= c.max_calls))
 
     def exhausted(self) -> str | None:
-        c, task, opt = self.config, self.usage["task"], self.usage["optimizer"]
+        c, task, opt, judge = self.config, self.usage["task"], self.usage["optimizer"], self.usage["judge"]
         checks = [
             (c.max_calls, self.total_calls, "LLM call budget ({limit}) used"),
             (c.max_task_calls, task.calls + self.usage["monitor"].calls, "task-model call budget ({limit}) used"),
             (c.max_optimizer_calls, opt.calls, "optimizer call budget ({limit}) used"),
-            (c.max_tokens, task.tokens + opt.tokens, "token budget ({limit}) used"),
-            (c.max_usd, task.usd + opt.usd, "USD budget ({limit}) used"),
+            (c.max_tokens, task.tokens + opt.tokens + judge.tokens, "token budget ({limit}) used"),
+            (c.max_usd, task.usd + opt.usd + judge.usd, "USD budget ({limit}) used"),
             (c.max_wall_s, self.wall_s, "wall-time budget ({limit} s) used"),
             (c.max_steps, self.steps, "step limit ({limit}) reached"),
             (c.patience, self.steps_without_improvement, "no improvement for {limit} steps"),

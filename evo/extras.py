@@ -20,6 +20,7 @@ EXTRA_OF = {  # importable module -> the extra that installs it
     "orjson": "router",
     "psycopg": "postgres",
     "sklearn": "reward-model",
+    "if_verifiable": "ifeval",
 }
 
 

@@ -91,7 +91,7 @@ class ResolvedExperiment(ExperimentConfig):
         if isinstance(cache, str) and self.cache_scope == "strategy":
             cache = str(Path(cache).parent / "caches" / f"{strategy}.sqlite")
         return ResolvedRun(suite=suite, strategy=strat, seed=seed, budget=self.budget, task_model=self.task_model,
-                           optimizer=self.optimizer, evaluator=self.evaluator, cache=cache,
+                           optimizer=self.optimizer, judge=self.judge, evaluator=self.evaluator, cache=cache,
                            split_limits=self.split_limits)
 
 

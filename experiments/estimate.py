@@ -17,10 +17,12 @@ def anthropic_token_counter(model_cfg):
 def estimate(config, token_counter=None) -> dict:
     """An upper bound of what ``config`` (a resolved experiment: its optimizer is explicit) may spend.
 
-    ``search_calls``: every run's call budget (task and optimizer calls, ``budget.max_calls``), of which
-    ``optimizer_calls`` is the optimizer's expected share (about a tenth); ``final_calls``: the final
-    scoring, charged on top of the budget (seed and winner on every split, the finalists on val, the
-    baseline's runs); ``task_calls``: every task-model call (search share plus final scoring).
+    ``search_calls``: every run's call budget (task, optimizer and judge calls, ``budget.max_calls``), of
+    which ``optimizer_calls`` is the optimizer's expected share (about a tenth); ``final_calls``: the
+    final scoring, charged on top of the budget (seed and winner on every split, the finalists on val,
+    the baseline's runs; with their judge calls); ``task_calls``: every task-model call (search share
+    plus final scoring); ``judge_calls``: the calls of the suites' ``llm_judge`` checks (each task call
+    brings ``judge_calls_per_output`` of them), search and final scoring.
     ``token_counter`` (request -> input tokens, e.g. ``anthropic_token_counter``) measures the task
     prompts exactly; without it, or when it fails, about four characters count as a token
     (``tokens_counted`` says which)."""
@@ -31,8 +33,9 @@ def estimate(config, token_counter=None) -> dict:
     opt_in, opt_out = OPTIMIZER_TOKENS["compact" if opt_cfg.in_process else "full"]
     b = config.budget
     per_run = b.max_calls or ((b.max_task_calls or 0) + (b.max_optimizer_calls or 0)) or 1000
-    totals = {"runs": 0, "search_calls": 0, "optimizer_calls": 0, "final_calls": 0, "task_calls": 0, "tokens": 0,
-              "usd": 0.0, "priced": True, "tokens_counted": token_counter is not None}
+    judge_cfg = getattr(config, "judge", None) or opt_cfg
+    totals = {"runs": 0, "search_calls": 0, "optimizer_calls": 0, "final_calls": 0, "task_calls": 0, "judge_calls": 0,
+              "tokens": 0, "usd": 0.0, "priced": True, "tokens_counted": token_counter is not None}
     for name in config.suites:
         suite = config.split_limits.apply(load_suite(name))
         n = sum(suite.counts().values())
@@ -51,16 +54,25 @@ def estimate(config, token_counter=None) -> dict:
         baseline_runs = len(config.seeds) if config.baseline else 0
         search = runs * per_run
         optimizer_calls = search // 10  # optimizer calls are a small share of each run's budget
+        per_output = suite.judge_calls_per_output()
         final = runs * (2 * n + 3 * suite.counts()["val"]) + baseline_runs * n
-        task_calls = search - optimizer_calls + final
+        search_task = (search - optimizer_calls) // (1 + per_output)
+        task_calls = search_task + final
+        judge_calls = task_calls * per_output
+        judge_in, judge_out = prompt_tokens + genome.max_tokens + 150, 80
         totals["runs"] += runs + baseline_runs
         totals["search_calls"] += search
         totals["optimizer_calls"] += optimizer_calls
-        totals["final_calls"] += final
+        totals["final_calls"] += final * (1 + per_output)
         totals["task_calls"] += task_calls
-        totals["tokens"] += int(task_calls * (prompt_tokens + genome.max_tokens) + optimizer_calls * (opt_in + opt_out))
+        totals["judge_calls"] += judge_calls
+        totals["tokens"] += int(task_calls * (prompt_tokens + genome.max_tokens) + optimizer_calls * (opt_in + opt_out)
+                                + judge_calls * (judge_in + judge_out))
         for model_cfg, calls, tin, tout in ((config.task_model, task_calls, prompt_tokens, genome.max_tokens),
-                                            (opt_cfg, optimizer_calls, opt_in, opt_out)):
+                                            (opt_cfg, optimizer_calls, opt_in, opt_out),
+                                            (judge_cfg, judge_calls, judge_in, judge_out)):
+            if not calls:
+                continue
             model = model_cfg.model_dump().get("model", "")
             if model_cfg.metered and not is_priced(model):
                 totals["priced"] = False
@@ -72,7 +84,8 @@ def estimate_run(resolved, token_counter=None) -> dict:
     """``estimate`` of one resolved run (``evo optimize``): one suite, one strategy, one seed, no baseline."""
     from types import SimpleNamespace
 
-    as_experiment = SimpleNamespace(optimizer=resolved.optimizer, budget=resolved.budget, suites=[resolved.suite],
+    as_experiment = SimpleNamespace(optimizer=resolved.optimizer, judge=resolved.judge, budget=resolved.budget,
+                                    suites=[resolved.suite],
                                     split_limits=resolved.split_limits, strategies={"run": resolved.strategy},
                                     seeds=[resolved.seed], baseline=False, task_model=resolved.task_model)
     return estimate(as_experiment, token_counter)

@@ -35,18 +35,49 @@ def add_backend_args(p) -> None:
                    help=f"response cache file (default: $EVO_CACHE or {DEFAULT_CACHE})")
 
 
-def backend_from_args(args):
+def backend_config_from_args(args):
+    """The task model's config from ``--llm-config FILE`` or ``--backend/--model/--base-url``."""
     if args.llm_config:
-        raw = read_yaml(args.llm_config)
-        if not isinstance(raw, dict):
-            raise ConfigError(args.llm_config, "must be a mapping with 'kind'")
-        cfg = parse_backend_config(raw, args.llm_config)
-    else:
-        data = backend_flags(args.backend, args.model, args.base_url)
-        cfg = parse_backend_config(data, "command line")
+        return backend_config_file(args.llm_config)
+    return parse_backend_config(backend_flags(args.backend, args.model, args.base_url), "command line")
+
+
+def backend_config_file(path):
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "must be a mapping with 'kind'")
+    return parse_backend_config(raw, path)
+
+
+def _cache_path(args) -> str | None:
+    return None if args.no_cache else str(args.cache or default_cache_path())
+
+
+def backend_from_args(args):
     from evo.evaluation.backend_stack import backend_stack
 
-    return backend_stack(cfg, cache_path=None if args.no_cache else str(args.cache or default_cache_path()))
+    return backend_stack(backend_config_from_args(args), cache_path=_cache_path(args))
+
+
+def judge_from_args(args, task_backend):
+    """The model of a suite's ``llm_judge`` checks: ``--judge-config FILE``, else the optimizer's default
+    (Claude Opus when ANTHROPIC_API_KEY is set, else the embedded model); ``task_backend`` itself when
+    that is the task model's config (one loaded model serves both)."""
+    import os
+
+    from evo.evaluation.backend_stack import backend_stack
+    from evo.run.resolve import default_optimizer_config
+
+    path = getattr(args, "judge_config", None)
+    cfg = backend_config_file(path) if path else default_optimizer_config(os.environ)
+    if cfg == backend_config_from_args(args):
+        return task_backend
+    return backend_stack(cfg, cache_path=_cache_path(args))
+
+
+def add_judge_arg(p) -> None:
+    p.add_argument("--judge-config", metavar="FILE", help="backend YAML of the llm_judge checks' model (default: "
+                   "Claude Opus when ANTHROPIC_API_KEY is set, else the embedded model)")
 
 
 def backend_flags(kind: str, model: str | None, base_url: str | None) -> dict:

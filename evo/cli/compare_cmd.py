@@ -125,11 +125,14 @@ def print_estimate(console, est: dict, title: str) -> None:
     """An estimate (``experiments.estimate``) as a table: the search budget and the final scoring apart."""
     how = "tokens counted by the API" if est["tokens_counted"] else "~4 characters a token"
     table = Table(title=f"{title} (upper bound; {how})", title_justify="left")
-    for col in ("runs", "search calls (budget)", "of which optimizer", "final scoring calls", "tokens", "USD"):
+    judged = est.get("judge_calls", 0) > 0
+    for col in ("runs", "search calls (budget)", "of which optimizer", "final scoring calls",
+                *(("judge calls (in both)",) if judged else ()), "tokens", "USD"):
         table.add_column(col, justify="right")
     usd = f"${est['usd']:.2f}" + ("" if est["priced"] else " (some models unpriced)")
     table.add_row(str(est["runs"]), f"{est['search_calls']:,}", f"~{est['optimizer_calls']:,}",
-                  f"{est['final_calls']:,}", f"{est['tokens']:,}", usd)
+                  f"{est['final_calls']:,}", *((f"~{est['judge_calls']:,}",) if judged else ()),
+                  f"{est['tokens']:,}", usd)
     console.print(table)
 
 

@@ -9,7 +9,8 @@ import sys
 from evo.cli.console import make_console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from evo.cli.common import add_backend_args, add_genome_args, backend_from_args, genome_from_args
+from evo.cli.common import (add_backend_args, add_genome_args, add_judge_arg, backend_from_args, genome_from_args,
+                            judge_from_args)
 from evo.cli.report import print_eval_report
 from evo.errors import ConfigError, RunFailure
 from evo.evaluation.evaluator import Evaluator
@@ -24,6 +25,7 @@ def register(sub) -> None:
     p.add_argument("suite", help="suite YAML file or built-in suite name")
     add_genome_args(p)
     add_backend_args(p)
+    add_judge_arg(p)
     p.add_argument("--split", default="all", help="train, val, test, a comma list, or all (default)")
     p.add_argument("--limit", type=positive_int, help="evaluate at most N examples")
     p.add_argument("--workers", type=positive_int, default=4, help="parallel calls (the local model runs 1 at a time)")
@@ -58,6 +60,9 @@ def run(args) -> int:
     if not examples:
         raise ConfigError(suite.source, f"no examples in split {args.split!r}")
     backend = backend_from_args(args)
+    if suite.judge_checks():
+        suite = suite.with_judge(judge_from_args(args, backend))
+        examples = [suite.example(ex.id) for ex in examples]
     console = make_console(stderr=args.json)
     with Evaluator(backend, suite, workers=args.workers, seed=args.seed) as evaluator:
         if args.batch:

@@ -50,8 +50,8 @@ def _terminate(signum, frame):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from evo.cli import (ablate_cmd, bandit_cmd, compare_cmd, eval_cmd, improve_cmd, optimize_cmd, resume_cmd,
-                         schema_cmd, suites_cmd)
+    from evo.cli import (ablate_cmd, bandit_cmd, compare_cmd, eval_cmd, improve_cmd, judge_check_cmd, optimize_cmd,
+                         resume_cmd, schema_cmd, suites_cmd)
 
     parser = argparse.ArgumentParser(
         prog="evo",
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"evo {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (eval_cmd, optimize_cmd, compare_cmd, ablate_cmd, resume_cmd, bandit_cmd, improve_cmd, suites_cmd,
-                   schema_cmd):
+                   judge_check_cmd, schema_cmd):
         module.register(sub)
     return parser
 

@@ -73,12 +73,15 @@ class RayEvaluatorConfig(EvaluatorConfigBase):
 class ThreadEvaluatorPool:
     """Thread-pool evaluators over the task backend; ``backend_for(cache_path)`` gives it behind a cache."""
 
-    def __init__(self, cfg: ThreadsEvaluatorConfig, backend_for):
+    def __init__(self, cfg: ThreadsEvaluatorConfig, backend_for, judge_for=None):
         self.cfg = cfg
         self.backend_for = backend_for
+        self.judge_for = judge_for
         self._handed_out: list[ThreadEvaluator] = []
 
     def evaluator(self, suite, seed: int = 0, cache_path: str | None = None) -> ThreadEvaluator:
+        if self.judge_for is not None and suite.judge_checks():
+            suite = suite.with_judge(self.judge_for(cache_path))
         evaluator = ThreadEvaluator(self.backend_for(cache_path), suite, workers=self.cfg.workers, seed=seed)
         self._handed_out.append(evaluator)
         return evaluator
@@ -95,17 +98,17 @@ class ThreadEvaluatorPool:
         self.close()
 
 
-def _threads(cfg, task_model, backend_for, cache_path):
-    return ThreadEvaluatorPool(cfg, backend_for)
+def _threads(cfg, task_model, backend_for, cache_path, judge_model=None, judge_for=None):
+    return ThreadEvaluatorPool(cfg, backend_for, judge_for)
 
 
-def _ray(cfg, task_model, backend_for, cache_path):
+def _ray(cfg, task_model, backend_for, cache_path, judge_model=None, judge_for=None):
     from evo.extras import require
 
     require("ray", "the ray evaluator")
     from evo.evaluation.ray_evaluator import RayEvaluatorPool  # the only module importing ray
 
-    return RayEvaluatorPool(cfg, task_model, cache_path=cache_path)
+    return RayEvaluatorPool(cfg, task_model, cache_path=cache_path, judge_model=judge_model)
 
 
 EVALUATORS = Registry("evaluators", {
@@ -116,8 +119,9 @@ EVALUATORS = Registry("evaluators", {
 EvaluatorConfig = EVALUATORS.config_type
 
 
-def build_evaluator_pool(cfg, *, task_model, backend_for, cache_path=None):
+def build_evaluator_pool(cfg, *, task_model, backend_for, cache_path=None, judge_model=None, judge_for=None):
     """The pool for ``cfg``: threads over ``backend_for(cache_path)`` (the session's task backend behind
     a run's cache), or Ray actors that each build ``task_model`` once and put it behind the SQLite cache
-    each run names (default ``cache_path``)."""
-    return EVALUATORS[cfg.kind].build(cfg, task_model, backend_for, cache_path)
+    each run names (default ``cache_path``). A suite's ``llm_judge`` checks get ``judge_for(cache_path)``
+    (threads) or a ``judge_model`` each worker builds (Ray)."""
+    return EVALUATORS[cfg.kind].build(cfg, task_model, backend_for, cache_path, judge_model, judge_for)

@@ -51,7 +51,10 @@ def _backend(backend_cfg: dict, cache_path: str | None, threads: int, limiter, m
     return _WORKER_BACKENDS[key]
 
 
-def _evaluate(backend, suite, genome_json: dict, examples: list, samples: int, seed: int, threads: int) -> list:
+def _evaluate(backend, suite, genome_json: dict, examples: list, samples: int, seed: int, threads: int,
+              judge=None) -> list:
+    if judge is not None:
+        suite = suite.with_judge(judge)
     evaluator = Evaluator(backend, suite, workers=threads, seed=seed)
     try:
         return list(evaluator.evaluate(PromptGenome.from_json(genome_json), examples, samples=samples).records)
@@ -61,10 +64,13 @@ def _evaluate(backend, suite, genome_json: dict, examples: list, samples: int, s
 
 @ray.remote(num_cpus=1, max_retries=5)
 def evaluate_chunk(backend_cfg: dict, cache_path: str | None, suite, genome_json: dict, examples: list,
-                   samples: int, seed: int, threads: int, limiter=None, max_pause_retries: int = 3) -> list:
-    """A stateless chunk evaluation (API backends); rescheduled by Ray if its node dies."""
+                   samples: int, seed: int, threads: int, limiter=None, max_pause_retries: int = 3,
+                   judge_cfg: dict | None = None) -> list:
+    """A stateless chunk evaluation (API backends); rescheduled by Ray if its node dies. ``judge_cfg``:
+    the model of the suite's judge checks (built once per worker process, like the task model)."""
     backend = _backend(backend_cfg, cache_path, threads, limiter, max_pause_retries)
-    return [os.getpid(), _evaluate(backend, suite, genome_json, examples, samples, seed, threads)]
+    judge = _backend(judge_cfg, cache_path, threads, limiter, max_pause_retries) if judge_cfg else None
+    return [os.getpid(), _evaluate(backend, suite, genome_json, examples, samples, seed, threads, judge)]
 
 
 @ray.remote
@@ -77,9 +83,11 @@ class EvalWorker:
         _backend(backend_cfg, None, threads, limiter, max_pause_retries)  # load the model now
 
     def evaluate(self, suite, genome_json: dict, examples: list, samples: int, seed: int,
-                 cache_path: str | None = None) -> list:
+                 cache_path: str | None = None, judge_cfg: dict | None = None) -> list:
         backend = _backend(self.backend_cfg, cache_path, self.threads, self.limiter, self.max_pause_retries)
-        return _evaluate(backend, suite, genome_json, examples, samples, seed, self.threads)
+        judge = (_backend(judge_cfg, cache_path, self.threads, self.limiter, self.max_pause_retries)
+                 if judge_cfg else None)  # the same loaded model when the judge is the task model
+        return _evaluate(backend, suite, genome_json, examples, samples, seed, self.threads, judge)
 
     def where(self) -> tuple[int, str]:
         return os.getpid(), ray.get_runtime_context().get_node_id()
@@ -122,8 +130,9 @@ def alive_nodes() -> list[dict]:
 
 
 class RayEvaluatorPool:
-    def __init__(self, cfg, backend_cfg, cache_path=None):
+    def __init__(self, cfg, backend_cfg, cache_path=None, judge_model=None):
         self.cfg = cfg
+        self.judge_cfg = judge_model.model_dump(mode="json") if judge_model is not None else None
         self.cache_path = str(cache_path) if cache_path else None
         self.started_ray = False
         if not ray.is_initialized():
@@ -208,9 +217,10 @@ class RayEvaluatorPool:
         """Evaluate ``(genome_json, examples, samples)`` units; one record list per unit, in order."""
         ref = self.suite_ref(suite)
         threads = self.cfg.threads_per_worker
+        judge_cfg = self.judge_cfg if suite.judge_checks() else None
         if not self.local_model:
             futures = [evaluate_chunk.remote(self.backend_cfg, cache_path, ref, g, ex, s, seed, threads, self.limiter,
-                                             self.max_pause_retries) for g, ex, s in units]
+                                             self.max_pause_retries, judge_cfg) for g, ex, s in units]
             out = []
             for pid, records in ray.get(futures):
                 self.worker_pids.add(pid)
@@ -225,7 +235,7 @@ class RayEvaluatorPool:
             for k, i in enumerate(todo):
                 actor = self.actors[k % len(self.actors)]
                 g, ex, s = units[i]
-                pending[actor.evaluate.remote(ref, g, ex, s, seed, cache_path)] = (i, actor)
+                pending[actor.evaluate.remote(ref, g, ex, s, seed, cache_path, judge_cfg)] = (i, actor)
             todo = []
             lost = set()
             for future, (i, actor) in pending.items():

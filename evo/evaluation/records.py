@@ -34,6 +34,11 @@ class ExampleRecord:
     sample_index: int = 0
     copied_demo: bool = False  # the answer is identical to a few-shot demo's answer (a pass may be a coincidence)
 
+    @property
+    def judge_usage(self) -> dict:
+        """The judge calls its checks made (``llm_judge``), summed: calls, cached, tokens, usd, errors."""
+        return sum_usage(c.usage for c in self.checks if c.usage)
+
     def to_json(self) -> dict:
         return {
             "example_id": self.example_id, "task": self.task, "split": self.split,
@@ -44,6 +49,18 @@ class ExampleRecord:
             "output_tokens": self.output_tokens, "cost_usd": self.cost_usd, "cached": self.cached,
             "error": self.error, "sample_index": self.sample_index, "copied_demo": self.copied_demo,
         }
+
+
+USAGE_KEYS = ("calls", "cached", "input_tokens", "output_tokens", "usd", "errors")
+
+
+def sum_usage(usages) -> dict:
+    total = dict.fromkeys(USAGE_KEYS, 0)
+    total["usd"] = 0.0
+    for usage in usages:
+        for key in USAGE_KEYS:
+            total[key] += usage.get(key, 0)
+    return total
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -106,6 +123,11 @@ class EvalBatch:
     def cost_usd(self) -> float:
         return sum(r.cost_usd for r in self.records)
 
+    @cached_property
+    def judge_usage(self) -> dict:
+        """What the records' judge checks spent (``sum_usage``); all zero without an ``llm_judge`` check."""
+        return sum_usage(r.judge_usage for r in self.records)
+
     @property
     def latency_mean_s(self) -> float:
         lat = [r.latency_s for r in self.records if not r.error]
@@ -135,6 +157,7 @@ class EvalBatch:
             "output_tokens": self.output_tokens, "cost_usd": self.cost_usd,
             "latency_mean_s": self.latency_mean_s, "latency_p95_s": self.latency_p95_s,
             "wall_s": self.wall_s, "per_task": self.per_task(),
+            **({"judge": self.judge_usage} if self.judge_usage["calls"] else {}),
         }
 
     def to_json(self) -> dict:

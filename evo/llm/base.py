@@ -37,13 +37,14 @@ class LLMRequest:
     stop: tuple[str, ...] = ()
     seed: int = 0
     sample_index: int = 0
+    json_schema: str = ""  # a JSON Schema (as JSON text) the reply must follow; "": free text
 
     def canonical(self) -> str:
-        return json.dumps(
-            [self.model, self.system, self.messages, self.temperature, self.max_tokens,
-             self.stop, self.seed, self.sample_index],
-            separators=(",", ":"), ensure_ascii=False,
-        )
+        fields = [self.model, self.system, self.messages, self.temperature, self.max_tokens,
+                  self.stop, self.seed, self.sample_index]
+        if self.json_schema:  # only then: the keys of free-text requests stay what they always were
+            fields.append(self.json_schema)
+        return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
 
     def key(self, fingerprint: str = "") -> str:
         """Stable cache key: blake2b of the backend fingerprint and the canonical request."""

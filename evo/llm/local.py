@@ -16,6 +16,8 @@ collapse to a fraction of their speed when another process takes a core.
 """
 from __future__ import annotations
 
+import json
+
 import functools
 import logging
 import importlib.util
@@ -191,10 +193,12 @@ class LocalBackend(BackendBase):
                 _use_threads(model, self.n_threads, self.n_threads_batch)
             messages = _chat_messages(request, system_role=model.chat_format != "gemma")
             start = time.perf_counter()
+            constrained = ({"response_format": {"type": "json_object", "schema": json.loads(request.json_schema)}}
+                           if request.json_schema else {})  # llama.cpp turns the schema into a grammar
             try:
                 out = model.create_chat_completion(
                     messages=messages, temperature=request.temperature, max_tokens=request.max_tokens,
-                    stop=list(request.stop) or None, seed=request.effective_seed,
+                    stop=list(request.stop) or None, seed=request.effective_seed, **constrained,
                 )
             except ValueError as exc:  # e.g. the prompt exceeds the context window
                 raise BackendError(f"local model rejected the request: {exc}") from None

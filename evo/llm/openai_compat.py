@@ -40,6 +40,9 @@ class OpenAICompatibleBackend(BackendBase):
         messages = ([{"role": "system", "content": request.system}] if request.system else [])
         messages += [{"role": r, "content": c} for r, c in request.messages]
         extra = {"stop": list(request.stop)} if request.stop else {}
+        if request.json_schema:  # structured output (OpenAI's response_format; llama.cpp and vLLM servers too)
+            extra["response_format"] = {"type": "json_schema",
+                                        "json_schema": {"name": "reply", "schema": json.loads(request.json_schema)}}
         start = time.perf_counter()
         try:
             raw = self._client.chat.completions.with_raw_response.create(

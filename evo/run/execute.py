@@ -187,7 +187,11 @@ def check_resumable(meta: dict, resolved, suite, run_dir: RunDir) -> None:
     """One-line ``ConfigError`` when ``config.json`` was edited (its sha256 no longer matches) or the
     suite's examples differ from those the run started with."""
     path = run_dir.path / "config.json"
-    if meta.get("config_sha256") and meta["config_sha256"] != resolved.sha256():
+    from evo.run.resolve import config_sha256
+
+    # the file as written (a version that added fields with defaults still resumes it), or as read
+    if meta.get("config_sha256") and meta["config_sha256"] not in (config_sha256(meta.get("resolved") or {}),
+                                                                   resolved.sha256()):
         raise ConfigError(path, "the resolved config does not match its config_sha256 (edited since the run "
                           "started?); start a new run with the edited config instead", "resolved")
     recorded = meta.get("suite_examples")

@@ -98,21 +98,35 @@ class Session:
             optimizer = task
         else:
             optimizer = build_backend(settings.optimizer)
+        judge_cfg = getattr(settings, "judge", None) or settings.optimizer
+        if backends.get("judge") is not None:
+            judge = backends["judge"]
+        elif judge_cfg == settings.optimizer:
+            judge = optimizer
+        elif judge_cfg == settings.task_model:
+            judge = task
+        else:
+            judge = build_backend(judge_cfg)
         limit = getattr(settings.evaluator, "rate_limit", None)
         if limit is not None and settings.evaluator.limits_in_session:
             from evo.evaluation.rate_limit import TokenBuckets
 
-            limited = layered(task, limiter=TokenBuckets(limit), max_pause_retries=limit.max_pause_retries)
+            buckets = TokenBuckets(limit)  # the judge books its calls in the task model's buckets too
+            limited = layered(task, limiter=buckets, max_pause_retries=limit.max_pause_retries)
             optimizer = limited if optimizer is task else optimizer
+            judge = limited if judge is task else layered(judge, limiter=buckets,
+                                                          max_pause_retries=limit.max_pause_retries)
             task = limited
         self._raw = (task, optimizer)
+        self._raw_judge = judge
+        self.judge_model = judge_cfg
         self._caches: dict[str, ResponseCache] = {}
         self._wrapped: dict[str | None, tuple] = {}
         default_cache = settings.cache if isinstance(settings.cache, str) else None
         self.task_backend, self.optimizer_backend = self.backends_for(default_cache)
         self.pool = build_evaluator_pool(settings.evaluator, task_model=settings.task_model,
                                          backend_for=lambda path: self.backends_for(path)[0],
-                                         cache_path=default_cache)
+                                         cache_path=default_cache, judge_model=judge_cfg, judge_for=self.judge_for)
 
     def backends_for(self, cache_path: str | None) -> tuple:
         """(task backend, optimizer backend) behind the response cache at ``cache_path`` (None: none)."""
@@ -127,6 +141,19 @@ class Session:
                                          task_backend if optimizer is task else layered(optimizer, cache=cache))
         return self._wrapped[cache_path]
 
+    def judge_for(self, cache_path: str | None):
+        """The judge model of ``llm_judge`` checks behind the response cache at ``cache_path``."""
+        task, optimizer = self._raw
+        if self._raw_judge is task:
+            return self.backends_for(cache_path)[0]
+        if self._raw_judge is optimizer:
+            return self.backends_for(cache_path)[1]
+        key = ("judge", cache_path)
+        if key not in self._wrapped:
+            self.backends_for(cache_path)  # opens the cache
+            self._wrapped[key] = layered(self._raw_judge, cache=self._caches.get(cache_path))
+        return self._wrapped[key]
+
     def parts(self, resolved, suite: TaskSuite, *, seed_genome: PromptGenome | None = None,
               extra_seeds: tuple[PromptGenome, ...] = ()) -> RunParts:
         """The parts of one run of ``resolved`` on ``suite`` (already limited to its split limits).
@@ -137,6 +164,7 @@ class Session:
             seed_genome = with_default_demos(seed_genome, suite)
         seed_genome = seed_genome or seed_genome_of(suite)
         budget = Budget(resolved.budget)
+        budget.judge_calls_per_output = suite.judge_calls_per_output()
         opt_seed = int(stream(resolved.seed, "optimizer").integers(2**31 - 1))
         optimizer = OptimizerLLM(self.backends_for(resolved.cache_path)[1], budget, seed=opt_seed)
         context = StrategyContext(suite, seed_genome, optimizer, budget, resolved.seed, tuple(extra_seeds))

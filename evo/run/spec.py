@@ -13,6 +13,7 @@ YAML example (all keys optional; ``suite`` may also come from the command line):
     budget: {max_calls: 600}
     task_model: {kind: local}
     optimizer: {kind: anthropic, model: claude-opus-4-5}   # default: Opus if ANTHROPIC_API_KEY is set, else local
+    judge: {kind: local}                                   # llm_judge checks' model; default: the optimizer's
     evaluator: {kind: threads, workers: 4}                 # or {kind: ray, address: auto}
     cache: true                                            # or a file path, or false
     split_limits: {train: 40}
@@ -53,6 +54,8 @@ class RunSettings(StrictConfig):
                                       "default: the embedded local model")
     optimizer: BackendConfig | None = Field(
         None, description="the model that writes prompts; default: Claude Opus if ANTHROPIC_API_KEY is set, else local")
+    judge: BackendConfig | None = Field(
+        None, description="the model of the suite's llm_judge checks; null: the optimizer's model")
     evaluator: EvaluatorConfig = Field(default_factory=ThreadsEvaluatorConfig, description="where evaluations run; "
                                        "default: 4 threads in this process")
     cache: bool | str = Field(True, description="true: the default response cache file; a path; or false")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from evo.registry import Entry, Registry
 from evo.config_base import reject_bool_for_int
 from evo.tasks import checks as C
+from evo.tasks.llm_judge import Criterion
 from evo.tasks.sandbox import SandboxedFunction
 
 
@@ -136,6 +137,58 @@ class CodeConfig(_Base):
     file_mb: int = Field(10, ge=1, le=10240, description="largest file the code may write, MiB (RLIMIT_FSIZE)")
 
 
+class LLMJudgeConfig(_Base):
+    kind: Literal["llm_judge"]
+    mode: Literal["rubric", "reference", "pairwise"] = Field(
+        "rubric", description="rubric: score the output on your criteria; reference: agreement with `expected`; "
+                              "pairwise: the output against `expected` (or `against_field`), in both orders")
+    criteria: list[Criterion] = Field([], description="rubric: what the judge scores, each on `scale`")
+    scale: tuple[int, int] = Field((1, 5), description="lowest and highest score the judge gives")
+    samples: int = Field(1, ge=1, le=15, description="judgments per output; the score is their median")
+    temperature: float = Field(0.0, ge=0, le=2, description="the judge's sampling temperature")
+    max_tokens: int = Field(200, ge=16, le=4000, description="of each judge reply")
+    against_field: str | None = Field(None, description="pairwise: the input field with the other output")
+    input_fields: list[str] | None = Field(None, description="input fields shown to the judge (default: all)")
+
+    @model_validator(mode="after")
+    def _valid(self):
+        self.options()
+        return self
+
+    def options(self):
+        from evo.tasks.llm_judge import JudgeOptions
+
+        return JudgeOptions.model_validate(self.model_dump(exclude={"kind", "name", "weight"}))
+
+
+class IFEvalConfig(_Base):
+    kind: Literal["ifeval"]
+    instructions: list[dict] = Field(min_length=1, description="[{id: <IFEval instruction id>, kwargs: {...}}]: "
+                                     "the constraints the output must follow (see docs/suites.md)")
+    benchmark: Literal["ifeval", "ifbench"] = Field("ifeval", description="whose instruction registry the ids are from")
+    loose: bool = Field(False, description="also accept IFEval's loose variants of the output")
+
+    @model_validator(mode="after")
+    def _known(self):
+        from evo.tasks.ifeval_check import Instruction, build_checker
+
+        for item in self.instructions:
+            build_checker(Instruction.model_validate(item), self.benchmark)
+        return self
+
+
+def _ifeval_check(cfg, base_dir: Path | None) -> C.Check:
+    from evo.tasks.ifeval_check import IFEvalCheck
+
+    return IFEvalCheck(**cfg.model_dump(exclude={"kind"}))
+
+
+def _judge_check(cfg, base_dir: Path | None) -> C.Check:
+    from evo.tasks.llm_judge import LLMJudgeCheck
+
+    return LLMJudgeCheck(cfg.options(), name=cfg.name, weight=cfg.weight)
+
+
 class PythonConfig(_Base):
     kind: Literal["python"]
     ref: str
@@ -173,6 +226,8 @@ CHECKS = Registry("checks", {
     "python": Entry(PythonConfig, _python_check),
     "json_schema": Entry(JsonSchemaConfig, _json_schema_check),
     "code": Entry(CodeConfig, lambda cfg, base_dir: _code_check(cfg)),
+    "llm_judge": Entry(LLMJudgeConfig, _judge_check),
+    "ifeval": Entry(IFEvalConfig, _ifeval_check),
 })
 
 CheckConfig = CHECKS.config_type

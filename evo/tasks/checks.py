@@ -51,12 +51,16 @@ class CheckResult:
     message: str = ""
     category: str | None = None
     weight: float = 1.0
+    usage: Mapping[str, Any] | None = None  # model calls the check made (llm_judge): JudgeMeter.to_json()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name, "score": self.score, "passed": self.passed,
             "message": self.message, "category": self.category, "weight": self.weight,
         }
+        if self.usage is not None:
+            out["usage"] = dict(self.usage)
+        return out
 
 
 def canonical_chars(text: str) -> str:
@@ -122,8 +126,13 @@ class Check:
         raise NotImplementedError
 
     def __call__(self, output: str, expected: Any, inputs: Mapping[str, Any]) -> CheckResult:
+        return self._checked(lambda: self._run(output, expected, inputs), output, expected)
+
+    def _checked(self, run: Callable[[], tuple], output: str, expected: Any) -> CheckResult:
+        """The ``CheckResult`` of ``run()`` (``(score, message, category)``): an exception or a score
+        outside [0, 1] fails with category ``error``; a passing score clears the category."""
         try:
-            score, message, category = self._run(output, expected, inputs)
+            score, message, category = run()
             score = float(score)
             if not math.isfinite(score) or not 0.0 <= score <= 1.0:
                 raise ValueError(f"score {score!r} is outside [0, 1]")

@@ -64,6 +64,21 @@ def check_schema(schema: Any) -> None:
         raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
 
 
+def validator_for(schema: dict):
+    """A validator of ``schema`` (checked) that never fetches a ``$ref`` to another document."""
+    from referencing import Registry
+
+    return _validator_class()(schema, registry=Registry())
+
+
+def first_error(value: Any, schema: dict) -> str | None:
+    """The most relevant violation of ``schema`` by ``value`` (``at $.a[0]: ...``), or None when valid."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator_for(schema).iter_errors(value))
+    return None if error is None else f"at {_where(error.absolute_path)}: {error.message}"[:500]
+
+
 def _where(path) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
@@ -98,10 +113,8 @@ class JsonSchemaCheck(Check):
             return failure
         from jsonschema.exceptions import best_match
 
-        if self._validator is None:  # an empty registry: a $ref to another document is never fetched
-            from referencing import Registry
-
-            self._validator = _validator_class()(self.schema, registry=Registry())
+        if self._validator is None:
+            self._validator = validator_for(self.schema)
         error = best_match(self._validator.iter_errors(got))
         if error is not None:
             return 0.0, f"at {_where(error.absolute_path)}: {error.message}"[:500], "format_violation"

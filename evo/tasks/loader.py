@@ -27,7 +27,7 @@ from evo.errors import ConfigError, pydantic_error_to_config_error
 from evo.files import read_jsonl, read_text, read_yaml  # noqa: F401 - re-exported (old import path)
 from evo.genome import stable_hash
 from evo.tasks.check_config import CheckConfig, build_check
-from evo.tasks.suite import SPLITS, Example, Task, TaskSuite, template_fields
+from evo.tasks.suite import SPLITS, Example, JudgeLabel, Task, TaskSuite, template_fields
 from evo.tasks.template import parse_template
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "suites"
@@ -39,6 +39,23 @@ class ExampleConfig(StrictConfig):
     expected: Any
     split: Literal["train", "val", "test"] | None = None
     checks: list[CheckConfig] = []
+
+
+class JudgeLabelConfig(StrictConfig):
+    """A row of a ``judge_labels_file``: an output a human judged, to calibrate the task's llm_judge checks."""
+
+    id: str | None = None
+    input: dict[str, Any] | str
+    output: str
+    expected: Any = None
+    label: Literal["pass", "fail"] | float = Field(description="pass, fail, or a score in [0, 1]")
+
+    @field_validator("label")
+    @classmethod
+    def _unit(cls, v):
+        if isinstance(v, float) and not 0.0 <= v <= 1.0:
+            raise ValueError("a score label must be in [0, 1]")
+        return v
 
 
 class SplitConfig(StrictConfig):
@@ -62,6 +79,8 @@ class _TaskFields(StrictConfig):
     examples_file: str | None = None
     checks: list[CheckConfig] = Field(default_factory=list)
     pass_threshold: float = Field(1.0, gt=0, le=1)
+    judge_labels_file: str | None = Field(None, description="JSONL of outputs a human labelled pass/fail (or "
+                                          "scored), to measure the llm_judge checks with `evo judge-check`")
 
     @field_validator("input_template")
     @classmethod
@@ -139,11 +158,13 @@ def load_suite(name_or_path: str | Path) -> TaskSuite:
             checks=tuple(_build_checks(tcfg.checks, path, prefix + "checks")),
             pass_threshold=tcfg.pass_threshold,
             description=tcfg.description,
+            judge_labels=_load_judge_labels(tcfg, path, prefix),
         )
-        if not task.checks:
-            raise ConfigError(path, "a task needs at least one check", prefix + "checks")
+        task_examples = _load_examples(tcfg, task, path, prefix)
+        if not task.checks and not all(ex.checks for ex in task_examples):
+            raise ConfigError(path, "a task needs at least one check (or one on every example)", prefix + "checks")
         tasks.append(task)
-        examples.extend(_load_examples(tcfg, task, path, prefix))
+        examples.extend(task_examples)
     examples = assign_splits(examples, cfg.split)
     try:
         return TaskSuite(cfg.name, tuple(tasks), tuple(examples), cfg.description, cfg.seed_prompt, str(path))
@@ -159,6 +180,27 @@ def _build_checks(cfgs, path: Path, field: str) -> list:
         except ValueError as exc:
             raise ConfigError(path, str(exc), f"{field}[{i}].ref") from None
     return out
+
+
+def _load_judge_labels(tcfg: TaskConfig, path: Path, prefix: str) -> tuple[JudgeLabel, ...]:
+    if tcfg.judge_labels_file is None:
+        return ()
+    data_path = (path.parent / tcfg.judge_labels_file).resolve()
+    if not data_path.is_file():
+        raise ConfigError(path, f"judge labels file {tcfg.judge_labels_file!r} does not exist",
+                          prefix + "judge_labels_file")
+    out = []
+    for number, obj in read_jsonl(data_path):
+        try:
+            row = JudgeLabelConfig.model_validate(obj)
+        except ValidationError as exc:
+            err = pydantic_error_to_config_error(data_path, exc)
+            raise ConfigError(data_path, err.detail, f"line {number}: {err.field}" if err.field else f"line {number}") from None
+        inputs = row.input if isinstance(row.input, dict) else {"input": row.input}
+        out.append(JudgeLabel(row.id or f"{tcfg.name}-label-{number}", inputs, row.output, row.expected, row.label))
+    if not out:
+        raise ConfigError(data_path, "the judge labels file holds no rows")
+    return tuple(out)
 
 
 def _load_examples(tcfg: TaskConfig, task: Task, path: Path, prefix: str) -> list[Example]:

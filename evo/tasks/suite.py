@@ -6,7 +6,7 @@ construction; loaders (``evo.tasks.loader``, ``evo.tasks.bigbench``) build them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from evo.tasks.checks import Check, CheckResult
@@ -25,6 +25,22 @@ class Example:
     checks: tuple[Check, ...] = ()  # extra checks for this example only
 
 
+@dataclass(frozen=True, slots=True)
+class JudgeLabel:
+    """A human's verdict on one output, for calibrating a judge (``evo judge-check``): ``label`` is
+    ``pass``/``fail`` or a score in [0, 1]."""
+
+    id: str
+    inputs: Mapping[str, Any]
+    output: str
+    expected: Any
+    label: str | float
+
+    @property
+    def label_score(self) -> float:
+        return 1.0 if self.label == "pass" else 0.0 if self.label == "fail" else float(self.label)
+
+
 @dataclass(frozen=True)
 class Task:
     name: str
@@ -32,6 +48,7 @@ class Task:
     checks: tuple[Check, ...]
     pass_threshold: float = 1.0
     description: str = ""
+    judge_labels: tuple[JudgeLabel, ...] = ()  # labelled outputs to calibrate the task's judge checks
 
     def render_input(self, example: Example) -> str:
         """The user-visible input text of ``example`` (the template filled with its fields)."""
@@ -109,6 +126,31 @@ class TaskSuite:
             examples = self.split(split)
             keep += examples[:cap] if cap else examples
         return self.subset(keep)
+
+    def judge_checks(self) -> list[Check]:
+        """The checks that need a judge model (those with ``bound``: ``llm_judge``)."""
+        checks = [c for t in self.tasks for c in t.checks] + [c for ex in self.examples for c in ex.checks]
+        return [c for c in checks if hasattr(c, "bound")]
+
+    def judge_calls_per_output(self) -> int:
+        """The most judge calls scoring one output of this suite makes (0: no judge check)."""
+        per_task = {t.name: sum(getattr(c, "judge_calls", 0) for c in t.checks) for t in self.tasks}
+        most = max(per_task.values(), default=0)
+        for ex in self.examples:
+            if ex.checks:
+                most = max(most, per_task[ex.task] + sum(getattr(c, "judge_calls", 0) for c in ex.checks))
+        return most
+
+    def with_judge(self, judge) -> "TaskSuite":
+        """This suite with ``judge`` (an ``LLMBackend``) bound to its judge checks; itself when it has none."""
+        if not self.judge_checks():
+            return self
+
+        def bind(checks):
+            return tuple(c.bound(judge) if hasattr(c, "bound") else c for c in checks)
+        tasks = tuple(replace(t, checks=bind(t.checks)) for t in self.tasks)
+        examples = tuple(replace(ex, checks=bind(ex.checks)) if ex.checks else ex for ex in self.examples)
+        return TaskSuite(self.name, tasks, examples, self.description, self.seed_prompt, self.source)
 
     def subset(self, examples: Iterable[Example]) -> "TaskSuite":
         return TaskSuite(self.name, self.tasks, tuple(examples), self.description, self.seed_prompt, self.source)

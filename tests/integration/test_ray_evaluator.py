@@ -87,3 +87,25 @@ def test_thread_pool_rate_limit_through_the_session():
         start = time.perf_counter()
         batch = session.pool.evaluator(suite).evaluate(PromptGenome(instruction="Add."), suite.split("train"))
         assert batch.n == 12 and time.perf_counter() - start >= 0.5  # 20 calls/s despite 8 threads
+
+
+def test_judge_checks_run_on_the_workers_with_the_judge_model(cluster, tmp_path):
+    """Workers build the judge from its config (a bound in-process judge never crosses to Ray)."""
+    import json
+
+    from evo.evaluation.ray_evaluator import RayEvaluatorPool
+    from evo.tasks.check_config import LLMJudgeConfig, build_check
+    from evo.tasks.suite import Task, TaskSuite
+    suite = arithmetic_suite(n_train=6, n_val=2, n_test=2)
+    judged = build_check(LLMJudgeConfig(kind="llm_judge", mode="reference"))
+    suite = TaskSuite(suite.name, tuple(Task(t.name, t.input_template, t.checks + (judged,)) for t in suite.tasks),
+                      suite.examples)
+    judge = ScriptedConfig(kind="scripted", default=json.dumps({"score": 5, "reason": "agrees"}))
+    pool = RayEvaluatorPool(RayEvaluatorConfig(kind="ray", num_workers=2), scripted_cfg(), judge_model=judge)
+    try:
+        batch = pool.evaluator(suite, seed=0).evaluate(PromptGenome(instruction="Add."), suite.split("train"))
+    finally:
+        pool.shutdown()
+    answered = [r for r in batch.records if not r.error]
+    assert answered and all(r.checks[-1].score == 1.0 and "agrees" in r.checks[-1].message for r in answered)
+    assert batch.judge_usage["calls"] == len(answered)
