@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal, Mapping
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import model_validator, ConfigDict, Field, field_validator
 
 from evo.config_base import StrictConfig, deep_merge, read_mapping, validate_config
 from evo.llm.config import BackendConfig
@@ -47,6 +47,10 @@ class ExperimentConfig(RunSettings):
     bootstrap_resamples: int = Field(2000, ge=100)
     parallel_runs: int = Field(1, ge=1, description="strategy x seed runs at a time (with a Ray evaluator, "
                                                       "each run's evaluations spread over the cluster)")
+    judge_pairs: Literal["none", "all"] | list[tuple[str, str]] = Field(
+        "none", description="compare these strategies' winners (pairs of names; `baseline` is the seed prompt) "
+                            "on the test examples with the judge model, in both orders: a win rate with a CI, "
+                            "for suites without ground truth; all: every pair")
     cache_scope: Literal["strategy", "shared"] = Field(
         "strategy", description="strategy: one response cache per strategy (the baseline too), so wall time "
                                 "and cache hits do not depend on run order; shared: one cache for all")
@@ -70,6 +74,19 @@ class ExperimentConfig(RunSettings):
                 raise ValueError(f"strategy {name!r}: the baseline is configured with `baseline: true`")
         return v
 
+    @model_validator(mode="after")
+    def _known_pairs(self):
+        if isinstance(self.judge_pairs, list):
+            known = set(self.strategies) | ({"baseline"} if self.baseline else set())
+            for a, b in self.judge_pairs:
+                for name in (a, b):
+                    if name not in known:
+                        raise ValueError(f"judge_pairs names {name!r}, which is not a strategy here "
+                                         f"({', '.join(sorted(known))})")
+                if a == b:
+                    raise ValueError(f"judge_pairs: {a!r} against itself")
+        return self
+
     @property
     def out_dir(self) -> Path:
         return Path(self.output_dir) / self.name
@@ -92,6 +109,7 @@ class ResolvedExperiment(ExperimentConfig):
             cache = str(Path(cache).parent / "caches" / f"{strategy}.sqlite")
         return ResolvedRun(suite=suite, strategy=strat, seed=seed, budget=self.budget, task_model=self.task_model,
                            optimizer=self.optimizer, judge=self.judge, evaluator=self.evaluator, cache=cache,
+                           final_samples=self.final_samples,
                            split_limits=self.split_limits)
 
 

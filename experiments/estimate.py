@@ -60,10 +60,13 @@ def estimate(config, token_counter=None) -> dict:
         task_calls = search_task + final
         judge_calls = task_calls * per_output
         judge_in, judge_out = prompt_tokens + genome.max_tokens + 150, 80
+        # the judged comparison of winners (judge_pairs): both orders, every test example and seed
+        judged = _judged_pair_count(config) * len(config.seeds) * suite.counts()["test"] * 2
+        judge_calls += judged
         totals["runs"] += runs + baseline_runs
         totals["search_calls"] += search
         totals["optimizer_calls"] += optimizer_calls
-        totals["final_calls"] += final * (1 + per_output)
+        totals["final_calls"] += final * (1 + per_output) + judged
         totals["task_calls"] += task_calls
         totals["judge_calls"] += judge_calls
         totals["tokens"] += int(task_calls * (prompt_tokens + genome.max_tokens) + optimizer_calls * (opt_in + opt_out)
@@ -78,6 +81,14 @@ def estimate(config, token_counter=None) -> dict:
                 totals["priced"] = False
             totals["usd"] += cost_usd(model, int(calls * tin), int(calls * tout)) if model else 0.0
     return totals
+
+
+def _judged_pair_count(config) -> int:
+    from experiments.judged_pairs import pairs_of
+
+    spec = getattr(config, "judge_pairs", "none")
+    names = (["baseline"] if getattr(config, "baseline", False) else []) + list(config.strategies)
+    return len(pairs_of(spec, names))
 
 
 def estimate_run(resolved, token_counter=None) -> dict:

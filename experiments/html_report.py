@@ -80,6 +80,9 @@ def _summary_table(rows: list[dict]) -> str:
             ("winner recommended", "winner_recommended")]
     if not any("variant" in r for r in rows):
         cols = cols[1:]
+    if any("test_pass_at_k" in r for r in rows):
+        k = next(r["test_k"] for r in rows if "test_k" in r)
+        cols += [(f"pass@{k}", "test_pass_at_k"), (f"pass^{k}", "test_pass_all_k"), ("flaky", "test_flake_rate")]
     head = "".join(f"<th>{esc(c)}</th>" for c, _ in cols)
     body = []
     for r in rows:
@@ -91,6 +94,8 @@ def _summary_table(rows: list[dict]) -> str:
                 cells.append(f'<td class="num">{r["task_calls"]}/{r["optimizer_calls"]}</td>')
             elif name == "failed calls":
                 cells.append(f'<td class="num">{r.get("failed_task_calls", 0)}/{r.get("failed_optimizer_calls", 0)}</td>')
+            elif key in ("test_pass_at_k", "test_pass_all_k", "test_flake_rate"):
+                cells.append(f'<td class="num">{r[key]:.1%}</td>' if key in r else "<td>-</td>")
             elif key in ("test_pass_rate", "train_after", "val_after"):
                 cells.append(f'<td class="num">{r[key]:.1%}</td>')
             elif key == "test_score":
@@ -139,6 +144,7 @@ def _examples_table(cells: list[Cell]) -> str:
     runs = list(first.values())
     labels = [f"{c.suite}/{c.label}" if len({x.suite for x in runs}) > 1 else c.label for c in runs]
     rows: dict[tuple, dict] = {}
+    flaky = {label: set((c.result.repeats.get("after") or {}).get("flaky", ())) for c, label in zip(runs, labels)}
     for c, label in zip(runs, labels):
         for r in c.result.test_records:
             row = rows.setdefault((c.suite, r.example_id), {"input": r.input_text, "expected": r.expected, "by": {}})
@@ -154,6 +160,8 @@ def _examples_table(cells: list[Cell]) -> str:
                 tds.append("<td></td>")
                 continue
             note = "" if r.passed else f"<br><span class='muted'>{esc(r.category or '')}</span>"
+            if ex_id in flaky[label]:
+                note += "<br><span class='muted' title='passes some samples and fails others'>flaky</span>"
             tds.append(f"<td class='{'pass' if r.passed else 'fail'}'>{esc(r.answer[:160]) or '<i>(empty)</i>'}{note}</td>")
         body.append(f"<tr data-disagree='{int(len(verdicts) > 1)}'><td>{esc(ex_id)}</td><td>{esc(row['input'][:200])}</td>"
                     f"<td>{esc(row['expected'])}</td>{''.join(tds)}</tr>")

@@ -27,8 +27,13 @@ def render_report(report: ComparisonReport, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_csv(out_dir / "summary.csv", report.rows)
     _write_csv(out_dir / "pairwise.csv", report.pairwise, PAIRWISE_COLUMNS)
-    (out_dir / "summary.md").write_text(markdown_table(report.rows), encoding="utf-8")
-    write_json(out_dir / "summary.json", {"rows": report.rows, "pairwise": report.pairwise})
+    md = markdown_table(report.rows)
+    if report.judged_pairs:
+        md += "\n" + judged_pairs_markdown(report.judged_pairs)
+        _write_csv(out_dir / "judged_pairs.csv", report.judged_pairs)
+    (out_dir / "summary.md").write_text(md, encoding="utf-8")
+    write_json(out_dir / "summary.json", {"rows": report.rows, "pairwise": report.pairwise,
+                                          **({"judged_pairs": report.judged_pairs} if report.judged_pairs else {})})
     files = [out_dir / n for n in ("summary.csv", "summary.md", "summary.json", "pairwise.csv")]
     files += render_plots(report.cells, out_dir / "plots")
     for suite in dict.fromkeys(r["suite"] for r in report.rows):
@@ -36,6 +41,15 @@ def render_report(report: ComparisonReport, out_dir: Path) -> list[Path]:
                                             out_dir / "plots" / f"{suite}_test_scores.png", f"{suite}: held-out test"))
     files.append(render_html(report, out_dir, f"evo · {out_dir.name}", out_dir / "plots"))
     return files
+
+
+def judged_pairs_markdown(rows: list[dict]) -> str:
+    """The judged pairwise comparisons as a Markdown table (win rate of a over b, ties counting half)."""
+    md = ["| suite | a | b | a wins / ties / b wins | win rate of a [95% CI] | judge errors |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        md.append(f"| {r['suite']} | {r['a']} | {r['b']} | {r['a_wins']} / {r['ties']} / {r['b_wins']} | "
+                  f"{r['win_rate_a']:.3f} [{r['ci95_low']:.3f}, {r['ci95_high']:.3f}] | {r['judge_errors']} |")
+    return "\n".join(md) + "\n"
 
 
 def render_plots(cells: list[Cell], plot_dir: Path) -> list[Path]:

@@ -39,6 +39,7 @@ class ComparisonReport:
     cells: list[Cell] = field(default_factory=list)
     dir: str = ""
     tracking: dict | None = None
+    judged_pairs: list[dict] = field(default_factory=list)  # experiments.judged_pairs rows
 
     @property
     def tracking_uri(self) -> str | None:
@@ -51,7 +52,8 @@ class ComparisonReport:
         return pandas.DataFrame(self.rows)
 
     def to_json(self) -> dict:
-        return {"dir": self.dir, "rows": self.rows, "pairwise": self.pairwise, "tracking": self.tracking}
+        return {"dir": self.dir, "rows": self.rows, "pairwise": self.pairwise, "tracking": self.tracking,
+                **({"judged_pairs": self.judged_pairs} if self.judged_pairs else {})}
 
 
 def _groups(cells: list[Cell]) -> dict[tuple[str, str], dict[str, list[Cell]]]:
@@ -93,6 +95,12 @@ def build_report(cells: list[Cell], resamples: int = 2000) -> ComparisonReport:
                    # calls that failed after the backends' retries, summed over seeds
                    "failed_task_calls": int(np.sum([c.result.budget["failed_task_calls"] for c in runs])),
                    "failed_optimizer_calls": int(np.sum([c.result.calls["optimizer_errors"] for c in runs]))}
+            sampled = [c.result.repeats["after"] for c in runs if c.result.repeats]
+            if sampled:  # final_samples > 1: reliability of the chosen prompt under repeated sampling
+                row["test_k"] = sampled[0]["k"]
+                row["test_pass_at_k"] = round(float(np.mean([s["pass_at_k"] for s in sampled])), 4)
+                row["test_pass_all_k"] = round(float(np.mean([s["pass_all_k"] for s in sampled])), 4)
+                row["test_flake_rate"] = round(float(np.mean([s["flake_rate"] for s in sampled])), 4)
             if name != "baseline":  # seeds whose winner beat the seed significantly on val (evo.run.recommend)
                 recommended = sum(bool(c.result.recommendation.get("use_winner")) for c in runs)
                 row["winner_recommended"] = f"{recommended}/{len(runs)}"
@@ -115,6 +123,9 @@ def markdown_table(rows: list[dict]) -> str:
     head = (["variant"] if with_variant else []) + [
         "suite", "strategy", "test score [95% CI]", "test pass", "train before → after", "val after",
         "calls task/opt", "p vs baseline (Wilcoxon / McNemar)", "winner recommended (seeds)"]
+    k = next((r["test_k"] for r in rows if "test_k" in r), None)
+    if k is not None:
+        head += [f"pass@{k}", f"pass^{k}", "flaky"]
     md = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         p = (f"{r['wilcoxon_p_vs_baseline']:.3f} / {r['mcnemar_p_vs_baseline']:.3f}"
@@ -123,6 +134,9 @@ def markdown_table(rows: list[dict]) -> str:
             r["suite"], r["strategy"], f"{r['test_score']:.3f} [{r['ci95_low']:.3f}, {r['ci95_high']:.3f}]",
             f"{r['test_pass_rate']:.1%}", f"{r['train_before']:.1%} → {r['train_after']:.1%}", f"{r['val_after']:.1%}",
             f"{r['task_calls']}/{r['optimizer_calls']}", p, r.get("winner_recommended", "-")]
+        if k is not None:
+            cells += [f"{r[key]:.1%}" if key in r else "-" for key in ("test_pass_at_k", "test_pass_all_k",
+                                                                         "test_flake_rate")]
         md.append("| " + " | ".join(cells) + " |")
     return "\n".join(md) + "\n"
 

@@ -55,12 +55,26 @@ def run_experiment(config: ExperimentConfig | str | Path, overlays: list = (), *
         with Session(resolved, backends=backends) as session:
             cells = Comparison(resolved, session, tracker, parent, progress=progress, variant=variant,
                                extra_param_keys=param_keys).run()
+            judged = judge_winners(resolved, cells, session)
         report = build_report(cells, resolved.bootstrap_resamples)
+        report.judged_pairs = judged
         report.dir, report.tracking = str(out), tracker.info()
         for path in render_report(report, out):
             tracker.log_file(parent, path, "plots" if path.suffix == ".png" else "report")
         tracker.log_metrics(parent, parent_metrics(report), 0)
     return report
+
+
+def judge_winners(resolved: ResolvedExperiment, cells, session) -> list[dict]:
+    """``experiments.judged_pairs`` for the experiment's ``judge_pairs`` (none: [])."""
+    from experiments.judged_pairs import judged_pairs, pairs_of
+
+    names = (["baseline"] if resolved.baseline else []) + list(resolved.strategies)
+    pairs = pairs_of(resolved.judge_pairs, names)
+    if not pairs:
+        return []
+    cache = resolved.cache if isinstance(resolved.cache, str) else None
+    return judged_pairs(cells, session.judge_for(cache), pairs, resamples=resolved.bootstrap_resamples)
 
 
 def experiment_params(resolved: ResolvedExperiment) -> dict:

@@ -110,6 +110,9 @@ def summary_table(rows: list[dict], title: str) -> Table:
     cols = ([("variant", "left")] if with_variant else []) + ([] if one else [("suite", "left")]) + [
         ("strategy", "left"), ("test", "right"), ("95% CI", "right"), ("train", "right"), ("val", "right"),
         ("calls t/o", "right"), ("p", "right"), ("winner?", "right")]
+    k = next((r["test_k"] for r in rows if "test_k" in r), None)
+    if k is not None:  # final_samples > 1
+        cols += [(f"pass@{k}", "right"), (f"pass^{k}", "right"), ("flaky", "right")]
     for col, justify in cols:
         table.add_column(col, justify=justify, no_wrap=True)
     for r in rows:
@@ -117,6 +120,9 @@ def summary_table(rows: list[dict], title: str) -> Table:
         cells = [r["strategy"], f"{r['test_score']:.3f}", f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}",
                  f"{r['train_after']:.0%}", f"{r['val_after']:.0%}", f"{r['task_calls']}/{r['optimizer_calls']}", p,
                  r.get("winner_recommended", "-")]
+        if k is not None:
+            cells += [f"{r[key]:.0%}" if key in r else "-" for key in ("test_pass_at_k", "test_pass_all_k",
+                                                                         "test_flake_rate")]
         table.add_row(*(([r["variant"]] if with_variant else []) + ([] if one else [r["suite"]]) + cells))
     return table
 
@@ -182,6 +188,11 @@ def run(args) -> int:
                             source=" + ".join(str(p) for p in [args.config, *args.overlay]))
     console.print(summary_table(report.rows, "held-out test (p: Wilcoxon vs baseline; winner?: seeds whose winner "
                                              "beat the seed prompt significantly on val)"))
+    for r in report.judged_pairs:
+        console.print(f"judged ({r['suite']}): {r['a']} vs {r['b']}: {r['a']} wins {r['a_wins']}, ties {r['ties']}, "
+                      f"{r['b']} wins {r['b_wins']} · win rate of {r['a']} {r['win_rate_a']:.2f} "
+                      f"[{r['ci95_low']:.2f}, {r['ci95_high']:.2f}]" + (f" · {r['judge_errors']} judge errors (ties)"
+                                                                       if r["judge_errors"] else ""), highlight=False)
     print_locations(console, report)
     if args.json:
         emit_json(report.to_json())

@@ -121,8 +121,9 @@ def print_summary(console: Console, result, path: Path) -> None:
     calls, budget = result.calls, result.budget
     total = sum(u["calls"] for u in budget["usage"].values())
     cached = sum(u["cached_calls"] for u in budget["usage"].values())
-    line = (f"steps {len(result.steps)} · LLM calls: task {calls['task']}, optimizer {calls['optimizer']} · "
-            f"tokens {calls['tokens']} · ${calls['usd']:.4f}")
+    judge_calls = budget["usage"].get("judge", {}).get("calls", 0)
+    line = (f"steps {len(result.steps)} · LLM calls: task {calls['task']}, optimizer {calls['optimizer']}"
+            + (f", judge {judge_calls}" if judge_calls else "") + f" · tokens {calls['tokens']} · ${calls['usd']:.4f}")
     if total:
         line += f" · cache hits {cached / total:.0%}"
     if budget["failed_task_calls"] or calls["optimizer_errors"]:
@@ -138,6 +139,11 @@ def print_summary(console: Console, result, path: Path) -> None:
     report = result.strategy_report
     if report.get("mode") == "pareto" and report.get("pareto_front"):
         print_pareto(console, report["pareto_front"])
+    for label, stats in result.repeats.items():  # final_samples > 1
+        k = stats["k"]
+        console.print(f"{'seed' if label == 'before' else 'winner'} on test, {k} samples an example: pass@{k} "
+                      f"{stats['pass_at_k']:.1%} · pass^{k} {stats['pass_all_k']:.1%} · flaky {len(stats['flaky'])} of "
+                      f"{stats['examples']}", highlight=False)
     print_recommendation(console, result)
     console.print(f"run record: {path}")
 

@@ -106,7 +106,8 @@ def execute(parts: RunParts, run_dir: RunDir, *, tracker=None, tracker_run_id: s
             on_record(record)
 
     loop = OptimizationRun(parts.strategy, parts.evaluator, parts.budget, parts.seed_genome, on_step=on_step,
-                           charged_keys=charged, steps=steps, history=history, on_call=on_call)
+                           charged_keys=charged, steps=steps, history=history, on_call=on_call,
+                           final_samples=parts.final_samples)
     result = loop.run()
     run_dir.write_result(result)
     return result

@@ -24,6 +24,7 @@ from evo.evaluation.evaluator import Evaluator
 from evo.evaluation.memo import ExampleMemo
 from evo.evaluation.perturb import perturb_examples
 from evo.evaluation.records import EvalBatch
+from evo.evaluation.repeats import repeat_stats
 from evo.genome import PromptGenome
 from evo.run.recommend import recommend
 from evo.strategies.base import Strategy
@@ -95,6 +96,7 @@ class RunResult:
     final_candidates: list = field(default_factory=list)  # the genomes compared on val at the end
     distinct_candidates: int = 0  # genomes evaluated on at least one example during optimization
     recommendation: dict = field(default_factory=dict)  # evo.run.recommend.Recommendation.to_json()
+    repeats: dict = field(default_factory=dict)  # final_samples > 1: {"before"|"after": repeat_stats of test}
 
     @property
     def recommended_genome(self) -> PromptGenome:
@@ -154,6 +156,7 @@ class RunResult:
             "final_selection": self.final_selection, "recommendation": self.recommendation,
             "lineage": self.lineage, "evaluator": self.evaluator,
             "test_records": [r.to_json() for r in self.test_records] if self.final_batches else [],
+            **({"repeats": self.repeats} if self.repeats else {}),
         }
 
 
@@ -161,7 +164,8 @@ class OptimizationRun:
     def __init__(self, strategy: Strategy, evaluator: Evaluator, budget: Budget, seed_genome: PromptGenome, *,
                  on_step: Callable[[dict], None] | None = None, charged_keys: set | None = None,
                  steps: list | None = None, monitor_val: bool | None = None, history: dict | None = None,
-                 on_call: Callable[[str], None] | None = None):
+                 on_call: Callable[[str], None] | None = None, final_samples: int = 1):
+        self.final_samples = final_samples
         self.strategy = strategy
         self.evaluator = evaluator
         self.budget = budget
@@ -433,10 +437,15 @@ class OptimizationRun:
                                                                        for c in candidates))
         best, selection = self.choose_final(candidates)
         best_part = 0 if best.id == self.seed_genome.id else self._unscored(best, after_choice)
-        self.phase = Phase("final scoring", choosing + self._unscored(self.seed_genome, SPLITS) + best_part)
+        k = self.final_samples
+        sampled = [] if k == 1 else [self.seed_genome] + ([best] if best.id != self.seed_genome.id else [])
+        repeat_part = sum(k * len(self.memo.missing((g.id, "test", k, False), self._ids("test", None))) for g in sampled)
+        self.phase = Phase("final scoring", choosing + self._unscored(self.seed_genome, SPLITS) + best_part + repeat_part)
         finals = {}
         for label, genome in (("before", self.seed_genome), ("after", best)):
             finals[label] = {s: self.evaluate(genome, s, charge=False) for s in SPLITS}
+        repeats = {} if k == 1 else {label: repeat_stats(self.evaluate(genome, "test", samples=k, charge=False))
+                                     for label, genome in (("before", self.seed_genome), ("after", best))}
         summary = {label: {s: {"pass_rate": b.pass_rate, "mean_score": b.mean_score, "n": b.n}
                            for s, b in batches.items()} for label, batches in finals.items()}
         recommendation = recommend(self.seed_genome, best, finals["before"]["val"], finals["after"]["val"], self.suite)
@@ -447,4 +456,5 @@ class OptimizationRun:
                          self.steps, budget, stop_reason, finals, selection, lineage=self.lineage(best),
                          points=self.evaluated_points(), strategy_report=self.strategy.report(),
                          evaluator=self.evaluator.describe(), final_candidates=candidates,
-                         distinct_candidates=self.distinct_candidates(), recommendation=recommendation.to_json())
+                         distinct_candidates=self.distinct_candidates(), recommendation=recommendation.to_json(),
+                         repeats=repeats)

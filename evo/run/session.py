@@ -35,6 +35,7 @@ class RunParts:
     evaluator: Evaluator
     budget: Budget
     seed_genome: PromptGenome
+    final_samples: int = 1  # samples per test example at the final scoring (pass@k, pass^k, flaky examples)
 
 
 def seed_genome_of(suite: TaskSuite) -> PromptGenome:
@@ -169,7 +170,8 @@ class Session:
         optimizer = OptimizerLLM(self.backends_for(resolved.cache_path)[1], budget, seed=opt_seed)
         context = StrategyContext(suite, seed_genome, optimizer, budget, resolved.seed, tuple(extra_seeds))
         strategy = build_strategy(resolved.strategy, context)
-        return RunParts(strategy, self.pool.evaluator(suite, resolved.seed, resolved.cache_path), budget, seed_genome)
+        return RunParts(strategy, self.pool.evaluator(suite, resolved.seed, resolved.cache_path), budget, seed_genome,
+                        getattr(resolved, "final_samples", 1))
 
     def close(self) -> None:
         self.pool.close()

@@ -58,6 +58,9 @@ class RunSettings(StrictConfig):
         None, description="the model of the suite's llm_judge checks; null: the optimizer's model")
     evaluator: EvaluatorConfig = Field(default_factory=ThreadsEvaluatorConfig, description="where evaluations run; "
                                        "default: 4 threads in this process")
+    final_samples: int = Field(1, ge=1, le=50, description="at the final scoring, sample each test example this "
+                               "many times for seed and winner: pass@k, pass^k (all k pass) and the flaky examples "
+                               "(k times the final test calls; set the prompt's temperature > 0 for different answers)")
     cache: bool | str = Field(True, description="true: the default response cache file; a path; or false")
     split_limits: SplitLimits = Field(default_factory=SplitLimits, description="use at most this many examples "
                                       "of each split")
