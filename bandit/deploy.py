@@ -48,9 +48,11 @@ def run_suite(run_dir: Path):
 
 
 def deploy_run(router, run_dir: Path, *, top: int = 2, pareto: bool = False,
-               reward_model_path: Path | None = None) -> list[tuple[str, str]]:
+               reward_model_path: Path | None = None, require_ope_lift: bool = False) -> list[tuple[str, str]]:
     """Deploy the run's best genomes as arms (the seed prompt as production when there is none yet),
-    each with its render context (task templates and few-shot demos) so ``/route`` can render it."""
+    each with its render context (task templates and few-shot demos) so ``/route`` can render it.
+    ``require_ope_lift``: a genome is deployed only when its off-policy DR estimate's 95% lower bound
+    (``bandit.ope``) clears production's; ``ConfigError`` naming each refused genome and why."""
     from evo.evaluation.render import render_context
 
     run_dir = Path(run_dir)
@@ -73,11 +75,38 @@ def deploy_run(router, run_dir: Path, *, top: int = 2, pareto: bool = False,
         production = [a for a in router.store.arms() if a.production and a.active]
         baseline = max(model.predict_genome(PromptGenome.from_json(a.genome)) for a in production)
         candidates = [(g, q) for g, q in candidates if model.predict_genome(g) >= baseline]
+    if require_ope_lift:
+        candidates = _with_ope_lift(router, candidates[:top], reward_model_path)
     for rank, (genome, quality) in enumerate(candidates[:top], start=1):
         label = arm_label(run_dir, rank, genome, quality, result)
         router.add_arm(genome.id, genome.to_json(), label=label, context=context(genome))
         added.append((genome.id, label))
     return added
+
+
+def _with_ope_lift(router, candidates, reward_model_path):
+    """The candidates whose off-policy estimate clears production; ``ConfigError`` when none does."""
+    from bandit.ope import evaluate_candidate
+    from evo.errors import ConfigError
+
+    model = None
+    if reward_model_path is not None:
+        from bandit.reward_model import RewardModel
+
+        model = RewardModel.load(reward_model_path)
+    kept, refused = [], []
+    for genome, quality in candidates:
+        try:
+            result = evaluate_candidate(router.store, ("genome", genome), reward_model=model, resamples=500)
+        except ValueError as exc:
+            refused.append(f"{genome.id}: {exc}")
+            continue
+        (kept if result["lift"] else refused).append((genome, quality) if result["lift"] else
+                                                     f"{genome.id}: {result['lift_rule']}")
+    if not kept:
+        raise ConfigError("--require-ope-lift", "no candidate shows a lift over production from the logs: "
+                          + "; ".join(refused))
+    return kept
 
 
 def run_name(run_dir: Path) -> str:

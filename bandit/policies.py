@@ -16,6 +16,13 @@ Contract for every ``Policy``:
   (non-finite or negative statistics are refused as a corrupt store).
 - ``check_reward(value)`` accepts a finite reward within the config's ``reward_range`` (else ValueError):
   the router asks the policy, never tests its kind.
+- ``propensity(rng, chosen, allowed=None)``: the probability that ``select`` (over the same ``allowed``
+  and statistics) returns ``chosen``, logged with every decision for off-policy evaluation. Exact for
+  uniform, epsilon-greedy and UCB1 (deterministic: 1); Monte Carlo from the posterior for Thompson
+  sampling (``PROPENSITY_DRAWS`` draws, floored at 1 / draws so it is never 0); a policy without its
+  own rule gets a Monte Carlo estimate over ``select``. The Monte Carlo shares are cached per allowed
+  set and recomputed once the rewards since exceed 2% of the evidence (+1), so the hot path pays a
+  cached lookup: one reward among hundreds moves a posterior's shares by less than the estimate's noise.
 """
 from __future__ import annotations
 
@@ -42,6 +49,18 @@ def discounted_updates(discount: float, rewards: list[tuple[object, float]]):
         t[1] += w * value
         t[2] += w * value * value
     return discount ** k, increments
+
+
+PROPENSITY_DRAWS = 2048
+
+
+def mc_shares(idx: np.ndarray, draw, n_arms: int) -> np.ndarray:
+    """Per arm, the share of ``PROPENSITY_DRAWS`` columns of ``draw(idx, draws)`` (one row per arm of
+    ``idx``) in which it has the largest value."""
+    samples = draw(idx, PROPENSITY_DRAWS)
+    out = np.zeros(n_arms)
+    np.add.at(out, idx[np.argmax(samples, axis=0)], 1.0)
+    return out / PROPENSITY_DRAWS
 
 
 class _PolicyConfig(StrictConfig):
@@ -108,9 +127,12 @@ class Policy:
         self.s = np.zeros(0)
         self.ss = np.zeros(0)
         self.active = np.zeros(0, dtype=bool)
+        self._updates = 0  # rewards applied: the propensity cache's clock
+        self._share_cache: dict = {}
 
     # ---- arms ------------------------------------------------------------------------------------
     def add_arm(self) -> int:
+        self._share_cache = {}
         self.n = np.append(self.n, 0.0)
         self.s = np.append(self.s, 0.0)
         self.ss = np.append(self.ss, 0.0)
@@ -118,6 +140,7 @@ class Policy:
         return len(self.n) - 1
 
     def retire_arm(self, index: int) -> None:
+        self._share_cache = {}
         self.active[index] = False
 
     @property
@@ -155,6 +178,7 @@ class Policy:
         return value
 
     def update(self, index: int, reward: float) -> None:
+        self._updates += 1
         factor, increments = discounted_updates(self.cfg.discount, [(index, reward)])
         if factor < 1.0:
             self.n *= factor
@@ -171,6 +195,29 @@ class Policy:
 
     def select(self, rng: np.random.Generator, allowed=None) -> int:
         raise NotImplementedError
+
+    def propensity(self, rng: np.random.Generator, chosen: int, allowed=None) -> float:
+        """P(``select`` returns ``chosen``) over ``allowed``: the cached selection shares (recomputed
+        once the rewards since exceed 2% of the evidence), floored at 1 / ``PROPENSITY_DRAWS``."""
+        key = None if allowed is None else tuple(int(a) for a in allowed)
+        hit = self._share_cache.get(key)
+        if hit is None or self._updates - hit[0] > 0.02 * hit[1] + 1:
+            idx = self._check(allowed)
+            shares = np.zeros(self.n_arms)
+            shares[idx[0]] = 1.0
+            if idx.size > 1:
+                shares = self.selection_shares(rng, idx)
+            hit = (self._updates, float(self.n.sum()), shares)
+            self._share_cache[key] = hit
+        return max(float(hit[2][chosen]), 1.0 / PROPENSITY_DRAWS)
+
+    def selection_shares(self, rng: np.random.Generator, idx: np.ndarray) -> np.ndarray:
+        """The share of selections each arm gets among ``idx``; this default repeats ``select`` 512
+        times (Thompson policies draw from their posteriors at once)."""
+        out = np.zeros(self.n_arms)
+        for _ in range(512):
+            out[self.select(rng, idx)] += 1.0
+        return out / 512
 
     def shares(self, rng: np.random.Generator, draws: int = 2000) -> np.ndarray:
         """Estimated probability that each arm is selected next (Monte Carlo for random policies)."""
@@ -200,6 +247,7 @@ class Policy:
             raise ValueError("arm statistics are not finite (or pulls are negative): the store is corrupt")
         self.n, self.s, self.ss = n, s, ss
         self.active = np.array(state["active"], dtype=bool)
+        self._share_cache = {}
 
 
 class BetaThompson(Policy):
@@ -233,6 +281,7 @@ class BetaThompson(Policy):
             super().update(index, reward)
             self._sync()
             return
+        self._updates += 1
         self.n[index] += 1.0
         self.s[index] += reward
         self.ss[index] += reward * reward
@@ -266,6 +315,10 @@ class BetaThompson(Policy):
     def posterior_draws(self, rng, draws: int = 2000):
         a, b = self._ab()
         return rng.beta(a[:, None], b[:, None], size=(self.n_arms, draws))
+
+    def selection_shares(self, rng, idx):
+        a, b = self._ab()
+        return mc_shares(idx, lambda i, d: rng.beta(a[i][:, None], b[i][:, None], size=(i.size, d)), self.n_arms)
 
     def shares(self, rng, draws: int = 4000):
         idx = self._check()
@@ -309,6 +362,11 @@ class GaussianThompson(Policy):
         mean, sd = self._posterior()
         return rng.normal(mean[:, None], sd[:, None], size=(self.n_arms, draws))
 
+    def selection_shares(self, rng, idx):
+        mean, sd = self._posterior()
+        return mc_shares(idx, lambda i, d: rng.normal(mean[i][:, None], sd[i][:, None], size=(i.size, d)),
+                         self.n_arms)
+
     def shares(self, rng, draws: int = 4000):
         idx = self._check()
         mean, sd = self._posterior()
@@ -340,6 +398,9 @@ class UCB1(Policy):
         out[self.select(rng)] = 1.0
         return out
 
+    def propensity(self, rng, chosen, allowed=None):
+        return 1.0 if self.select(rng, allowed) == chosen else 0.0  # deterministic given the statistics
+
 
 class EpsilonGreedy(Policy):
     name = "epsilon_greedy"
@@ -351,6 +412,15 @@ class EpsilonGreedy(Policy):
         means = np.where(self.n[idx] > 0, self.s[idx] / np.maximum(self.n[idx], 1e-12), -np.inf)
         return int(idx[int(np.argmax(means))])
 
+    def propensity(self, rng, chosen, allowed=None):
+        idx = self._check(allowed)
+        explore = 1.0 / idx.size
+        if np.all(self.n[idx] < 1e-12):
+            return explore
+        means = np.where(self.n[idx] > 0, self.s[idx] / np.maximum(self.n[idx], 1e-12), -np.inf)
+        greedy = int(idx[int(np.argmax(means))])
+        return self.cfg.epsilon * explore + (1.0 - self.cfg.epsilon) * (chosen == greedy)
+
 
 class Uniform(Policy):
     name = "uniform"
@@ -358,6 +428,9 @@ class Uniform(Policy):
     def select(self, rng, allowed=None):
         idx = self._check(allowed)
         return int(idx[int(rng.integers(idx.size))])
+
+    def propensity(self, rng, chosen, allowed=None):
+        return 1.0 / self._check(allowed).size
 
 
 # Adding a policy = its config (a PolicyConfigBase) and class (a Policy), here or in any module, then

@@ -50,6 +50,7 @@ class Router:
         self.rollout = rollout or RolloutConfig()
         self.rng = np.random.default_rng(seed)
         self.review_rng = np.random.default_rng([seed, 1])
+        self.propensity_rng = np.random.default_rng([seed, 2])  # its own stream: routing draws are unchanged
         self.refresh_s = refresh_s
         self.window = ShareWindow(self.rollout.window)
         self._lock = threading.Lock()
@@ -103,11 +104,13 @@ class Router:
                 raise StoreError("no active arms: deploy at least the production prompt")
             allowed = (self.window.allowed(self.candidates, self.rollout.production_floor if self.rollout.enabled else 0.0)
                        if self.capped else None)
-            arm = self.arm_rows[self.policy.select(self.rng, allowed)]
+            chosen = self.policy.select(self.rng, allowed)
+            propensity = float(self.policy.propensity(self.propensity_rng, chosen, allowed))
+            arm = self.arm_rows[chosen]
             self.window.push(arm.id)
             prompt = self.prompts[arm.id]
         decision_id = secrets.token_hex(16)  # 128 random bits: no client can guess another's decision
-        pending = self.store.submit_decision(decision_id, arm.id, features)
+        pending = self.store.submit_decision(decision_id, arm.id, features, propensity)
         return Decision(decision_id, arm.id, arm.genome, prompt, arm.context), pending
 
     def route(self, features: dict | None = None) -> Decision:

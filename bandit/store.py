@@ -14,7 +14,9 @@ Contract:
   (in the same transaction; a batch of k rewards applies the same arithmetic in one pass).
 - Arms are never deleted: retiring keeps their statistics and decisions for reporting and for the
   reward model. Every change to an arm (added, replaced, retired, rollout stage, rollback) is a row
-  in ``events``. The schema carries a version in ``meta``; a version-1 store is migrated in place.
+  in ``events``. The schema carries a version in ``meta``; older stores are migrated in place (v2:
+  rollout columns; v3: each decision's ``propensity``, the probability with which its arm was chosen,
+  NULL for decisions logged before).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from bandit.group_commit import GroupCommitter
 from bandit.policies import discounted_updates
 from evo.sqlite_util import enable_wal
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FULL_STAGE = 99  # an arm past every rollout stage (arms from a version-1 store, which served at once)
 
 metadata = MetaData()
@@ -65,6 +67,7 @@ decisions_table = Table(
     Column("features", Text),
     Column("reward", Float),
     Column("rewarded_at", Float),
+    Column("propensity", Float),  # P(this arm | the policy and caps at decision time); off-policy evaluation
 )
 events_table = Table(
     "events", metadata,
@@ -74,6 +77,7 @@ events_table = Table(
     Column("kind", String(32), nullable=False),
     Column("detail", Text),
 )
+_V3_COLUMNS = (("propensity", "FLOAT"),)
 _V2_COLUMNS = (("context", "TEXT"), ("stage", f"INTEGER NOT NULL DEFAULT {FULL_STAGE}"), ("stage_since", "FLOAT"),
                ("stage_pulls", "FLOAT NOT NULL DEFAULT 0"))
 
@@ -166,7 +170,8 @@ class ArmStore:
         # hot-path statements are built once; SQLAlchemy caches their compiled form and the driver
         # prepares them (sqlite3's statement cache; psycopg prepares after a few executions)
         self._insert_decision = insert(decisions_table).values(
-            id=bindparam("did"), arm_id=bindparam("arm"), created_at=bindparam("ts"), features=bindparam("feat"))
+            id=bindparam("did"), arm_id=bindparam("arm"), created_at=bindparam("ts"), features=bindparam("feat"),
+            propensity=bindparam("prop"))
         self._mark_rewarded = (update(decisions_table)
                                .where(decisions_table.c.id == bindparam("did"), decisions_table.c.rewarded_at.is_(None))
                                .values(reward=bindparam("val"), rewarded_at=bindparam("ts"))
@@ -204,14 +209,17 @@ class ArmStore:
                     pass
                 return
             version = int(row[0])
-            if version == 1:
-                have = {c["name"] for c in inspect(conn).get_columns("arms")}
-                for name, ddl in _V2_COLUMNS:
-                    if name not in have:
-                        conn.execute(text(f"ALTER TABLE arms ADD COLUMN {name} {ddl}"))
-                conn.execute(update(meta_table).where(meta_table.c.key == "schema_version").values(value="2"))
-            elif version != SCHEMA_VERSION:
+            if version > SCHEMA_VERSION or version < 1:
                 raise StoreError(f"{self.url}: store schema_version {version}, expected {SCHEMA_VERSION}")
+            for table, columns in (("arms", _V2_COLUMNS if version < 2 else ()),
+                                   ("decisions", _V3_COLUMNS if version < 3 else ())):
+                have = {c["name"] for c in inspect(conn).get_columns(table)}
+                for name, ddl in columns:
+                    if name not in have:  # another process may have migrated it a moment ago
+                        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
+            if version != SCHEMA_VERSION:
+                conn.execute(update(meta_table).where(meta_table.c.key == "schema_version")
+                             .values(value=str(SCHEMA_VERSION)))
 
     def close(self) -> None:
         self.writer.close()
@@ -346,18 +354,21 @@ class ArmStore:
             return conn.execute(decisions_table.delete().where(decisions_table.c.created_at < cutoff)).rowcount
 
     # ---- decisions and rewards ----------------------------------------------------------------------
-    def submit_decision(self, decision_id: str, arm_id: str, features: dict | None = None) -> Future:
-        """Queue the decision's row; the future resolves (to None) once it is committed."""
+    def submit_decision(self, decision_id: str, arm_id: str, features: dict | None = None,
+                        propensity: float | None = None) -> Future:
+        """Queue the decision's row (``propensity``: the probability its arm was chosen with); the future
+        resolves (to None) once it is committed."""
         return self.writer.submit(("d", decision_id, arm_id, time.time(),
-                                   json.dumps(features) if features is not None else None))
+                                   json.dumps(features) if features is not None else None, propensity))
 
     def submit_reward(self, decision_id: str, value: float, discount: float = 1.0) -> Future:
         """Queue a reward; the future resolves to the decision's arm id once the reward is committed,
         or raises ``UnknownDecision`` / ``DuplicateReward`` / ``StoreError``."""
         return self.writer.submit(("r", decision_id, float(value), discount))
 
-    def record_decision(self, decision_id: str, arm_id: str, features: dict | None = None) -> None:
-        self.submit_decision(decision_id, arm_id, features).result()
+    def record_decision(self, decision_id: str, arm_id: str, features: dict | None = None,
+                        propensity: float | None = None) -> None:
+        self.submit_decision(decision_id, arm_id, features, propensity).result()
 
     def apply_reward(self, decision_id: str, value: float, discount: float = 1.0) -> str:
         """Mark the decision rewarded and update its arm's statistics atomically; returns the arm id."""
@@ -366,7 +377,7 @@ class ArmStore:
     def _apply_batch(self, conn, items) -> list:
         """One transaction's work for the group committer (see the module contract)."""
         out: list = [None] * len(items)
-        rows = [{"did": it[1], "arm": it[2], "ts": it[3], "feat": it[4]} for it in items if it[0] == "d"]
+        rows = [{"did": it[1], "arm": it[2], "ts": it[3], "feat": it[4], "prop": it[5]} for it in items if it[0] == "d"]
         if rows:
             conn.execute(self._insert_decision, rows)
         now = time.time()
@@ -415,14 +426,15 @@ class ArmStore:
     def logs(self, limit: int | None = None) -> list[dict]:
         """Rewarded decisions with their arm's genome and the request features (reward-model data)."""
         query = (select(decisions_table.c.id, decisions_table.c.arm_id, decisions_table.c.features,
-                        decisions_table.c.reward, arms_table.c.genome)
+                        decisions_table.c.reward, decisions_table.c.propensity, arms_table.c.genome)
                  .join(arms_table, arms_table.c.id == decisions_table.c.arm_id)
                  .where(decisions_table.c.reward.is_not(None)).order_by(decisions_table.c.created_at))
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [{"decision_id": r.id, "arm_id": r.arm_id, "features": json.loads(r.features) if r.features else {},
-                     "reward": r.reward, "genome": json.loads(r.genome)} for r in conn.execute(query)]
+                     "reward": r.reward, "propensity": r.propensity, "genome": json.loads(r.genome)}
+                    for r in conn.execute(query)]
 
 
 class _Checkpointer:

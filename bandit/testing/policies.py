@@ -82,3 +82,18 @@ class PolicyConformance:
         choices = self.feed(policy, np.random.default_rng(4), 2000)
         late = choices[-500:]
         assert late.count(1) > 0.5 * len(late), np.bincount(late, minlength=3)
+
+    def test_propensity_matches_the_selection_frequency(self):
+        """``propensity`` (logged with every decision) is the chance ``select`` returns the arm: within
+        a binomial tolerance of the frequency over 4,000 selections, and never 0 for a chosen arm."""
+        policy = self.make_policy()
+        self.feed(policy, np.random.default_rng(3), 60)
+        for allowed in (None, [0, 2]):
+            rng = np.random.default_rng(5)
+            picks = np.bincount([policy.select(rng, allowed) for _ in range(4000)], minlength=policy.n_arms) / 4000
+            for arm in (np.flatnonzero(policy.active) if allowed is None else allowed):
+                p = policy.propensity(np.random.default_rng(7), int(arm), allowed)
+                assert 0.0 <= p <= 1.0
+                if picks[arm] > 0:
+                    assert p > 0
+                assert abs(p - picks[arm]) < 0.06, (arm, p, picks[arm])

@@ -76,8 +76,22 @@ def register(sub) -> None:
     d.add_argument("--pareto", action="store_true", help="deploy the Pareto set instead of the top by quality")
     d.add_argument("--filter-with-reward-model", type=Path, metavar="MODEL_JSON",
                    help="keep only genomes the trained reward model predicts to beat production")
+    d.add_argument("--require-ope-lift", action="store_true",
+                   help="deploy a genome only if its off-policy estimate (DR, 95%% lower bound) from the store's "
+                        "logs clears production's (a never-served genome needs --filter-with-reward-model)")
     d.add_argument("--json", action="store_true", help="print the result as JSON on stdout (for scripts)")
     d.set_defaults(func=deploy)
+
+    ope = bsub.add_parser("evaluate-offline", help="estimate a candidate genome or policy from the logged decisions "
+                                                   "(IPS, SNIPS, doubly robust) before it serves anyone")
+    store_args(ope)
+    ope.add_argument("--candidate", type=Path, required=True, metavar="FILE",
+                     help="a genome (best_genome.json of a run) or a policy config YAML (kind: beta_ts, ...)")
+    ope.add_argument("--reward-model", type=Path, metavar="MODEL_JSON",
+                     help="the direct method of DR (default: each arm's mean logged reward)")
+    ope.add_argument("--resamples", type=positive_int, default=1000, help="bootstrap resamples (default 1000)")
+    ope.add_argument("--json", action="store_true", help="print the estimates as JSON on stdout (for scripts)")
+    ope.set_defaults(func=evaluate_offline)
 
     rm = bsub.add_parser("train-reward-model", help="fit the reward model on the router's logs; report held-out quality")
     store_args(rm)
@@ -185,12 +199,53 @@ def _serve_config(args, router, llm):
                       max_connections_per_client=args.max_connections_per_client)
 
 
+def evaluate_offline(args) -> int:
+    from bandit.ope import evaluate_candidate, read_candidate
+
+    candidate = read_candidate(args.candidate)
+    router = open_router(args)
+    model = _reward_model(args.reward_model)
+    try:
+        result = evaluate_candidate(router.store, candidate, reward_model=model, resamples=args.resamples)
+    except ValueError as exc:
+        raise ConfigError(args.candidate, str(exc)) from None
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    console = make_console()
+    table = Table(title=f"off-policy estimates · {result['candidate']} vs production {result['production']} · "
+                        f"direct method: {result['direct_method']}", title_justify="left")
+    for col in ("estimator", "candidate", "95% CI", "production", "95% CI "):
+        table.add_column(col, justify="right")
+    cand, prod = result["candidate_estimates"], result["production_estimates"]
+    for name in ("ips", "snips", "dr", "dm"):
+        c, p = cand["estimates"][name], prod["estimates"][name]
+        table.add_row(name.upper(), f"{c['value']:.4f}", f"{c['ci95'][0]:.3f}–{c['ci95'][1]:.3f}",
+                      f"{p['value']:.4f}", f"{p['ci95'][0]:.3f}–{p['ci95'][1]:.3f}")
+    console.print(table)
+    console.print(f"{cand['n']} logged decisions used ({cand['skipped_without_propensity']} without a propensity "
+                  f"left out) · effective sample size {cand['ess']:.0f} · "
+                  + ("[green]lift[/]" if result["lift"] else "[yellow]no lift shown[/]") + f": {result['lift_rule']}")
+    return 0
+
+
+def _reward_model(path):
+    if path is None:
+        return None
+    from bandit.reward_model import RewardModel
+
+    try:
+        return RewardModel.load(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(path, f"cannot load the reward model: {exc}") from None
+
+
 def deploy(args) -> int:
     from bandit.deploy import deploy_run
 
     router = open_router(args)
     added = deploy_run(router, args.run_dir, top=args.top, pareto=args.pareto,
-                       reward_model_path=args.filter_with_reward_model)
+                       reward_model_path=args.filter_with_reward_model, require_ope_lift=args.require_ope_lift)
     if args.json:
         print(json.dumps({"deployed": [{"arm_id": a, "label": label} for a, label in added],
                           "arms": router.status()}, indent=2))

@@ -239,7 +239,26 @@ def test_version_1_store_is_migrated_in_place(tmp_path):
     arms = {a.id: a for a in store.arms()}
     assert arms["c"].stage >= 2 and (arms["p"].n, arms["c"].s) == (10, 3)  # old arms keep serving fully
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "2"
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "3"
+
+
+def test_version_2_store_gains_propensities_and_keeps_its_decisions(tmp_path):
+    db = tmp_path / "v2.sqlite"
+    store = ArmStore(f"sqlite:///{db}")
+    store.add_arm("p", {"instruction": "A"}, production=True)
+    store.record_decision("d-old", "p", {"lang": "en"})
+    store.close()
+    with sqlite3.connect(db) as conn:  # back to what version 2 wrote: no propensity column
+        conn.execute("ALTER TABLE decisions DROP COLUMN propensity")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    store = ArmStore(f"sqlite:///{db}")
+    store.record_decision("d-new", "p", None, 0.25)
+    store.apply_reward("d-old", 1.0)
+    store.apply_reward("d-new", 0.0)
+    assert {r["decision_id"]: r["propensity"] for r in store.logs()} == {"d-old": None, "d-new": 0.25}
+    store.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "3"
 
 
 def test_group_commit_answers_each_reward_with_its_own_outcome(tmp_path):

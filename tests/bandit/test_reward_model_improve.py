@@ -149,3 +149,27 @@ def test_a_comparison_cell_is_labelled_experiment_strategy_seed(tmp_path):
     cell.mkdir(parents=True)
     assert run_name(cell) == "quickstart/iterative/seed2"
     assert run_name(tmp_path / "arithmetic_evolutionary_20261207") == "arithmetic_evolutionary_20261207"
+
+
+def test_deploy_require_ope_lift_keeps_only_candidates_that_clear_production(router, tmp_path):
+    """A served genome that did better than production in the logs clears it; a served one that did
+    worse is refused; a never-served one needs the reward model and is judged by it."""
+    from bandit.policies import UniformConfig
+    from evo.errors import ConfigError
+    fill_logs(Router(router.store, UniformConfig(kind="uniform"), seed=1, rollout=NO_ROLLOUT))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "result.json").write_text(json.dumps({
+        "best_genome": GOOD.to_json(), "seed_genome": BAD.to_json(), "after": {"train": {"mean_score": 0.9}, "test": {"mean_score": 0.9}}}))
+    (run / "strategy_report.json").write_text(json.dumps({"hall_of_fame": []}))
+    added = deploy_run(router, run, top=1, require_ope_lift=True)
+    assert [a for a, _ in added] == [GOOD.id]
+    (run / "result.json").write_text(json.dumps({
+        "best_genome": BAD.to_json(), "seed_genome": BAD.to_json(), "after": {"train": {"mean_score": 0.1}, "test": {"mean_score": 0.1}}}))
+    with pytest.raises(ConfigError, match="no candidate shows a lift"):
+        deploy_run(router, run, top=1, require_ope_lift=True)
+    new = PromptGenome(instruction="Answer with the number only.")
+    (run / "result.json").write_text(json.dumps({
+        "best_genome": new.to_json(), "seed_genome": BAD.to_json(), "after": {"train": {"mean_score": 0.9}, "test": {"mean_score": 0.9}}}))
+    with pytest.raises(ConfigError, match="never served"):
+        deploy_run(router, run, top=1, require_ope_lift=True)
