@@ -18,6 +18,9 @@ class RouteBody(StrictConfig):
                                          "input template; without it the answer carries only the genome")
     task: str | None = Field(None, description="which task's template and demos (default: the arm's first task)")
     features: dict[str, Any] = Field(default_factory=dict, description="request features, logged for the reward model")
+    subject_id: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$",
+                                   description="a user or session: it keeps the arm it was first given (sticky "
+                                               "routing) until the router's sticky TTL ends or the arm is retired")
 
 
 class ChatMessage(BaseModel):

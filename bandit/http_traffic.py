@@ -37,7 +37,7 @@ def traffic_routes(router: Router, metrics: RouterMetrics, *, max_feature_bytes:
             if problem:
                 return problem
         try:
-            decision = await router.route_async(features or None)
+            decision = await router.route_async(features or None, body.subject_id)
         except StoreError as exc:
             metrics.store_errors.inc()
             return json_response({"detail": str(exc)}, 503)
@@ -68,7 +68,7 @@ def traffic_routes(router: Router, metrics: RouterMetrics, *, max_feature_bytes:
         if body.features and (problem := features_problem(body.features, max_feature_bytes)):
             return problem
         try:
-            decision = await router.route_async(body.features or None)
+            decision = await router.route_async(body.features or None, body.subject_id)
         except StoreError as exc:
             metrics.store_errors.inc()
             return json_response({"detail": str(exc)}, 503)

@@ -3,6 +3,12 @@
 Contract:
 - ``route(features)`` (or ``await route_async(...)``) picks an active arm within the rollout caps and
   records the decision; it returns a ``Decision`` once the decision's row is committed.
+- ``route(..., subject_id=...)``: a sticky subject (a user, a session) keeps the arm it was first
+  assigned for ``sticky_ttl_s`` seconds, across requests, restarts and router processes (the
+  assignment is a row of the store, read and written in the decision's transaction), while that arm
+  stays active and not rolled back; otherwise it is drawn again. A held subject's decision logs the
+  propensity of its assignment. Stickiness is per subject, so an arm's observed mean mixes its
+  subjects' own differences into the arm's effect (docs/router.md measures this bias).
 - ``reward(decision_id, value)`` (or ``await reward_async(...)``) arrives later, at most once per
   decision (``UnknownDecision`` / ``DuplicateReward`` otherwise) and returns once the reward is
   committed; Beta policies take rewards in [0, 1].
@@ -33,6 +39,18 @@ class ProductionArmRequired(StoreError):
     pass
 
 
+SUBJECT_ID_MAX = 128
+DEFAULT_STICKY_TTL_S = 30 * 86400.0
+
+
+def check_subject_id(subject_id: str) -> str:
+    """``subject_id`` if it is 1-128 characters without control characters; ``ValueError`` otherwise."""
+    if (not isinstance(subject_id, str) or not 0 < len(subject_id) <= SUBJECT_ID_MAX
+            or any(ord(c) < 32 or ord(c) == 127 for c in subject_id)):
+        raise ValueError(f"subject_id must be 1-{SUBJECT_ID_MAX} characters without control characters")
+    return subject_id
+
+
 @dataclass(frozen=True)
 class Decision:
     decision_id: str
@@ -40,11 +58,15 @@ class Decision:
     genome: dict
     prompt: PromptGenome | None = None
     context: dict | None = None
+    propensity: float | None = None
 
 
 class Router:
     def __init__(self, store: ArmStore, policy_cfg, *, seed: int = 0, refresh_s: float = 0.5,
-                 rollout: RolloutConfig | None = None):
+                 rollout: RolloutConfig | None = None, sticky_ttl_s: float = DEFAULT_STICKY_TTL_S):
+        if not sticky_ttl_s > 0:
+            raise ValueError("sticky_ttl_s must be positive")
+        self.sticky_ttl_s = float(sticky_ttl_s)
         self.store = store
         self.policy_cfg = policy_cfg
         self.rollout = rollout or RolloutConfig()
@@ -95,7 +117,9 @@ class Router:
             self.refresh()
 
     # ---- traffic ---------------------------------------------------------------------------------
-    def _decide(self, features: dict | None):
+    def _decide(self, features: dict | None, subject_id: str | None):
+        if subject_id is not None:
+            check_subject_id(subject_id)
         self._maybe_refresh()
         if not self.candidates:
             self.refresh()  # arms may have been deployed through another router since the last refresh
@@ -106,22 +130,32 @@ class Router:
                        if self.capped else None)
             chosen = self.policy.select(self.rng, allowed)
             propensity = float(self.policy.propensity(self.propensity_rng, chosen, allowed))
-            arm = self.arm_rows[chosen]
-            self.window.push(arm.id)
-            prompt = self.prompts[arm.id]
+            arm_id = self.arm_rows[chosen].id
+            # a held subject keeps an arm that is still active and not rolled back (cap > 0)
+            sticky = (None if subject_id is None else
+                      (subject_id, self.sticky_ttl_s, frozenset(a for _, a, cap, _ in self.candidates if cap > 0)))
+            if sticky is None:
+                self.window.push(arm_id)
         decision_id = secrets.token_hex(16)  # 128 random bits: no client can guess another's decision
-        pending = self.store.submit_decision(decision_id, arm.id, features, propensity)
-        return Decision(decision_id, arm.id, arm.genome, prompt, arm.context), pending
+        pending = self.store.submit_decision(decision_id, arm_id, features, propensity, sticky)
+        return decision_id, pending, sticky is not None
 
-    def route(self, features: dict | None = None) -> Decision:
-        decision, pending = self._decide(features)
-        pending.result()
-        return decision
+    def _decision(self, decision_id: str, committed: tuple, sticky: bool) -> Decision:
+        arm_id, propensity = committed
+        with self._lock:
+            if sticky:
+                self.window.push(arm_id)
+            row = self.arm_rows[self.index[arm_id]] if arm_id in self.index else self.store.arm(arm_id)
+            prompt = self.prompts.get(arm_id) or PromptGenome.from_json(row.genome)
+        return Decision(decision_id, arm_id, row.genome, prompt, row.context, propensity)
 
-    async def route_async(self, features: dict | None = None) -> Decision:
-        decision, pending = self._decide(features)
-        await asyncio.wrap_future(pending)
-        return decision
+    def route(self, features: dict | None = None, subject_id: str | None = None) -> Decision:
+        decision_id, pending, sticky = self._decide(features, subject_id)
+        return self._decision(decision_id, pending.result(), sticky)
+
+    async def route_async(self, features: dict | None = None, subject_id: str | None = None) -> Decision:
+        decision_id, pending, sticky = self._decide(features, subject_id)
+        return self._decision(decision_id, await asyncio.wrap_future(pending), sticky)
 
     def _check_reward(self, value: float) -> float:
         """The policy's own rule (``Policy.check_reward``): finite and within its ``reward_range``."""

@@ -95,6 +95,7 @@ class ServeConfig(StrictConfig):
     rollout: dict = Field(default_factory=dict)
     seed: int = 0
     refresh_s: float = Field(0.5, gt=0)
+    sticky_ttl_s: float = Field(30 * 86400.0, gt=0, description="how long a subject_id keeps its arm")
     admin_token_env: str = "EVO_BANDIT_ADMIN_TOKEN"
     complete_token_env: str = Field("EVO_BANDIT_COMPLETE_TOKEN", description="bearer token of POST /complete "
                                     "(the admin token when unset; /complete is off without either)")
@@ -125,7 +126,7 @@ def build_router(cfg: ServeConfig, worker_seed: int | None = None) -> Router:
     policy = TypeAdapter(PolicyConfig).validate_python(cfg.policy)
     seed = cfg.seed if worker_seed is None else [cfg.seed, worker_seed]
     return Router(ArmStore(cfg.store), policy, seed=seed, refresh_s=cfg.refresh_s,
-                  rollout=RolloutConfig.model_validate(cfg.rollout))
+                  rollout=RolloutConfig.model_validate(cfg.rollout), sticky_ttl_s=cfg.sticky_ttl_s)
 
 
 def app_from_env():

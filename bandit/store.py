@@ -69,6 +69,14 @@ decisions_table = Table(
     Column("rewarded_at", Float),
     Column("propensity", Float),  # P(this arm | the policy and caps at decision time); off-policy evaluation
 )
+assignments_table = Table(  # sticky subjects: the arm a subject keeps until expires_at (bandit.router)
+    "assignments", metadata,
+    Column("subject_id", String(128), primary_key=True),
+    Column("arm_id", String(64), nullable=False),
+    Column("propensity", Float),
+    Column("assigned_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
 events_table = Table(
     "events", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -355,11 +363,17 @@ class ArmStore:
 
     # ---- decisions and rewards ----------------------------------------------------------------------
     def submit_decision(self, decision_id: str, arm_id: str, features: dict | None = None,
-                        propensity: float | None = None) -> Future:
+                        propensity: float | None = None, sticky: tuple | None = None) -> Future:
         """Queue the decision's row (``propensity``: the probability its arm was chosen with); the future
-        resolves (to None) once it is committed."""
+        resolves to ``(arm_id, propensity)`` of the committed row once it is committed.
+
+        ``sticky = (subject_id, ttl_s, eligible_arm_ids)``: in the same transaction, the subject's stored
+        assignment is used when it has not expired and its arm is eligible (the decision then takes that
+        arm and the propensity it was assigned with); otherwise ``arm_id`` becomes the subject's
+        assignment for ``ttl_s`` seconds. Replacing an assignment is a compare-and-set on the row read,
+        so when several routers assign one subject at once, all of them answer with the one stored."""
         return self.writer.submit(("d", decision_id, arm_id, time.time(),
-                                   json.dumps(features) if features is not None else None, propensity))
+                                   json.dumps(features) if features is not None else None, propensity, sticky))
 
     def submit_reward(self, decision_id: str, value: float, discount: float = 1.0) -> Future:
         """Queue a reward; the future resolves to the decision's arm id once the reward is committed,
@@ -370,6 +384,36 @@ class ArmStore:
                         propensity: float | None = None) -> None:
         self.submit_decision(decision_id, arm_id, features, propensity).result()
 
+    def assignment(self, subject_id: str) -> dict | None:
+        """The subject's stored assignment (arm_id, propensity, assigned_at, expires_at), or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(assignments_table).where(assignments_table.c.subject_id == subject_id)).first()
+        return None if row is None else dict(row._mapping)
+
+    def _resolve_sticky(self, conn, item) -> tuple[str, float | None]:
+        """The arm and propensity of a sticky decision (see ``submit_decision``)."""
+        _, _, arm, ts, _, prop, (subject, ttl_s, eligible) = item
+        t = assignments_table
+        row = conn.execute(select(t.c.arm_id, t.c.propensity, t.c.expires_at).where(t.c.subject_id == subject)).first()
+        if row is not None and row.expires_at > ts and row.arm_id in eligible:
+            return row.arm_id, row.propensity
+        values = {"arm_id": arm, "propensity": prop, "assigned_at": ts, "expires_at": ts + ttl_s}
+        if row is None:
+            conn.execute(self._insert_new_assignment(), {"subject_id": subject, **values})
+        else:
+            conn.execute(update(t).where(t.c.subject_id == subject, t.c.arm_id == row.arm_id,
+                                         t.c.expires_at == row.expires_at).values(**values))
+        stored = conn.execute(select(t.c.arm_id, t.c.propensity).where(t.c.subject_id == subject)).first()
+        return stored.arm_id, stored.propensity
+
+    def _insert_new_assignment(self):
+        """INSERT that leaves an existing row alone (another router assigned the subject first)."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        return dialect_insert(assignments_table).on_conflict_do_nothing(index_elements=["subject_id"])
+
     def apply_reward(self, decision_id: str, value: float, discount: float = 1.0) -> str:
         """Mark the decision rewarded and update its arm's statistics atomically; returns the arm id."""
         return self.submit_reward(decision_id, value, discount).result()
@@ -377,7 +421,12 @@ class ArmStore:
     def _apply_batch(self, conn, items) -> list:
         """One transaction's work for the group committer (see the module contract)."""
         out: list = [None] * len(items)
-        rows = [{"did": it[1], "arm": it[2], "ts": it[3], "feat": it[4], "prop": it[5]} for it in items if it[0] == "d"]
+        rows = []
+        for i, it in enumerate(items):
+            if it[0] == "d":
+                arm, prop = self._resolve_sticky(conn, it) if it[6] is not None else (it[2], it[5])
+                rows.append({"did": it[1], "arm": arm, "ts": it[3], "feat": it[4], "prop": prop})
+                out[i] = (arm, prop)
         if rows:
             conn.execute(self._insert_decision, rows)
         now = time.time()

@@ -52,6 +52,8 @@ def register(sub) -> None:
                         "token; /complete is off without either)")
     s.add_argument("--complete-per-minute", type=positive_float, default=60.0,
                    help="POST /complete calls a client address may make a minute (default 60; more get 429)")
+    s.add_argument("--sticky-ttl", type=positive_float, default=30.0, metavar="DAYS",
+                   help="a /route subject_id keeps its arm this long (default 30 days)")
     s.add_argument("--retain-decisions", type=positive_float, metavar="DAYS",
                    help="delete decisions older than DAYS (checked hourly; default: keep them all)")
     s.add_argument("--max-header-bytes", type=positive_int, default=16 * 1024,
@@ -190,6 +192,7 @@ def _serve_config(args, router, llm):
     from bandit.service import ServeConfig
 
     return ServeConfig(llm=llm, store=router.store.url, policy=router.policy_cfg.model_dump(),
+                       sticky_ttl_s=args.sticky_ttl * 86400.0,
                       rollout=router.rollout.model_dump(), seed=args.seed, admin_token_env=args.admin_token_env,
                       max_body_bytes=args.max_body_bytes, max_feature_bytes=args.max_feature_bytes,
                       complete_token_env=args.complete_token_env, complete_per_minute=args.complete_per_minute,
