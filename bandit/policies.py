@@ -79,8 +79,9 @@ class _PolicyConfig(StrictConfig):
         return v
 
 
-class BetaTSConfig(_PolicyConfig):
-    kind: Literal["beta_ts"] = "beta_ts"
+class _BetaPriorConfig(_PolicyConfig):
+    """Beta posteriors: a prior and rewards in [0, 1]."""
+
     prior_alpha: float = Field(1.0, gt=0)
     prior_beta: float = Field(1.0, gt=0)
 
@@ -88,8 +89,13 @@ class BetaTSConfig(_PolicyConfig):
     @classmethod
     def _unit(cls, v):
         if v[0] < 0 or v[1] > 1:
-            raise ValueError("beta_ts takes rewards in [0, 1]: reward_range must lie within [0, 1]")
+            kind = cls.model_fields["kind"].default or "this policy"
+            raise ValueError(f"{kind} takes rewards in [0, 1]: reward_range must lie within [0, 1]")
         return v
+
+
+class BetaTSConfig(_BetaPriorConfig):
+    kind: Literal["beta_ts"] = "beta_ts"
 
 
 class GaussianTSConfig(_PolicyConfig):
@@ -111,6 +117,12 @@ class EpsilonGreedyConfig(_PolicyConfig):
 
 class UniformConfig(_PolicyConfig):
     kind: Literal["uniform"]
+
+
+class TopTwoTSConfig(_BetaPriorConfig):
+    kind: Literal["top_two_ts"] = "top_two_ts"
+    leader_prob: float = Field(0.5, gt=0, lt=1, description="share of decisions that go to the posterior's leader")
+    exploration_floor: float = Field(0.0, ge=0, lt=1, description="share of decisions drawn uniformly")
 
 
 PolicyConfigBase = _PolicyConfig  # public: the base of a policy config registered from outside (reward_range, discount)
@@ -433,6 +445,49 @@ class Uniform(Policy):
         return 1.0 / self._check(allowed).size
 
 
+class TopTwoThompson(BetaThompson):
+    """Top-two Thompson sampling for best-arm identification (``bandit.winner``): the leader of a
+    posterior draw with probability ``leader_prob``, else its challenger, the arm the data least
+    separate from the leader (smallest transportation cost, the GLR statistic: "T3C", Shang et al.,
+    "Fixed-confidence guarantees for Bayesian best-arm identification", AISTATS 2020). Unlike Russo's
+    re-sampling challenger, a clearly worse arm that has few samples keeps getting them, so the GLR
+    stopping rule is never left waiting on a starved arm. Plus ``exploration_floor`` uniform traffic."""
+
+    name = "top_two_ts"
+
+    def _challenger(self, leader: int, arms) -> int:
+        from bandit.winner import glr_pair
+
+        n, s = self.n, self.s
+        mu = np.where(n > 0, s / np.maximum(n, 1e-12), 0.5)
+        costs = [(glr_pair(n[leader], mu[leader], n[j], mu[j]), j) for j in arms if j != leader]
+        return min(costs)[1]
+
+    def select(self, rng, allowed=None):
+        arms = list(self._active if allowed is None else allowed)
+        if not arms:
+            raise ValueError("no active arms")
+        if len(arms) == 1:
+            return arms[0]
+        if self.cfg.exploration_floor and rng.random() < self.cfg.exploration_floor:
+            return arms[int(rng.integers(len(arms)))]
+        leader = super().select(rng, arms)
+        if rng.random() < self.cfg.leader_prob:
+            return leader
+        return self._challenger(leader, arms)
+
+    def selection_shares(self, rng, idx):
+        """Exact given the leader shares q: leader_prob q_i + (1 - leader_prob) sum of q_l over the
+        leaders l whose challenger is i; then the exploration floor."""
+        q = super().selection_shares(rng, idx)
+        out = self.cfg.leader_prob * q
+        for leader in idx:
+            if q[leader] > 0:
+                out[self._challenger(int(leader), idx)] += (1 - self.cfg.leader_prob) * q[leader]
+        out[idx] = (1 - self.cfg.exploration_floor) * out[idx] + self.cfg.exploration_floor / len(idx)
+        return out
+
+
 # Adding a policy = its config (a PolicyConfigBase) and class (a Policy), here or in any module, then
 # ``POLICIES.register(kind, Entry(config, cls))`` (or an ``evo.policies`` entry point: ``evo.registry``).
 POLICIES = Registry("policies", {
@@ -441,6 +496,7 @@ POLICIES = Registry("policies", {
     "ucb1": Entry(UCB1Config, UCB1),
     "epsilon_greedy": Entry(EpsilonGreedyConfig, EpsilonGreedy),
     "uniform": Entry(UniformConfig, Uniform),
+    "top_two_ts": Entry(TopTwoTSConfig, TopTwoThompson),
 })
 
 PolicyConfig = POLICIES.config_type

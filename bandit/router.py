@@ -32,6 +32,7 @@ import numpy as np
 from bandit.policies import build_policy
 from bandit.rollout import RolloutConfig, ShareWindow, cap_of, review, stage_label
 from bandit.store import ArmStore, StoreError, UnknownArm
+from bandit.winner import verdict
 from evo.genome import PromptGenome
 
 
@@ -98,9 +99,11 @@ class Router:
             for change in review(arms, index, policy, self.rollout, self.review_rng, time.time()):
                 changed |= self.store.set_stage(change.arm_id, change.to_stage, expected=change.from_stage,
                                                 reason=change.reason, **change.detail)
+            changed |= self._maybe_declare_winner(arms)
             if changed:
                 return self.refresh(review_rollout=False)
         prompts = {a.id: PromptGenome.from_json(a.genome) for a in arms}
+        winner_declared = self.rollout.winner.enabled and self.store.declared_winner() is not None
         candidates = [(i, a.id, cap_of(a, self.rollout), a.production) for i, a in enumerate(arms) if a.active]
         with self._lock:
             self.policy = policy
@@ -108,9 +111,34 @@ class Router:
             self.prompts = prompts
             self.index = index
             self.candidates = candidates
+            self._declared = winner_declared
             self.capped = any(c < 1.0 for _, _, c, _ in candidates) or (
                 self.rollout.enabled and self.rollout.production_floor > 0 and any(not p for *_, p in candidates))
             self._last_refresh = time.monotonic()
+
+    def experiment(self, arms=None) -> dict | None:
+        """The winner declaration's state (``bandit.winner``): the stopping statistic against its
+        threshold over the active arms, or the winner once declared; None when the mode is off."""
+        cfg = self.rollout.winner
+        if not cfg.enabled:
+            return None
+        declared = self.store.declared_winner()
+        if declared is not None:
+            return {"declared": declared}
+        active = [a for a in (arms if arms is not None else self.store.arms()) if a.active]
+        v = verdict([a.n for a in active], [a.s for a in active], cfg)
+        return {"declared": None, **v.to_json([a.id for a in active]), "delta": cfg.delta, "epsilon": cfg.epsilon,
+                "min_pulls": cfg.min_pulls}
+
+    def _maybe_declare_winner(self, arms) -> bool:
+        state = self.experiment(arms)
+        if state is None or state["declared"] is not None or not state["stop"] or len([a for a in arms if a.active]) < 2:
+            return False
+        evidence = {k: state[k] for k in ("statistic", "threshold", "pulls", "closest_challenger", "delta", "epsilon")}
+        arm = {a.id: a for a in arms}[state["leader"]]
+        evidence["means"] = {a.id: round(a.s / a.n, 4) if a.n else None for a in arms if a.active}
+        evidence["leader_pulls"] = arm.n
+        return self.store.declare_winner(arm.id, evidence, retire_others=self.rollout.winner.on_stop == "retire")
 
     def _maybe_refresh(self) -> None:
         if time.monotonic() - self._last_refresh >= self.refresh_s:
@@ -128,8 +156,12 @@ class Router:
                 raise StoreError("no active arms: deploy at least the production prompt")
             allowed = (self.window.allowed(self.candidates, self.rollout.production_floor if self.rollout.enabled else 0.0)
                        if self.capped else None)
-            chosen = self.policy.select(self.rng, allowed)
-            propensity = float(self.policy.propensity(self.propensity_rng, chosen, allowed))
+            starved = self._below_min_pulls(allowed)
+            if starved is not None:  # winner declaration: every arm gets its minimum sample first
+                chosen, propensity = starved, 1.0
+            else:
+                chosen = self.policy.select(self.rng, allowed)
+                propensity = float(self.policy.propensity(self.propensity_rng, chosen, allowed))
             arm_id = self.arm_rows[chosen].id
             # a held subject keeps an arm that is still active and not rolled back (cap > 0)
             sticky = (None if subject_id is None else
@@ -139,6 +171,16 @@ class Router:
         decision_id = secrets.token_hex(16)  # 128 random bits: no client can guess another's decision
         pending = self.store.submit_decision(decision_id, arm_id, features, propensity, sticky)
         return decision_id, pending, sticky is not None
+
+    def _below_min_pulls(self, allowed) -> int | None:
+        """With winner declaration on and no winner yet: the least-pulled allowed arm under the
+        experiment's ``min_pulls`` (None when every arm has it)."""
+        cfg = self.rollout.winner
+        if not cfg.enabled or self._declared:
+            return None
+        idx = [i for i in (allowed if allowed is not None else range(self.policy.n_arms)) if self.policy.active[i]]
+        under = [i for i in idx if self.policy.n[i] < cfg.min_pulls]
+        return min(under, key=lambda i: (self.policy.n[i], i)) if under else None
 
     def _decision(self, decision_id: str, committed: tuple, sticky: bool) -> Decision:
         arm_id, propensity = committed

@@ -273,6 +273,8 @@ class ArmStore:
                     voided = conn.execute(update(decisions_table).where(
                         decisions_table.c.arm_id == arm_id, decisions_table.c.rewarded_at.is_(None))
                         .values(rewarded_at=now)).rowcount
+                if not same:  # another prompt under this id: a new experiment
+                    conn.execute(meta_table.delete().where(meta_table.c.key == "winner"))
                 self._event(conn, arm_id, "replaced" if not same else "reactivated", label=label, production=production,
                             **({"voided_decisions": voided} if voided else {}))
                 return self._arm(conn, arm_id)
@@ -281,6 +283,7 @@ class ArmStore:
                 id=arm_id, position=(position[0] + 1) if position else 0, label=label, genome=json.dumps(genome),
                 production=production, active=True, created_at=now, n=0.0, s=0.0, ss=0.0, context=ctx,
                 stage=0, stage_since=now, stage_pulls=0.0))
+            conn.execute(meta_table.delete().where(meta_table.c.key == "winner"))  # a new arm: a new experiment
             self._event(conn, arm_id, "added", label=label, production=production)
             return self._arm(conn, arm_id)
 
@@ -291,6 +294,36 @@ class ArmStore:
             if result.rowcount == 0:
                 raise UnknownArm(arm_id)
             self._event(conn, arm_id, "retired")
+
+    def declared_winner(self) -> dict | None:
+        """The winner declared for the current set of arms (``declare_winner``), or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "winner")).first()
+        return None if row is None else json.loads(row[0])
+
+    def declare_winner(self, arm_id: str, evidence: dict, *, retire_others: bool) -> bool:
+        """End the experiment with ``arm_id`` as the winner: it becomes the production arm, every other
+        active arm stops being production and is retired (``retire_others``) or keeps serving; one
+        ``winner`` event holds the evidence. Once per set of arms: several routers may decide at once,
+        exactly one makes the change (returns True); deploying a new arm starts a new experiment."""
+        now = time.time()
+        with self._write() as conn:
+            if conn.execute(select(meta_table.c.key).where(meta_table.c.key == "winner")).first() is not None:
+                return False
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(meta_table).values(key="winner", value=json.dumps(
+                        {"arm_id": arm_id, "ts": now, **evidence}, sort_keys=True)))
+            except IntegrityError:
+                return False
+            if conn.execute(update(arms_table).where(arms_table.c.id == arm_id)
+                            .values(production=True, active=True)).rowcount == 0:
+                raise UnknownArm(arm_id)
+            others = update(arms_table).where(arms_table.c.id != arm_id, arms_table.c.active.is_(True))
+            conn.execute(others.values(production=False, **({"active": False, "retired_at": now} if retire_others
+                                                              else {})))
+            self._event(conn, arm_id, "winner", **evidence, retired_others=retire_others)
+            return True
 
     def set_stage(self, arm_id: str, stage: int, *, expected: int, reason: str, **detail) -> bool:
         """Move an arm to rollout ``stage`` if it is still at ``expected`` (several routers may decide at

@@ -272,13 +272,25 @@ def print_status(console, router) -> None:
         table.add_row(r["arm_id"], r["label"], r["stage"], f"{r['cap']:.0%}", f"{r['share']:.1%}", f"{r['pulls']:.0f}",
                       observed, posterior, f"{r['p_best']:.2f}" if r["active"] else "-", r["instruction"][:50])
     console.print(table)
+    state = router.experiment()
+    if state is None:
+        return
+    if state["declared"] is not None:
+        d = state["declared"]
+        console.print(f"winner declared: {d['arm_id']} (GLR {d['statistic']:.2f} > threshold {d['threshold']:.2f} after "
+                      f"{d['pulls']:.0f} rewards; delta {d['delta']}, epsilon {d['epsilon']})", highlight=False)
+    else:
+        console.print(f"winner declaration: leader {state['leader']} · GLR statistic {state['statistic']:.2f} vs "
+                      f"threshold {state['threshold']:.2f} (closest challenger {state['closest_challenger']}) · "
+                      f"{state['pulls']:.0f} rewards · stops at delta {state['delta']}, epsilon {state['epsilon']}, "
+                      f"{state['min_pulls']} rewards an arm", highlight=False)
 
 
 def status(args) -> int:
     router = open_router(args)
     if args.json:
-        print(json.dumps({"policy": router.policy_cfg.kind, "store": router.store.url, "arms": router.status()},
-                         indent=2))
+        print(json.dumps({"policy": router.policy_cfg.kind, "store": router.store.url, "arms": router.status(),
+                          "experiment": router.experiment()}, indent=2))
         return 0
     print_status(make_console(), router)
     return 0

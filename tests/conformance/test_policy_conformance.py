@@ -25,3 +25,8 @@ class TestEpsilonGreedy(PolicyConformance):
 class TestUniform(PolicyConformance):
     policy_config = {"kind": "uniform"}
     learns = False
+
+
+class TestTopTwoTS(PolicyConformance):
+    policy_config = {"kind": "top_two_ts", "exploration_floor": 0.05}
+    best_share = 0.4  # the leader gets ~leader_prob of the traffic, the challenger the rest
