@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from bandit.segments import SegmentConfig
 from bandit.winner import WinnerConfig
 from evo.config_base import StrictConfig
 
@@ -39,6 +40,8 @@ class RolloutConfig(StrictConfig):
     rollback_margin: float = Field(0.05, ge=0, description="how much worse than production is too much")
     rollback_probability: float = Field(0.95, gt=0.5, lt=1)
     min_pulls: int = Field(30, ge=1, description="rewards an arm needs before it can be rolled back")
+    segments: SegmentConfig = Field(default_factory=lambda: SegmentConfig(), description="per-segment routing "
+                                    "(bandit.segments): statistics per value of chosen request features")
     winner: WinnerConfig = Field(default_factory=lambda: WinnerConfig(), description="fixed-confidence winner "
                                    "declaration (bandit.winner): stop with a best arm at confidence 1 - delta")
 

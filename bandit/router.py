@@ -31,6 +31,7 @@ import numpy as np
 
 from bandit.policies import build_policy
 from bandit.rollout import RolloutConfig, ShareWindow, cap_of, review, stage_label
+from bandit.segments import OTHER, segment_key, shrunk_state
 from bandit.store import ArmStore, StoreError, UnknownArm
 from bandit.winner import verdict
 from evo.genome import PromptGenome
@@ -102,6 +103,7 @@ class Router:
             changed |= self._maybe_declare_winner(arms)
             if changed:
                 return self.refresh(review_rollout=False)
+        segment_stats = self.store.segment_stats() if self.rollout.segments.by else {}
         prompts = {a.id: PromptGenome.from_json(a.genome) for a in arms}
         winner_declared = self.rollout.winner.enabled and self.store.declared_winner() is not None
         candidates = [(i, a.id, cap_of(a, self.rollout), a.production) for i, a in enumerate(arms) if a.active]
@@ -112,9 +114,16 @@ class Router:
             self.index = index
             self.candidates = candidates
             self._declared = winner_declared
+            self.segment_stats = segment_stats
+            self.segment_policies: dict = {}
             self.capped = any(c < 1.0 for _, _, c, _ in candidates) or (
                 self.rollout.enabled and self.rollout.production_floor > 0 and any(not p for *_, p in candidates))
             self._last_refresh = time.monotonic()
+
+    def segment_status(self) -> dict:
+        """segment -> arm id -> {pulls, mean_reward} of the segment's own rewards (from the store)."""
+        return {g: {a: {"pulls": n, "mean_reward": s / n if n else None} for a, (n, s, _) in arms.items()}
+                for g, arms in sorted(self.store.segment_stats().items())}
 
     def experiment(self, arms=None) -> dict | None:
         """The winner declaration's state (``bandit.winner``): the stopping statistic against its
@@ -145,9 +154,34 @@ class Router:
             self.refresh()
 
     # ---- traffic ---------------------------------------------------------------------------------
+    def _segment_policy(self, segment: str | None):
+        """The policy of ``segment`` (built on first use after each refresh; see ``bandit.segments``)."""
+        if segment is None:
+            return self.policy
+        policy = self.segment_policies.get(segment)
+        if policy is None:
+            own = {self.index[a]: stats for a, stats in self.segment_stats.get(segment, {}).items() if a in self.index}
+            policy = build_policy(self.policy_cfg)
+            for _ in range(self.policy.n_arms):
+                policy.add_arm()
+            policy.load_state_dict(shrunk_state(self.policy.state_dict(), own, self.rollout.segments.shrinkage))
+            self.segment_policies[segment] = policy
+        return policy
+
+    def segment_of(self, features: dict | None) -> str | None:
+        """The segment a request with ``features`` routes in (``other`` past ``max_segments``)."""
+        segment = segment_key(features, self.rollout.segments)
+        if segment is None:
+            return None
+        with self._lock:
+            known = segment in self.segment_stats or segment in self.segment_policies
+            full = len(set(self.segment_stats) | set(self.segment_policies)) >= self.rollout.segments.max_segments
+        return segment if known or not full else OTHER
+
     def _decide(self, features: dict | None, subject_id: str | None):
         if subject_id is not None:
             check_subject_id(subject_id)
+        segment = self.segment_of(features)
         self._maybe_refresh()
         if not self.candidates:
             self.refresh()  # arms may have been deployed through another router since the last refresh
@@ -160,8 +194,9 @@ class Router:
             if starved is not None:  # winner declaration: every arm gets its minimum sample first
                 chosen, propensity = starved, 1.0
             else:
-                chosen = self.policy.select(self.rng, allowed)
-                propensity = float(self.policy.propensity(self.propensity_rng, chosen, allowed))
+                policy = self._segment_policy(segment)
+                chosen = policy.select(self.rng, allowed)
+                propensity = float(policy.propensity(self.propensity_rng, chosen, allowed))
             arm_id = self.arm_rows[chosen].id
             # a held subject keeps an arm that is still active and not rolled back (cap > 0)
             sticky = (None if subject_id is None else
@@ -169,7 +204,7 @@ class Router:
             if sticky is None:
                 self.window.push(arm_id)
         decision_id = secrets.token_hex(16)  # 128 random bits: no client can guess another's decision
-        pending = self.store.submit_decision(decision_id, arm_id, features, propensity, sticky)
+        pending = self.store.submit_decision(decision_id, arm_id, features, propensity, sticky, segment)
         return decision_id, pending, sticky is not None
 
     def _below_min_pulls(self, allowed) -> int | None:
@@ -209,7 +244,10 @@ class Router:
             i = self.index.get(arm_id)
             if i is not None:
                 self.policy.update(i, value)
-        return arm_id
+                segment = self.segment_policies.get(getattr(arm_id, "segment", None))
+                if segment is not None:
+                    segment.update(i, value)
+        return str(arm_id)
 
     def reward(self, decision_id: str, value: float) -> str:
         value = self._check_reward(value)

@@ -52,3 +52,55 @@ def compare_policies(policy_cfgs: dict, arms: list[ArmSpec], horizon: int, seeds
     """label -> (seeds x horizon) regret matrix; every policy sees the same per-run seeds."""
     run_seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(seeds)]
     return {label: np.stack([simulate(cfg, arms, horizon, s) for s in run_seeds]) for label, cfg in policy_cfgs.items()}
+
+
+def segment_streams(means_by_segment, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The shared reward streams of a segmented scenario: each step's segment (uniform) and a uniform
+    draw per arm (arm ``a`` pays 1 at step ``t`` when ``draws[t, a] < mean[segment, a]``), so every
+    method compared sees the same traffic."""
+    rng = np.random.default_rng(seed)
+    means = np.asarray(means_by_segment, float)
+    return rng.integers(means.shape[0], size=horizon), rng.random((horizon, means.shape[1]))
+
+
+def simulate_segments(policy_cfg, means_by_segment, horizon: int, seed: int, *, segmented: bool,
+                      shrinkage: float = 5.0, refresh_every: int = 200) -> np.ndarray:
+    """Cumulative regret of the router's routing on a segmented scenario: one global policy
+    (``segmented=False``), or per-segment policies as ``bandit.segments`` builds them (rebuilt from the
+    global and per-segment statistics every ``refresh_every`` decisions, like a router's refresh, and
+    updated in between)."""
+    from bandit.segments import shrunk_state
+
+    means = np.asarray(means_by_segment, float)
+    segments, draws = segment_streams(means, horizon, seed)
+    rng = np.random.default_rng([seed, 7])
+    k = means.shape[1]
+    glob = build_policy(policy_cfg)
+    for _ in range(k):
+        glob.add_arm()
+    own = np.zeros((means.shape[0], 3, k))
+    policies: dict[int, object] = {}
+    regret, total = np.empty(horizon), 0.0
+    for t in range(horizon):
+        g = int(segments[t])
+        if segmented and (t % refresh_every == 0):
+            policies = {}
+        policy = glob
+        if segmented:
+            policy = policies.get(g)
+            if policy is None:
+                policy = build_policy(policy_cfg)
+                for _ in range(k):
+                    policy.add_arm()
+                policy.load_state_dict(shrunk_state(glob.state_dict(), {a: tuple(own[g, :, a]) for a in range(k)},
+                                                    shrinkage))
+                policies[g] = policy
+        arm = policy.select(rng)
+        reward = float(draws[t, arm] < means[g, arm])
+        glob.update(arm, reward)
+        if segmented:
+            policy.update(arm, reward)
+            own[g, :, arm] += (1.0, reward, reward * reward)
+        total += means[g].max() - means[g, arm]
+        regret[t] = total
+    return regret

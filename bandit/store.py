@@ -16,7 +16,10 @@ Contract:
   reward model. Every change to an arm (added, replaced, retired, rollout stage, rollback) is a row
   in ``events``. The schema carries a version in ``meta``; older stores are migrated in place (v2:
   rollout columns; v3: each decision's ``propensity``, the probability with which its arm was chosen,
-  NULL for decisions logged before).
+  NULL for decisions logged before; v4: each decision's ``segment``).
+- Segments (``bandit.segments``): a decision may carry a segment key; its reward also adds to the
+  ``segment_stats`` row of (arm, segment), in the same transaction and with the same decay, so every
+  router sharing the store reads the same per-segment statistics.
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ from bandit.group_commit import GroupCommitter
 from bandit.policies import discounted_updates
 from evo.sqlite_util import enable_wal
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 FULL_STAGE = 99  # an arm past every rollout stage (arms from a version-1 store, which served at once)
 
 metadata = MetaData()
@@ -68,6 +71,15 @@ decisions_table = Table(
     Column("reward", Float),
     Column("rewarded_at", Float),
     Column("propensity", Float),  # P(this arm | the policy and caps at decision time); off-policy evaluation
+    Column("segment", String(200)),  # the request's segment key (bandit.segments), or NULL
+)
+segment_stats_table = Table(
+    "segment_stats", metadata,
+    Column("arm_id", String(64), primary_key=True),
+    Column("segment", String(200), primary_key=True),
+    Column("n", Float, nullable=False, default=0.0),
+    Column("s", Float, nullable=False, default=0.0),
+    Column("ss", Float, nullable=False, default=0.0),
 )
 assignments_table = Table(  # sticky subjects: the arm a subject keeps until expires_at (bandit.router)
     "assignments", metadata,
@@ -86,12 +98,22 @@ events_table = Table(
     Column("detail", Text),
 )
 _V3_COLUMNS = (("propensity", "FLOAT"),)
+_V4_COLUMNS = (("segment", "VARCHAR(200)"),)
 _V2_COLUMNS = (("context", "TEXT"), ("stage", f"INTEGER NOT NULL DEFAULT {FULL_STAGE}"), ("stage_since", "FLOAT"),
                ("stage_pulls", "FLOAT NOT NULL DEFAULT 0"))
 
 
 class StoreError(Exception):
     pass
+
+
+class RewardedArm(str):
+    """The arm id a reward went to (a ``str``), with the decision's ``segment`` (or None)."""
+
+    def __new__(cls, arm_id: str, segment: str | None = None):
+        obj = super().__new__(cls, arm_id)
+        obj.segment = segment
+        return obj
 
 
 class UnknownDecision(StoreError):
@@ -179,11 +201,11 @@ class ArmStore:
         # prepares them (sqlite3's statement cache; psycopg prepares after a few executions)
         self._insert_decision = insert(decisions_table).values(
             id=bindparam("did"), arm_id=bindparam("arm"), created_at=bindparam("ts"), features=bindparam("feat"),
-            propensity=bindparam("prop"))
+            propensity=bindparam("prop"), segment=bindparam("seg"))
         self._mark_rewarded = (update(decisions_table)
                                .where(decisions_table.c.id == bindparam("did"), decisions_table.c.rewarded_at.is_(None))
                                .values(reward=bindparam("val"), rewarded_at=bindparam("ts"))
-                               .returning(decisions_table.c.arm_id))
+                               .returning(decisions_table.c.arm_id, decisions_table.c.segment))
         self._decision_exists = (select(decisions_table.c.id, decisions_table.c.reward)
                                  .where(decisions_table.c.id == bindparam("did")))
         self._decay = update(arms_table).values(n=arms_table.c.n * bindparam("d"), s=arms_table.c.s * bindparam("d"),
@@ -220,7 +242,7 @@ class ArmStore:
             if version > SCHEMA_VERSION or version < 1:
                 raise StoreError(f"{self.url}: store schema_version {version}, expected {SCHEMA_VERSION}")
             for table, columns in (("arms", _V2_COLUMNS if version < 2 else ()),
-                                   ("decisions", _V3_COLUMNS if version < 3 else ())):
+                                   ("decisions", (_V3_COLUMNS if version < 3 else ()) + (_V4_COLUMNS if version < 4 else ()))):
                 have = {c["name"] for c in inspect(conn).get_columns(table)}
                 for name, ddl in columns:
                     if name not in have:  # another process may have migrated it a moment ago
@@ -396,7 +418,8 @@ class ArmStore:
 
     # ---- decisions and rewards ----------------------------------------------------------------------
     def submit_decision(self, decision_id: str, arm_id: str, features: dict | None = None,
-                        propensity: float | None = None, sticky: tuple | None = None) -> Future:
+                        propensity: float | None = None, sticky: tuple | None = None,
+                        segment: str | None = None) -> Future:
         """Queue the decision's row (``propensity``: the probability its arm was chosen with); the future
         resolves to ``(arm_id, propensity)`` of the committed row once it is committed.
 
@@ -406,7 +429,8 @@ class ArmStore:
         assignment for ``ttl_s`` seconds. Replacing an assignment is a compare-and-set on the row read,
         so when several routers assign one subject at once, all of them answer with the one stored."""
         return self.writer.submit(("d", decision_id, arm_id, time.time(),
-                                   json.dumps(features) if features is not None else None, propensity, sticky))
+                                   json.dumps(features) if features is not None else None, propensity, sticky,
+                                   segment))
 
     def submit_reward(self, decision_id: str, value: float, discount: float = 1.0) -> Future:
         """Queue a reward; the future resolves to the decision's arm id once the reward is committed,
@@ -425,7 +449,7 @@ class ArmStore:
 
     def _resolve_sticky(self, conn, item) -> tuple[str, float | None]:
         """The arm and propensity of a sticky decision (see ``submit_decision``)."""
-        _, _, arm, ts, _, prop, (subject, ttl_s, eligible) = item
+        _, _, arm, ts, _, prop, (subject, ttl_s, eligible), _ = item
         t = assignments_table
         row = conn.execute(select(t.c.arm_id, t.c.propensity, t.c.expires_at).where(t.c.subject_id == subject)).first()
         if row is not None and row.expires_at > ts and row.arm_id in eligible:
@@ -458,12 +482,13 @@ class ArmStore:
         for i, it in enumerate(items):
             if it[0] == "d":
                 arm, prop = self._resolve_sticky(conn, it) if it[6] is not None else (it[2], it[5])
-                rows.append({"did": it[1], "arm": arm, "ts": it[3], "feat": it[4], "prop": prop})
+                rows.append({"did": it[1], "arm": arm, "ts": it[3], "feat": it[4], "prop": prop, "seg": it[7]})
                 out[i] = (arm, prop)
         if rows:
             conn.execute(self._insert_decision, rows)
         now = time.time()
         applied: list[tuple[str, float]] = []
+        by_segment: list[tuple[tuple[str, str], float]] = []
         discount = 1.0
         # rewards in decision-id order: two transactions never lock the same decisions in opposite orders
         for i in sorted((i for i, it in enumerate(items) if it[0] == "r"), key=lambda i: items[i][1]):
@@ -474,8 +499,10 @@ class ArmStore:
                 out[i] = (UnknownDecision(did) if found is None else DuplicateReward(did) if found.reward is not None
                           else VoidedDecision(did))
                 continue
-            out[i] = row.arm_id
+            out[i] = RewardedArm(row.arm_id, row.segment)
             applied.append((row.arm_id, value))
+            if row.segment is not None:
+                by_segment.append(((row.arm_id, row.segment), value))
         if applied:
             factor, totals = discounted_updates(discount, applied)
             if factor < 1.0:
@@ -483,6 +510,33 @@ class ArmStore:
             # arms in id order: concurrent transactions take the arm rows' locks in the same order
             conn.execute(self._increment, [{"arm": a, "dn": t[0], "ds": t[1], "dss": t[2]}
                                            for a, t in sorted(totals.items())])
+        if by_segment:
+            factor, totals = discounted_updates(discount, by_segment)
+            if factor < 1.0:
+                conn.execute(update(segment_stats_table).values(n=segment_stats_table.c.n * factor,
+                                                                s=segment_stats_table.c.s * factor,
+                                                                ss=segment_stats_table.c.ss * factor))
+            conn.execute(self._segment_upsert(), [{"arm_id": a, "segment": g, "n": t[0], "s": t[1], "ss": t[2]}
+                                                  for (a, g), t in sorted(totals.items())])
+        return out
+
+    def _segment_upsert(self):
+        """INSERT a segment row, or add to it (``n = n + excluded.n``...)."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        stmt = dialect_insert(segment_stats_table)
+        t = segment_stats_table
+        return stmt.on_conflict_do_update(index_elements=["arm_id", "segment"], set_={
+            "n": t.c.n + stmt.excluded.n, "s": t.c.s + stmt.excluded.s, "ss": t.c.ss + stmt.excluded.ss})
+
+    def segment_stats(self) -> dict[str, dict[str, tuple[float, float, float]]]:
+        """segment -> arm id -> (n, s, ss), for every (arm, segment) with a reward."""
+        out: dict = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(select(segment_stats_table)):
+                out.setdefault(r.segment, {})[r.arm_id] = (r.n, r.s, r.ss)
         return out
 
     def decision_counts(self) -> dict:

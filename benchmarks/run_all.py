@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ["bench_overhead", "bench_concurrency", "bench_cache", "bench_local_model", "bench_contention", "bench_engine", "bench_ray", "bench_mlflow", "bench_bandit", "bench_ope", "bench_winner", "bench_http", "bench_scaling"]
+BENCHMARKS = ["bench_overhead", "bench_concurrency", "bench_cache", "bench_local_model", "bench_contention", "bench_engine", "bench_ray", "bench_mlflow", "bench_bandit", "bench_ope", "bench_winner", "bench_segments", "bench_http", "bench_scaling"]
 
 
 def main(names: list[str]) -> int:

@@ -272,6 +272,12 @@ def print_status(console, router) -> None:
         table.add_row(r["arm_id"], r["label"], r["stage"], f"{r['cap']:.0%}", f"{r['share']:.1%}", f"{r['pulls']:.0f}",
                       observed, posterior, f"{r['p_best']:.2f}" if r["active"] else "-", r["instruction"][:50])
     console.print(table)
+    if router.rollout.segments.by:
+        segments = router.segment_status()
+        best = {g: max(arms, key=lambda a: arms[a]["mean_reward"] or 0.0) for g, arms in segments.items() if arms}
+        console.print(f"segments by {', '.join(router.rollout.segments.by)}: {len(segments)} · best observed: "
+                      + ", ".join(f"{g} → {a}" for g, a in list(best.items())[:8])
+                      + (" …" if len(best) > 8 else ""), highlight=False, markup=False)
     state = router.experiment()
     if state is None:
         return
@@ -290,7 +296,7 @@ def status(args) -> int:
     router = open_router(args)
     if args.json:
         print(json.dumps({"policy": router.policy_cfg.kind, "store": router.store.url, "arms": router.status(),
-                          "experiment": router.experiment()}, indent=2))
+                          "experiment": router.experiment(), "segments": router.segment_status()}, indent=2))
         return 0
     print_status(make_console(), router)
     return 0

@@ -12,7 +12,7 @@ import pytest
 from bandit.policies import BetaTSConfig, EpsilonGreedyConfig, UniformConfig
 from bandit.rollout import ROLLED_BACK, RolloutConfig, ShareWindow
 from bandit.router import Router
-from bandit.store import ArmStore
+from bandit.store import SCHEMA_VERSION, ArmStore
 from evo.evaluation.evaluator import Evaluator
 from evo.evaluation.render import render_context, request_json
 from evo.genome import PromptGenome
@@ -239,7 +239,7 @@ def test_version_1_store_is_migrated_in_place(tmp_path):
     arms = {a.id: a for a in store.arms()}
     assert arms["c"].stage >= 2 and (arms["p"].n, arms["c"].s) == (10, 3)  # old arms keep serving fully
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "3"
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == str(SCHEMA_VERSION)
 
 
 def test_version_2_store_gains_propensities_and_keeps_its_decisions(tmp_path):
@@ -250,6 +250,7 @@ def test_version_2_store_gains_propensities_and_keeps_its_decisions(tmp_path):
     store.close()
     with sqlite3.connect(db) as conn:  # back to what version 2 wrote: no propensity column
         conn.execute("ALTER TABLE decisions DROP COLUMN propensity")
+        conn.execute("ALTER TABLE decisions DROP COLUMN segment")
         conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     store = ArmStore(f"sqlite:///{db}")
     store.record_decision("d-new", "p", None, 0.25)
@@ -258,7 +259,7 @@ def test_version_2_store_gains_propensities_and_keeps_its_decisions(tmp_path):
     assert {r["decision_id"]: r["propensity"] for r in store.logs()} == {"d-old": None, "d-new": 0.25}
     store.close()
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM meta").fetchone()[0] == "3"
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == str(SCHEMA_VERSION)
 
 
 def test_group_commit_answers_each_reward_with_its_own_outcome(tmp_path):
