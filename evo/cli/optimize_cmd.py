@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evo.cli.argtypes import non_negative_int
+from evo.cli.argtypes import positive_int, non_negative_int
 from evo.cli.console import make_console
 from rich.console import Console
 from rich.table import Table
@@ -23,6 +23,8 @@ def register(sub) -> None:
                         "split_limits, seed")
     p.add_argument("--max-calls", type=int, help="LLM-call budget, task + optimizer (default 600)")
     p.add_argument("--seed", type=non_negative_int, help="run seed (default 0)")
+    p.add_argument("--final-samples", type=positive_int, metavar="K",
+                   help="score seed and winner K times per test example at the end: pass@K, pass^K, flaky examples")
     p.add_argument("--run-dir", type=Path, help="where to write the run record (default: results/runs/...)")
     p.add_argument("--force", action="store_true",
                    help="overwrite a run directory that already holds a run (refused otherwise)")
@@ -46,6 +48,8 @@ def overrides_from_args(args) -> dict:
         o["budget"] = {"max_calls": args.max_calls}
     if args.seed is not None:
         o["seed"] = args.seed
+    if args.final_samples is not None:
+        o["final_samples"] = args.final_samples
     if args.no_cache:
         o["cache"] = False
     elif args.cache is not None:
