@@ -21,6 +21,9 @@ class RouteBody(StrictConfig):
     subject_id: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$",
                                    description="a user or session: it keeps the arm it was first given (sticky "
                                                "routing) until the router's sticky TTL ends or the arm is retired")
+    episode_id: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$",
+                                   description="groups this decision with others for episode-level metrics "
+                                               "(POST /feedback with episode_id)")
 
 
 class ChatMessage(BaseModel):
@@ -47,6 +50,19 @@ class RouteAnswer(BaseModel):
 class RewardBody(StrictConfig):
     decision_id: str = Field(min_length=1)
     reward: float
+
+
+class FeedbackBody(StrictConfig):
+    metric: str = Field(min_length=1, max_length=40, description="a metric the router declares (rollout YAML)")
+    value: float | bool
+    decision_id: str | None = Field(None, min_length=1, max_length=64, description="for a decision-level metric")
+    episode_id: str | None = Field(None, min_length=1, max_length=128, description="for an episode-level metric")
+
+
+class FeedbackAnswer(BaseModel):
+    ok: bool
+    decisions: int = Field(description="decisions the value reached (an episode's several)")
+    rewarded: int = Field(description="of which rewarded by it (the routing objective)")
 
 
 class RewardAnswer(BaseModel):

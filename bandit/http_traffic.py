@@ -8,11 +8,12 @@ import asyncio
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
-from bandit.http_models import (CompleteAnswer, RewardAnswer, RewardBody, RouteAnswer, RouteBody, body_schema,
-                                errors, features_problem, invalid, json_response)
+from bandit.http_models import (CompleteAnswer, FeedbackAnswer, FeedbackBody, RewardAnswer, RewardBody, RouteAnswer,
+                                RouteBody, body_schema, errors, features_problem, invalid, json_response)
 from bandit.metrics import RouterMetrics
 from bandit.router import Router
-from bandit.store import DuplicateReward, StoreError, UnknownDecision, VoidedDecision
+from bandit.store import (DuplicateFeedback, DuplicateReward, StoreError, UnknownDecision, UnknownTarget,
+                          VoidedDecision)
 from evo.errors import BackendError
 from evo.evaluation.render import extract_answer, render_live, request_json
 
@@ -37,7 +38,7 @@ def traffic_routes(router: Router, metrics: RouterMetrics, *, max_feature_bytes:
             if problem:
                 return problem
         try:
-            decision = await router.route_async(features or None, body.subject_id)
+            decision = await router.route_async(features or None, body.subject_id, body.episode_id)
         except StoreError as exc:
             metrics.store_errors.inc()
             return json_response({"detail": str(exc)}, 503)
@@ -68,7 +69,7 @@ def traffic_routes(router: Router, metrics: RouterMetrics, *, max_feature_bytes:
         if body.features and (problem := features_problem(body.features, max_feature_bytes)):
             return problem
         try:
-            decision = await router.route_async(body.features or None, body.subject_id)
+            decision = await router.route_async(body.features or None, body.subject_id, body.episode_id)
         except StoreError as exc:
             metrics.store_errors.inc()
             return json_response({"detail": str(exc)}, 503)
@@ -109,5 +110,28 @@ def traffic_routes(router: Router, metrics: RouterMetrics, *, max_feature_bytes:
             return json_response({"detail": str(exc)}, 503)
         metrics.rewarded(arm_id, body.reward)
         return json_response({"ok": True, "arm_id": arm_id})
+
+    @api.post("/feedback", response_model=FeedbackAnswer, responses=errors(404, 409, 413, 422, 503),
+              openapi_extra=body_schema(FeedbackBody))
+    async def feedback(request: Request):
+        """Record a declared metric's value for a decision or an episode (once per metric); the routing
+        objective's value is also the reward of each decision it reaches."""
+        try:
+            body = FeedbackBody.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return invalid(exc)
+        try:
+            outcome = await router.feedback_async(body.metric, float(body.value), decision_id=body.decision_id,
+                                                  episode_id=body.episode_id)
+        except UnknownTarget as exc:
+            return json_response({"detail": str(exc)}, 404)
+        except DuplicateFeedback as exc:
+            return json_response({"detail": str(exc)}, 409)
+        except ValueError as exc:
+            return json_response({"detail": str(exc)}, 422)
+        except StoreError as exc:
+            metrics.store_errors.inc()
+            return json_response({"detail": str(exc)}, 503)
+        return json_response({"ok": True, **outcome})
 
     return api

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from bandit.declared_metrics import MetricsConfig
 from bandit.segments import SegmentConfig
 from bandit.winner import WinnerConfig
 from evo.config_base import StrictConfig
@@ -40,6 +41,9 @@ class RolloutConfig(StrictConfig):
     rollback_margin: float = Field(0.05, ge=0, description="how much worse than production is too much")
     rollback_probability: float = Field(0.95, gt=0.5, lt=1)
     min_pulls: int = Field(30, ge=1, description="rewards an arm needs before it can be rolled back")
+    metrics: MetricsConfig = Field(default_factory=lambda: MetricsConfig(), description="declared metrics for "
+                                   "POST /feedback, the routing objective, guardrails and a control holdout "
+                                   "(bandit.declared_metrics)")
     segments: SegmentConfig = Field(default_factory=lambda: SegmentConfig(), description="per-segment routing "
                                     "(bandit.segments): statistics per value of chosen request features")
     winner: WinnerConfig = Field(default_factory=lambda: WinnerConfig(), description="fixed-confidence winner "
@@ -61,20 +65,22 @@ class RolloutConfig(StrictConfig):
 
 def cap_of(arm, cfg: RolloutConfig) -> float:
     """The traffic cap of an arm row (``production``, ``stage`` attributes)."""
-    if arm.production or not cfg.enabled:
+    if arm.production:
         return 1.0
-    if arm.stage < 0:
+    if arm.stage < 0:  # rolled back (by the rollout or a guardrail), staged rollout or not
         return 0.0
+    if not cfg.enabled:
+        return 1.0
     return cfg.stages[min(arm.stage, len(cfg.stages) - 1)]
 
 
 def stage_label(arm, cfg: RolloutConfig) -> str:
     if arm.production:
         return "production"
-    if not cfg.enabled:
-        return "full"
     if arm.stage < 0:
         return "rolled back"
+    if not cfg.enabled:
+        return "full"
     if arm.stage >= len(cfg.stages) - 1:
         return "full"
     return f"{arm.stage + 1}/{len(cfg.stages)}"

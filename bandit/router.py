@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bandit.policies import build_policy
-from bandit.rollout import RolloutConfig, ShareWindow, cap_of, review, stage_label
+from bandit.declared_metrics import guardrail_breaches
+from bandit.rollout import ROLLED_BACK, RolloutConfig, ShareWindow, cap_of, review, stage_label
 from bandit.segments import OTHER, segment_key, shrunk_state
 from bandit.store import ArmStore, StoreError, UnknownArm
 from bandit.winner import verdict
@@ -101,6 +102,7 @@ class Router:
                 changed |= self.store.set_stage(change.arm_id, change.to_stage, expected=change.from_stage,
                                                 reason=change.reason, **change.detail)
             changed |= self._maybe_declare_winner(arms)
+            changed |= self._review_guardrails(arms)
             if changed:
                 return self.refresh(review_rollout=False)
         segment_stats = self.store.segment_stats() if self.rollout.segments.by else {}
@@ -119,6 +121,58 @@ class Router:
             self.capped = any(c < 1.0 for _, _, c, _ in candidates) or (
                 self.rollout.enabled and self.rollout.production_floor > 0 and any(not p for *_, p in candidates))
             self._last_refresh = time.monotonic()
+
+    def _review_guardrails(self, arms) -> bool:
+        """Roll back every arm a guardrail metric says is worse than production (``bandit.declared_metrics``)."""
+        cfg = self.rollout.metrics
+        if not any(m.guardrail is not None for m in cfg.declared):
+            return False
+        production = next((a for a in arms if a.production and a.active), None)
+        if production is None:
+            return False
+        changed = False
+        current = {a.id: a for a in arms}
+        for breach in guardrail_breaches(arms, production, self.store.metric_stats(), cfg, self.review_rng):
+            arm = current[breach.pop("arm_id")]
+            if arm.stage >= 0:
+                changed |= self.store.set_stage(arm.id, ROLLED_BACK, expected=arm.stage, reason="guardrail", **breach)
+        return changed
+
+    def feedback(self, metric: str, value, *, decision_id: str | None = None, episode_id: str | None = None) -> dict:
+        """Record a declared metric's value for a decision or an episode (see ``bandit.declared_metrics``);
+        ``ValueError`` for an undeclared metric, the wrong level or a bad value."""
+        fut, value = self._submit_feedback(metric, value, decision_id, episode_id)
+        return self._learn_feedback(fut.result(), value)
+
+    async def feedback_async(self, metric: str, value, *, decision_id: str | None = None,
+                             episode_id: str | None = None) -> dict:
+        fut, value = self._submit_feedback(metric, value, decision_id, episode_id)
+        return self._learn_feedback(await asyncio.wrap_future(fut), value)
+
+    def _submit_feedback(self, metric: str, value, decision_id, episode_id):
+        cfg = self.rollout.metrics
+        try:
+            declared = cfg.metric(metric)
+        except KeyError:
+            names = ", ".join(m.name for m in cfg.declared) or "none declared"
+            raise ValueError(f"unknown metric {metric!r} ({names})") from None
+        if (decision_id is None) == (episode_id is None):
+            raise ValueError("give exactly one of decision_id or episode_id")
+        level = "decision" if decision_id is not None else "episode"
+        if level != declared.level:
+            raise ValueError(f"metric {metric!r} is {declared.level}-level: give its {declared.level}_id")
+        value = declared.check_value(value)
+        objective = metric == cfg.objective
+        if objective:
+            value = self._check_reward(value)
+        target = decision_id if decision_id is not None else check_subject_id(episode_id)
+        return self.store.submit_feedback(level, target, metric, value,
+                                          objective_discount=self.policy_cfg.discount if objective else None), value
+
+    def _learn_feedback(self, outcome: dict, value: float) -> dict:
+        for arm in outcome["rewarded"]:  # the objective's value rewarded these decisions
+            self._learn(arm, value)
+        return {"decisions": outcome["decisions"], "rewarded": len(outcome["rewarded"])}
 
     def segment_status(self) -> dict:
         """segment -> arm id -> {pulls, mean_reward} of the segment's own rewards (from the store)."""
@@ -178,9 +232,11 @@ class Router:
             full = len(set(self.segment_stats) | set(self.segment_policies)) >= self.rollout.segments.max_segments
         return segment if known or not full else OTHER
 
-    def _decide(self, features: dict | None, subject_id: str | None):
+    def _decide(self, features: dict | None, subject_id: str | None, episode_id: str | None = None):
         if subject_id is not None:
             check_subject_id(subject_id)
+        if episode_id is not None:
+            check_subject_id(episode_id)
         segment = self.segment_of(features)
         self._maybe_refresh()
         if not self.candidates:
@@ -191,12 +247,22 @@ class Router:
             allowed = (self.window.allowed(self.candidates, self.rollout.production_floor if self.rollout.enabled else 0.0)
                        if self.capped else None)
             starved = self._below_min_pulls(allowed)
+            holdout_share = self.rollout.metrics.holdout
+            production = next((i for i, _, _, prod in self.candidates if prod), None)
+            holdout = bool(holdout_share and production is not None and self.rng.random() < holdout_share)
             if starved is not None:  # winner declaration: every arm gets its minimum sample first
                 chosen, propensity = starved, 1.0
+            elif holdout:  # the control share: production, to measure the experiment's lift
+                policy = self._segment_policy(segment)
+                chosen = production
+                propensity = holdout_share + (1 - holdout_share) * float(
+                    policy.propensity(self.propensity_rng, chosen, allowed))
             else:
                 policy = self._segment_policy(segment)
                 chosen = policy.select(self.rng, allowed)
                 propensity = float(policy.propensity(self.propensity_rng, chosen, allowed))
+                if holdout_share and production is not None:
+                    propensity = (1 - holdout_share) * propensity + holdout_share * (chosen == production)
             arm_id = self.arm_rows[chosen].id
             # a held subject keeps an arm that is still active and not rolled back (cap > 0)
             sticky = (None if subject_id is None else
@@ -204,7 +270,8 @@ class Router:
             if sticky is None:
                 self.window.push(arm_id)
         decision_id = secrets.token_hex(16)  # 128 random bits: no client can guess another's decision
-        pending = self.store.submit_decision(decision_id, arm_id, features, propensity, sticky, segment)
+        pending = self.store.submit_decision(decision_id, arm_id, features, propensity, sticky, segment, episode_id,
+                                             holdout or None)
         return decision_id, pending, sticky is not None
 
     def _below_min_pulls(self, allowed) -> int | None:
@@ -226,12 +293,14 @@ class Router:
             prompt = self.prompts.get(arm_id) or PromptGenome.from_json(row.genome)
         return Decision(decision_id, arm_id, row.genome, prompt, row.context, propensity)
 
-    def route(self, features: dict | None = None, subject_id: str | None = None) -> Decision:
-        decision_id, pending, sticky = self._decide(features, subject_id)
+    def route(self, features: dict | None = None, subject_id: str | None = None,
+              episode_id: str | None = None) -> Decision:
+        decision_id, pending, sticky = self._decide(features, subject_id, episode_id)
         return self._decision(decision_id, pending.result(), sticky)
 
-    async def route_async(self, features: dict | None = None, subject_id: str | None = None) -> Decision:
-        decision_id, pending, sticky = self._decide(features, subject_id)
+    async def route_async(self, features: dict | None = None, subject_id: str | None = None,
+                          episode_id: str | None = None) -> Decision:
+        decision_id, pending, sticky = self._decide(features, subject_id, episode_id)
         return self._decision(decision_id, await asyncio.wrap_future(pending), sticky)
 
     def _check_reward(self, value: float) -> float:

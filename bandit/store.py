@@ -16,7 +16,12 @@ Contract:
   reward model. Every change to an arm (added, replaced, retired, rollout stage, rollback) is a row
   in ``events``. The schema carries a version in ``meta``; older stores are migrated in place (v2:
   rollout columns; v3: each decision's ``propensity``, the probability with which its arm was chosen,
-  NULL for decisions logged before; v4: each decision's ``segment``).
+  NULL for decisions logged before; v4: each decision's ``segment``; v5: ``episode_id`` and
+  ``holdout``).
+- Declared metrics (``bandit.declared_metrics``): ``submit_feedback`` records a metric's value for a
+  decision or an episode at most once per metric (``DuplicateFeedback``), adds it to the
+  ``metric_stats`` of each decision's arm, and, for the routing objective, rewards each decision not
+  rewarded yet, all in one transaction.
 - Segments (``bandit.segments``): a decision may carry a segment key; its reward also adds to the
   ``segment_stats`` row of (arm, segment), in the same transaction and with the same decay, so every
   router sharing the store reads the same per-segment statistics.
@@ -39,7 +44,7 @@ from bandit.group_commit import GroupCommitter
 from bandit.policies import discounted_updates
 from evo.sqlite_util import enable_wal
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 FULL_STAGE = 99  # an arm past every rollout stage (arms from a version-1 store, which served at once)
 
 metadata = MetaData()
@@ -72,15 +77,25 @@ decisions_table = Table(
     Column("rewarded_at", Float),
     Column("propensity", Float),  # P(this arm | the policy and caps at decision time); off-policy evaluation
     Column("segment", String(200)),  # the request's segment key (bandit.segments), or NULL
+    Column("episode_id", String(128), index=True),  # groups decisions for episode-level metrics
+    Column("holdout", Boolean),  # served production as the control share (lift measurement)
 )
-segment_stats_table = Table(
-    "segment_stats", metadata,
-    Column("arm_id", String(64), primary_key=True),
-    Column("segment", String(200), primary_key=True),
-    Column("n", Float, nullable=False, default=0.0),
-    Column("s", Float, nullable=False, default=0.0),
-    Column("ss", Float, nullable=False, default=0.0),
+def _stats_table(name: str, key: str, key_length: int) -> Table:
+    """Sufficient statistics (n, s, ss) per (arm, ``key``)."""
+    return Table(name, metadata, Column("arm_id", String(64), primary_key=True),
+                 Column(key, String(key_length), primary_key=True), Column("n", Float, nullable=False, default=0.0),
+                 Column("s", Float, nullable=False, default=0.0), Column("ss", Float, nullable=False, default=0.0))
+
+
+metric_stats_table = _stats_table("metric_stats", "metric", 40)
+feedback_table = Table(  # one value per (decision or episode, metric): "d:<decision id>" / "e:<episode id>"
+    "feedback", metadata,
+    Column("target", String(140), primary_key=True),
+    Column("metric", String(40), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("ts", Float, nullable=False),
 )
+segment_stats_table = _stats_table("segment_stats", "segment", 200)
 assignments_table = Table(  # sticky subjects: the arm a subject keeps until expires_at (bandit.router)
     "assignments", metadata,
     Column("subject_id", String(128), primary_key=True),
@@ -99,12 +114,21 @@ events_table = Table(
 )
 _V3_COLUMNS = (("propensity", "FLOAT"),)
 _V4_COLUMNS = (("segment", "VARCHAR(200)"),)
+_V5_COLUMNS = (("episode_id", "VARCHAR(128)"), ("holdout", "BOOLEAN"))
 _V2_COLUMNS = (("context", "TEXT"), ("stage", f"INTEGER NOT NULL DEFAULT {FULL_STAGE}"), ("stage_since", "FLOAT"),
                ("stage_pulls", "FLOAT NOT NULL DEFAULT 0"))
 
 
 class StoreError(Exception):
     pass
+
+
+class DuplicateFeedback(StoreError):
+    """That metric already has a value for that decision or episode."""
+
+
+class UnknownTarget(StoreError):
+    """No decision with that id, or no decision routed with that episode id."""
 
 
 class RewardedArm(str):
@@ -201,7 +225,8 @@ class ArmStore:
         # prepares them (sqlite3's statement cache; psycopg prepares after a few executions)
         self._insert_decision = insert(decisions_table).values(
             id=bindparam("did"), arm_id=bindparam("arm"), created_at=bindparam("ts"), features=bindparam("feat"),
-            propensity=bindparam("prop"), segment=bindparam("seg"))
+            propensity=bindparam("prop"), segment=bindparam("seg"), episode_id=bindparam("ep"),
+            holdout=bindparam("hold"))
         self._mark_rewarded = (update(decisions_table)
                                .where(decisions_table.c.id == bindparam("did"), decisions_table.c.rewarded_at.is_(None))
                                .values(reward=bindparam("val"), rewarded_at=bindparam("ts"))
@@ -242,11 +267,14 @@ class ArmStore:
             if version > SCHEMA_VERSION or version < 1:
                 raise StoreError(f"{self.url}: store schema_version {version}, expected {SCHEMA_VERSION}")
             for table, columns in (("arms", _V2_COLUMNS if version < 2 else ()),
-                                   ("decisions", (_V3_COLUMNS if version < 3 else ()) + (_V4_COLUMNS if version < 4 else ()))):
+                                   ("decisions", (_V3_COLUMNS if version < 3 else ()) + (_V4_COLUMNS if version < 4 else ())
+                                    + (_V5_COLUMNS if version < 5 else ()))):
                 have = {c["name"] for c in inspect(conn).get_columns(table)}
                 for name, ddl in columns:
                     if name not in have:  # another process may have migrated it a moment ago
                         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
+            if version < 5:  # create_all indexes new tables only
+                conn.execute(text("CREATE INDEX IF NOT EXISTS ix_decisions_episode_id ON decisions (episode_id)"))
             if version != SCHEMA_VERSION:
                 conn.execute(update(meta_table).where(meta_table.c.key == "schema_version")
                              .values(value=str(SCHEMA_VERSION)))
@@ -419,7 +447,8 @@ class ArmStore:
     # ---- decisions and rewards ----------------------------------------------------------------------
     def submit_decision(self, decision_id: str, arm_id: str, features: dict | None = None,
                         propensity: float | None = None, sticky: tuple | None = None,
-                        segment: str | None = None) -> Future:
+                        segment: str | None = None, episode_id: str | None = None,
+                        holdout: bool | None = None) -> Future:
         """Queue the decision's row (``propensity``: the probability its arm was chosen with); the future
         resolves to ``(arm_id, propensity)`` of the committed row once it is committed.
 
@@ -430,7 +459,7 @@ class ArmStore:
         so when several routers assign one subject at once, all of them answer with the one stored."""
         return self.writer.submit(("d", decision_id, arm_id, time.time(),
                                    json.dumps(features) if features is not None else None, propensity, sticky,
-                                   segment))
+                                   segment, episode_id, holdout))
 
     def submit_reward(self, decision_id: str, value: float, discount: float = 1.0) -> Future:
         """Queue a reward; the future resolves to the decision's arm id once the reward is committed,
@@ -449,7 +478,7 @@ class ArmStore:
 
     def _resolve_sticky(self, conn, item) -> tuple[str, float | None]:
         """The arm and propensity of a sticky decision (see ``submit_decision``)."""
-        _, _, arm, ts, _, prop, (subject, ttl_s, eligible), _ = item
+        _, _, arm, ts, _, prop, (subject, ttl_s, eligible), *_ = item
         t = assignments_table
         row = conn.execute(select(t.c.arm_id, t.c.propensity, t.c.expires_at).where(t.c.subject_id == subject)).first()
         if row is not None and row.expires_at > ts and row.arm_id in eligible:
@@ -465,11 +494,7 @@ class ArmStore:
 
     def _insert_new_assignment(self):
         """INSERT that leaves an existing row alone (another router assigned the subject first)."""
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        return dialect_insert(assignments_table).on_conflict_do_nothing(index_elements=["subject_id"])
+        return self._insert_new(assignments_table, ["subject_id"])
 
     def apply_reward(self, decision_id: str, value: float, discount: float = 1.0) -> str:
         """Mark the decision rewarded and update its arm's statistics atomically; returns the arm id."""
@@ -482,7 +507,8 @@ class ArmStore:
         for i, it in enumerate(items):
             if it[0] == "d":
                 arm, prop = self._resolve_sticky(conn, it) if it[6] is not None else (it[2], it[5])
-                rows.append({"did": it[1], "arm": arm, "ts": it[3], "feat": it[4], "prop": prop, "seg": it[7]})
+                rows.append({"did": it[1], "arm": arm, "ts": it[3], "feat": it[4], "prop": prop, "seg": it[7],
+                             "ep": it[8], "hold": it[9]})
                 out[i] = (arm, prop)
         if rows:
             conn.execute(self._insert_decision, rows)
@@ -503,6 +529,10 @@ class ArmStore:
             applied.append((row.arm_id, value))
             if row.segment is not None:
                 by_segment.append(((row.arm_id, row.segment), value))
+        for i in sorted((i for i, it in enumerate(items) if it[0] == "f"), key=lambda i: items[i][1:4]):
+            out[i] = self._apply_feedback(conn, items[i], now, applied, by_segment)
+            if items[i][6] is not None:
+                discount = items[i][6]
         if applied:
             factor, totals = discounted_updates(discount, applied)
             if factor < 1.0:
@@ -520,16 +550,77 @@ class ArmStore:
                                                   for (a, g), t in sorted(totals.items())])
         return out
 
-    def _segment_upsert(self):
-        """INSERT a segment row, or add to it (``n = n + excluded.n``...)."""
+    def submit_feedback(self, level: str, target_id: str, metric: str, value: float, *,
+                        objective_discount: float | None = None) -> Future:
+        """Queue a metric's value for a decision (``level="decision"``) or an episode; the future
+        resolves to ``{"decisions": k, "rewarded": [RewardedArm, ...]}`` once committed, or raises
+        ``DuplicateFeedback`` / ``UnknownTarget``. ``objective_discount`` (not None): the metric is the
+        routing objective, so each decision it reaches that has no reward yet gets it as its reward."""
+        return self.writer.submit(("f", level, target_id, metric, float(value), objective_discount is not None,
+                                   objective_discount))
+
+    def _apply_feedback(self, conn, item, now: float, applied: list, by_segment: list):
+        _, level, target_id, metric, value, objective, _ = item
+        d = decisions_table
+        where = d.c.id == target_id if level == "decision" else d.c.episode_id == target_id
+        decisions = conn.execute(select(d.c.id, d.c.arm_id, d.c.segment).where(where).order_by(d.c.id)).all()
+        if not decisions:
+            return UnknownTarget(f"no decision {'' if level == 'decision' else 'with episode_id '}{target_id!r}")
+        inserted = conn.execute(self._insert_new(feedback_table, ["target", "metric"]), {
+            "target": f"{level[0]}:{target_id}", "metric": metric, "value": value, "ts": now}).rowcount
+        if not inserted:
+            return DuplicateFeedback(f"{metric} already has a value for {level} {target_id!r}")
+        per_arm: dict[str, int] = {}
+        for row in decisions:
+            per_arm[row.arm_id] = per_arm.get(row.arm_id, 0) + 1
+        conn.execute(self._stats_upsert(metric_stats_table, ["arm_id", "metric"]), [
+            {"arm_id": a, "metric": metric, "n": float(k), "s": k * value, "ss": k * value * value}
+            for a, k in sorted(per_arm.items())])
+        rewarded = []
+        if objective:
+            for row in decisions:
+                if conn.execute(self._mark_rewarded, {"did": row.id, "val": value, "ts": now}).first() is not None:
+                    rewarded.append(RewardedArm(row.arm_id, row.segment))
+                    applied.append((row.arm_id, value))
+                    if row.segment is not None:
+                        by_segment.append(((row.arm_id, row.segment), value))
+        return {"decisions": len(decisions), "rewarded": rewarded}
+
+    def _insert_new(self, table, keys: list[str]):
+        """INSERT that leaves an existing row alone (its rowcount says whether it inserted)."""
+        return self._dialect_insert(table).on_conflict_do_nothing(index_elements=keys)
+
+    def _dialect_insert(self, table):
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        stmt = dialect_insert(segment_stats_table)
-        t = segment_stats_table
-        return stmt.on_conflict_do_update(index_elements=["arm_id", "segment"], set_={
-            "n": t.c.n + stmt.excluded.n, "s": t.c.s + stmt.excluded.s, "ss": t.c.ss + stmt.excluded.ss})
+        return dialect_insert(table)
+
+    def _stats_upsert(self, table, keys: list[str]):
+        """INSERT an (n, s, ss) row, or add to it (``n = n + excluded.n``...)."""
+        stmt = self._dialect_insert(table)
+        return stmt.on_conflict_do_update(index_elements=keys, set_={
+            "n": table.c.n + stmt.excluded.n, "s": table.c.s + stmt.excluded.s, "ss": table.c.ss + stmt.excluded.ss})
+
+    def metric_stats(self) -> dict[tuple[str, str], tuple[float, float, float]]:
+        """(arm id, metric) -> (n, s, ss) of the declared metrics' values."""
+        with self.engine.connect() as conn:
+            return {(r.arm_id, r.metric): (r.n, r.s, r.ss) for r in conn.execute(select(metric_stats_table))}
+
+    def holdout_comparison(self) -> dict:
+        """Rewarded decisions of the control share (``holdout``) against the rest: count and mean reward."""
+        d = decisions_table
+        out = {}
+        with self.engine.connect() as conn:
+            for label, cond in (("holdout", d.c.holdout.is_(True)), ("experiment", d.c.holdout.is_not(True))):
+                n, total = conn.execute(select(func.count(), func.sum(d.c.reward))
+                                        .where(cond, d.c.reward.is_not(None))).one()
+                out[label] = {"rewarded": n, "mean_reward": (total / n) if n else None}
+        return out
+
+    def _segment_upsert(self):
+        return self._stats_upsert(segment_stats_table, ["arm_id", "segment"])
 
     def segment_stats(self) -> dict[str, dict[str, tuple[float, float, float]]]:
         """segment -> arm id -> (n, s, ss), for every (arm, segment) with a reward."""

@@ -251,6 +251,9 @@ def test_version_2_store_gains_propensities_and_keeps_its_decisions(tmp_path):
     with sqlite3.connect(db) as conn:  # back to what version 2 wrote: no propensity column
         conn.execute("ALTER TABLE decisions DROP COLUMN propensity")
         conn.execute("ALTER TABLE decisions DROP COLUMN segment")
+        conn.execute("DROP INDEX ix_decisions_episode_id")
+        conn.execute("ALTER TABLE decisions DROP COLUMN episode_id")
+        conn.execute("ALTER TABLE decisions DROP COLUMN holdout")
         conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     store = ArmStore(f"sqlite:///{db}")
     store.record_decision("d-new", "p", None, 0.25)
