@@ -127,6 +127,9 @@ def traffic_routes(router: Router, metrics: RouterMetrics, *, max_feature_bytes:
             return json_response({"detail": str(exc)}, 404)
         except DuplicateFeedback as exc:
             return json_response({"detail": str(exc)}, 409)
+        except VoidedDecision:
+            return json_response({"detail": f"decision {body.decision_id!r} was voided: its arm's prompt was replaced"},
+                                 409)
         except ValueError as exc:
             return json_response({"detail": str(exc)}, 422)
         except StoreError as exc:

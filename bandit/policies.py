@@ -21,7 +21,7 @@ Contract for every ``Policy``:
   uniform, epsilon-greedy and UCB1 (deterministic: 1); Monte Carlo from the posterior for Thompson
   sampling (``PROPENSITY_DRAWS`` draws, floored at 1 / draws so it is never 0); a policy without its
   own rule gets a Monte Carlo estimate over ``select``. The Monte Carlo shares are cached per allowed
-  set and recomputed once the rewards since exceed 2% of the evidence (+1), so the hot path pays a
+  set and recomputed once the rewards since exceed 5% of the evidence (+1), so the hot path pays a
   cached lookup: one reward among hundreds moves a posterior's shares by less than the estimate's noise.
 """
 from __future__ import annotations
@@ -51,7 +51,7 @@ def discounted_updates(discount: float, rewards: list[tuple[object, float]]):
     return discount ** k, increments
 
 
-PROPENSITY_DRAWS = 2048
+PROPENSITY_DRAWS = 1024
 
 
 def mc_shares(idx: np.ndarray, draw, n_arms: int) -> np.ndarray:
@@ -210,10 +210,10 @@ class Policy:
 
     def propensity(self, rng: np.random.Generator, chosen: int, allowed=None) -> float:
         """P(``select`` returns ``chosen``) over ``allowed``: the cached selection shares (recomputed
-        once the rewards since exceed 2% of the evidence), floored at 1 / ``PROPENSITY_DRAWS``."""
+        once the rewards since exceed 5% of the evidence), floored at 1 / ``PROPENSITY_DRAWS``."""
         key = None if allowed is None else tuple(int(a) for a in allowed)
         hit = self._share_cache.get(key)
-        if hit is None or self._updates - hit[0] > 0.02 * hit[1] + 1:
+        if hit is None or self._updates - hit[0] > 0.05 * hit[1] + 1:
             idx = self._check(allowed)
             shares = np.zeros(self.n_arms)
             shares[idx[0]] = 1.0

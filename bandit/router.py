@@ -33,13 +33,36 @@ from bandit.policies import build_policy
 from bandit.declared_metrics import guardrail_breaches
 from bandit.rollout import ROLLED_BACK, RolloutConfig, ShareWindow, cap_of, review, stage_label
 from bandit.segments import OTHER, segment_key, shrunk_state
-from bandit.store import ArmStore, StoreError, UnknownArm
+from bandit.store import (ArmStore, DuplicateFeedback, DuplicateReward, StoreError, UnknownArm, UnknownDecision,
+                          UnknownTarget)
 from bandit.winner import verdict
 from evo.genome import PromptGenome
 
 
 class ProductionArmRequired(StoreError):
     pass
+
+
+def _as_feedback(reward_future):
+    """The outcome of a reward as a feedback outcome: ``{"decisions": 1, "rewarded": [arm]}``, with the
+    reward's refusals as the feedback's (``DuplicateFeedback`` / ``UnknownTarget``)."""
+    from concurrent.futures import Future
+
+    out: Future = Future()
+
+    def done(fut):
+        try:
+            arm = fut.result()
+        except DuplicateReward as exc:
+            out.set_exception(DuplicateFeedback(f"the objective already has a value for decision {exc}"))
+        except UnknownDecision as exc:
+            out.set_exception(UnknownTarget(f"no decision {exc}"))
+        except BaseException as exc:  # noqa: BLE001 - every other failure reaches the caller as it is
+            out.set_exception(exc)
+        else:
+            out.set_result({"decisions": 1, "rewarded": [arm]})
+    reward_future.add_done_callback(done)
+    return out
 
 
 SUBJECT_ID_MAX = 128
@@ -165,6 +188,8 @@ class Router:
         objective = metric == cfg.objective
         if objective:
             value = self._check_reward(value)
+        if objective and level == "decision":  # the reward itself: its once-per-decision rule is the metric's
+            return _as_feedback(self.store.submit_reward(decision_id, value, self.policy_cfg.discount)), value
         target = decision_id if decision_id is not None else check_subject_id(episode_id)
         return self.store.submit_feedback(level, target, metric, value,
                                           objective_discount=self.policy_cfg.discount if objective else None), value

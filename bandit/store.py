@@ -476,11 +476,22 @@ class ArmStore:
             row = conn.execute(select(assignments_table).where(assignments_table.c.subject_id == subject_id)).first()
         return None if row is None else dict(row._mapping)
 
-    def _resolve_sticky(self, conn, item) -> tuple[str, float | None]:
-        """The arm and propensity of a sticky decision (see ``submit_decision``)."""
+    def _held_assignments(self, conn, items) -> dict:
+        """subject -> its stored assignment row, for every sticky decision of a batch (one query)."""
+        subjects = sorted({it[6][0] for it in items if it[0] == "d" and it[6] is not None})
+        if not subjects:
+            return {}
+        t = assignments_table
+        rows = conn.execute(select(t.c.subject_id, t.c.arm_id, t.c.propensity, t.c.expires_at)
+                            .where(t.c.subject_id.in_(subjects))).all()
+        return {r.subject_id: r for r in rows}
+
+    def _resolve_sticky(self, conn, item, held: dict) -> tuple[str, float | None]:
+        """The arm and propensity of a sticky decision (see ``submit_decision``); ``held``: the batch's
+        assignments as read at its start, kept current as this batch assigns subjects."""
         _, _, arm, ts, _, prop, (subject, ttl_s, eligible), *_ = item
         t = assignments_table
-        row = conn.execute(select(t.c.arm_id, t.c.propensity, t.c.expires_at).where(t.c.subject_id == subject)).first()
+        row = held.get(subject)
         if row is not None and row.expires_at > ts and row.arm_id in eligible:
             return row.arm_id, row.propensity
         values = {"arm_id": arm, "propensity": prop, "assigned_at": ts, "expires_at": ts + ttl_s}
@@ -489,7 +500,9 @@ class ArmStore:
         else:
             conn.execute(update(t).where(t.c.subject_id == subject, t.c.arm_id == row.arm_id,
                                          t.c.expires_at == row.expires_at).values(**values))
-        stored = conn.execute(select(t.c.arm_id, t.c.propensity).where(t.c.subject_id == subject)).first()
+        stored = conn.execute(select(t.c.subject_id, t.c.arm_id, t.c.propensity, t.c.expires_at)
+                              .where(t.c.subject_id == subject)).first()
+        held[subject] = stored
         return stored.arm_id, stored.propensity
 
     def _insert_new_assignment(self):
@@ -504,9 +517,10 @@ class ArmStore:
         """One transaction's work for the group committer (see the module contract)."""
         out: list = [None] * len(items)
         rows = []
+        held = self._held_assignments(conn, items)
         for i, it in enumerate(items):
             if it[0] == "d":
-                arm, prop = self._resolve_sticky(conn, it) if it[6] is not None else (it[2], it[5])
+                arm, prop = self._resolve_sticky(conn, it, held) if it[6] is not None else (it[2], it[5])
                 rows.append({"did": it[1], "arm": arm, "ts": it[3], "feat": it[4], "prop": prop, "seg": it[7],
                              "ep": it[8], "hold": it[9]})
                 out[i] = (arm, prop)

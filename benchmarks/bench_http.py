@@ -43,14 +43,25 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
-def _serve(store_url: str, workers: int):
+def _serve(store_url: str, workers: int, *extra: str):
     from tests.fake_servers import start_router  # the tests' launcher: a free port, waits for /healthz
 
-    return start_router(store_url, TOKEN, "--workers", str(workers))
+    return start_router(store_url, TOKEN, "--workers", str(workers), *extra)
 
 
-def measure(store_url: str, label: str, workers: int = 1) -> dict:
-    base, proc = _serve(store_url, workers)
+V2_ROLLOUT = ("enabled: false\nsegments: {by: [lang, tier]}\n"
+              "metrics: {objective: thumbs_up, declared: [{name: thumbs_up, type: boolean}]}\n")
+
+
+def measure(store_url: str, label: str, workers: int = 1, v2: bool = False) -> dict:
+    """``v2``: /route with features (8 segments, segment_by lang and tier) and sticky subjects, and
+    /feedback on the objective metric instead of /reward."""
+    extra = ()
+    if v2:
+        rollout = Path(tempfile.mkdtemp()) / "rollout.yaml"
+        rollout.write_text(V2_ROLLOUT)
+        extra = ("--rollout", str(rollout))
+    base, proc = _serve(store_url, workers, *extra)
     try:
         auth = {"Authorization": f"Bearer {TOKEN}"}
         for i, production in enumerate((True, False, False)):
@@ -59,7 +70,8 @@ def measure(store_url: str, label: str, workers: int = 1) -> dict:
         time.sleep(0.6)  # every worker has refreshed its arms
         port = int(base.rsplit(":", 1)[1])
         cpu0 = _cpu_seconds(proc.pid)
-        load = run_load("127.0.0.1", port, clients=CLIENTS, seconds=SECONDS)
+        load = run_load("127.0.0.1", port, clients=CLIENTS, seconds=SECONDS, varied=v2,
+                        feedback_metric="thumbs_up" if v2 else None)
         server_cpu = (_cpu_seconds(proc.pid) - cpu0) / load.elapsed_s
         arms = httpx.get(base + "/arms", timeout=30).json()["arms"]
     finally:
@@ -88,6 +100,10 @@ def main() -> None:
         figure("http_route_reward_sqlite", f"{sqlite['req_s']:,.0f} req/s, p50 {sqlite['p50']:.1f} ms, "
                f"p99 {sqlite['p99']:.1f} ms, counts exact: {sqlite['exact']} ({CLIENTS} clients, SQLite, 1 worker; "
                f"load generator {sqlite['loadgen_cpu']:.0%} of a core)")
+        v2 = measure(f"sqlite:///{tmp}/v2.sqlite", "SQLite, v2 features", v2=True)
+        figure("http_route_feedback_segments_subjects_sqlite",
+               f"{v2['req_s']:,.0f} req/s, p50 {v2['p50']:.1f} ms, p99 {v2['p99']:.1f} ms, counts exact: {v2['exact']} "
+               f"({CLIENTS} clients, SQLite; features in 8 segments, sticky subjects, /feedback)")
         try:
             from bandit.testing.postgres import LocalPostgres
         except ImportError:
@@ -102,7 +118,8 @@ def main() -> None:
                 import psycopg
 
                 with psycopg.connect(pg_url, autocommit=True) as conn:  # a clean store for the next setup
-                    conn.execute("DROP TABLE IF EXISTS decisions, arms, meta, events")
+                    conn.execute("DROP TABLE IF EXISTS decisions, arms, meta, events, assignments, segment_stats, "
+                                 "metric_stats, feedback")
 
 
 if __name__ == "__main__":

@@ -51,12 +51,24 @@ def _error(out: LoadResult, status: int, body: bytes) -> None:
         out.error_samples.append(f"{status} {body[:200].decode(errors='replace')}")
 
 
-async def _client(host: str, port: int, deadline: float, seed: int, route_body: bytes, out: LoadResult) -> None:
+LANGS, TIERS = ("en", "fr", "de", "es"), ("free", "pro")
+
+
+def _varied_body(rng: random.Random, client: int) -> bytes:
+    """A /route body with request features (lang, tier: 8 segments) and a sticky subject (200 per client)."""
+    return json.dumps({"input": {"input": "2 + 3"}, "subject_id": f"user-{client}-{rng.randrange(200)}",
+                       "features": {"lang": rng.choice(LANGS), "tier": rng.choice(TIERS)}}).encode()
+
+
+async def _client(host: str, port: int, deadline: float, seed: int, route_body: bytes, out: LoadResult,
+                  varied: bool = False, feedback_metric: str | None = None) -> None:
     rng = random.Random(seed)
     reader, writer = await asyncio.open_connection(host, port)
     route_request = _request("/route", route_body, host)
     try:
         while time.perf_counter() < deadline:
+            if varied:
+                route_request = _request("/route", _varied_body(rng, seed), host)
             t0 = time.perf_counter()
             status, body = await _call(reader, writer, route_request)
             t1 = time.perf_counter()
@@ -65,8 +77,13 @@ async def _client(host: str, port: int, deadline: float, seed: int, route_body: 
                 _error(out, status, body)
                 continue
             decision = json.loads(body)
-            reward = json.dumps({"decision_id": decision["decision_id"], "reward": float(rng.random() < 0.5)})
-            status, body = await _call(reader, writer, _request("/reward", reward.encode(), host))
+            value = float(rng.random() < 0.5)
+            if feedback_metric is None:
+                path, payload = "/reward", {"decision_id": decision["decision_id"], "reward": value}
+            else:
+                path, payload = "/feedback", {"decision_id": decision["decision_id"], "metric": feedback_metric,
+                                              "value": value}
+            status, body = await _call(reader, writer, _request(path, json.dumps(payload).encode(), host))
             out.latencies_s.append(time.perf_counter() - t1)
             if status != 200:
                 _error(out, status, body)
@@ -76,22 +93,26 @@ async def _client(host: str, port: int, deadline: float, seed: int, route_body: 
         writer.close()
 
 
-async def _run(host: str, port: int, clients: int, seconds: float, route_body: bytes) -> LoadResult:
+async def _run(host: str, port: int, clients: int, seconds: float, route_body: bytes, varied: bool = False,
+               feedback_metric: str | None = None) -> LoadResult:
     out = LoadResult()
     cpu0, t0 = time.process_time(), time.perf_counter()
     deadline = t0 + seconds
-    await asyncio.gather(*(_client(host, port, deadline, k, route_body, out) for k in range(clients)))
+    await asyncio.gather(*(_client(host, port, deadline, k, route_body, out, varied, feedback_metric)
+                           for k in range(clients)))
     out.elapsed_s, out.cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
     return out
 
 
 def run_load(host: str, port: int, *, clients: int = 32, seconds: float = 5.0,
-             route_body: dict | None = None) -> LoadResult:
-    """Drive ``clients`` concurrent route+reward loops for ``seconds``; uvloop when installed."""
+             route_body: dict | None = None, varied: bool = False, feedback_metric: str | None = None) -> LoadResult:
+    """Drive ``clients`` concurrent route+reward loops for ``seconds``; uvloop when installed. ``varied``:
+    every /route carries features and a sticky subject; ``feedback_metric``: rewards go to /feedback as
+    that (objective) metric."""
     body = json.dumps(route_body if route_body is not None else {"input": {"input": "2 + 3"}}).encode()
     try:
         import uvloop
         runner = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a bench dependency
         runner = asyncio.run
-    return runner(_run(host, port, clients, seconds, body))
+    return runner(_run(host, port, clients, seconds, body, varied, feedback_metric))
