@@ -22,8 +22,13 @@ class ArmSpec(StrictConfig):
     drift: float = Field(0.0, description="added to the mean at every step (non-stationary traffic)")
 
 
-def simulate(policy_cfg, arms: list[ArmSpec], horizon: int, seed: int) -> np.ndarray:
+def simulate(policy_cfg, arms: list[ArmSpec], horizon: int, seed: int, *, delay: int = 0,
+             missing: float = 0.0) -> np.ndarray:
+    """``delay``: a reward reaches the policy this many decisions later; ``missing``: the share of
+    rewards that never arrive (drawn from their own stream, so the traffic is the same)."""
     rng_policy, rng_env = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    rng_loss = np.random.default_rng([seed, 3])
+    pending: list[tuple[int, float]] = []
     policy = build_policy(policy_cfg)
     for _ in arms:
         policy.add_arm()
@@ -42,16 +47,74 @@ def simulate(policy_cfg, arms: list[ArmSpec], horizon: int, seed: int) -> np.nda
             reward = float(rng_env.random() < means[arm])
         else:
             reward = float(rng_env.normal(means[arm], sds[arm]))
-        policy.update(arm, reward)
+        if not (missing and rng_loss.random() < missing):
+            pending.append((arm, reward))
+        while pending and len(pending) > delay:
+            policy.update(*pending.pop(0))
         total += means.max() - means[arm]
         regret[t] = total
     return regret
 
 
-def compare_policies(policy_cfgs: dict, arms: list[ArmSpec], horizon: int, seeds: int, seed: int = 0) -> dict:
+def compare_policies(policy_cfgs: dict, arms: list[ArmSpec], horizon: int, seeds: int, seed: int = 0, *,
+                     delay: int = 0, missing: float = 0.0) -> dict:
     """label -> (seeds x horizon) regret matrix; every policy sees the same per-run seeds."""
     run_seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(seeds)]
-    return {label: np.stack([simulate(cfg, arms, horizon, s) for s in run_seeds]) for label, cfg in policy_cfgs.items()}
+    return {label: np.stack([simulate(cfg, arms, horizon, s, delay=delay, missing=missing) for s in run_seeds])
+            for label, cfg in policy_cfgs.items()}
+
+
+SEGMENT_MEANS = [[0.70, 0.50, 0.45, 0.55], [0.50, 0.70, 0.55, 0.45], [0.45, 0.55, 0.70, 0.50],
+                 [0.55, 0.45, 0.50, 0.70]]  # 4 segments, each with its own best of 4 prompts
+
+
+def compare_segments(policy_cfgs: dict, horizon: int, seeds: int, means=SEGMENT_MEANS) -> dict:
+    """label -> (seeds x horizon) regret: each policy routing globally and by segment, same streams."""
+    out = {}
+    for label, cfg in policy_cfgs.items():
+        for segmented in (False, True):
+            name = f"{label} ({'segments' if segmented else 'global'})"
+            out[name] = np.stack([simulate_segments(cfg, means, horizon, s, segmented=segmented) for s in range(seeds)])
+    return out
+
+
+def simulate_guardrail(policy_cfg, horizon: int, seed: int, *, guarded: bool, review_every: int = 100):
+    """Objective vs a latency guardrail that trade off: prompt 'fast' (objective 0.50, 300 ms),
+    'accurate' (0.60, 700 ms), 'balanced' (0.55, 350 ms); the guardrail allows 100 ms over production
+    ('fast'). Returns (objective regret curve against the best prompt the guardrail allows, share of
+    decisions served by a prompt that breaks it). A 10% holdout keeps measuring production."""
+    from bandit.declared_metrics import MetricsConfig, guardrail_breaches
+
+    objective, latency = np.array([0.50, 0.60, 0.55]), np.array([300.0, 700.0, 350.0])
+    cfg = MetricsConfig(declared=[{"name": "latency_ms", "type": "float", "direction": "minimize",
+                                   "guardrail": {"max_degradation": 100, "probability": 0.95, "min_samples": 30}}],
+                        holdout=0.1)
+    allowed_best = objective[latency <= latency[0] + 100].max()
+    rng, env = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+    policy = build_policy(policy_cfg)
+    for _ in objective:
+        policy.add_arm()
+    stats = np.zeros((3, 3))  # per arm: n, s, ss of latency
+    ids = ["fast", "accurate", "balanced"]
+    regret, total, breaking = np.empty(horizon), 0.0, 0
+    for t in range(horizon):
+        arm = 0 if rng.random() < cfg.holdout else policy.select(rng)
+        reward = float(env.random() < objective[arm])
+        ms = float(env.normal(latency[arm], 50.0))
+        policy.update(arm, reward)
+        stats[arm] += (1.0, ms, ms * ms)
+        breaking += latency[arm] > latency[0] + 100
+        total += allowed_best - objective[arm]
+        regret[t] = total
+        if guarded and t % review_every == 0:
+            from types import SimpleNamespace
+
+            arms = [SimpleNamespace(id=ids[i], production=i == 0, active=bool(policy.active[i]), stage=0)
+                    for i in range(3)]
+            table = {(ids[i], "latency_ms"): tuple(stats[i]) for i in range(3) if stats[i][0] > 0}
+            for breach in guardrail_breaches(arms, arms[0], table, cfg, rng):
+                policy.retire_arm(ids.index(breach["arm_id"]))
+    return regret, breaking / horizon
 
 
 def segment_streams(means_by_segment, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -116,6 +116,14 @@ def register(sub) -> None:
     sim.add_argument("--policies", default="beta_ts,ucb1,epsilon_greedy,uniform",
                      help="policies to compare, comma-separated (default beta_ts,ucb1,epsilon_greedy,uniform)")
     sim.add_argument("--discount", type=float, default=1.0, help="evidence decay per reward, (0, 1] (default 1)")
+    sim.add_argument("--scenario", choices=["arms", "segments", "guardrail"], default="arms",
+                     help="arms: the --means arms (default); segments: 4 segments each with its own best of 4 "
+                          "prompts, every policy routing globally and by segment; guardrail: the objective's best "
+                          "prompt is 400 ms slower than a 100 ms latency guardrail allows, with and without it")
+    sim.add_argument("--delay", type=int, default=0, metavar="N",
+                     help="rewards reach the policy N decisions late (arms scenario)")
+    sim.add_argument("--missing", type=float, default=0.0, metavar="SHARE",
+                     help="share of rewards that never arrive (arms scenario)")
     sim.add_argument("--out", type=Path, default=Path("results/bandit_simulate"),
                      help="output directory for the plot and summary (default results/bandit_simulate)")
     from evo.cli.compare_cmd import add_mlflow_flag
@@ -315,22 +323,43 @@ def simulate(args) -> int:
         raise ConfigError("--means/--drift", "must be comma-separated numbers") from None
     if len(drift) != len(means):
         raise ConfigError("--drift", "needs one value per arm")
+    if args.delay < 0 or not 0 <= args.missing < 1:
+        raise ConfigError("--delay/--missing", "delay must be >= 0 and missing in [0, 1)")
     arms = [ArmSpec(kind="gaussian" if args.gaussian else "bernoulli", mean=m, drift=d) for m, d in zip(means, drift)]
     cfgs = {k: policy_cfg(k, args.discount) for k in args.policies.split(",")}
-    results = compare_policies(cfgs, arms, args.horizon, args.seeds)
+    extra_columns: dict = {}
+    if args.scenario == "segments":
+        from bandit.simulate import compare_segments
+
+        results = compare_segments(cfgs, args.horizon, args.seeds)
+    elif args.scenario == "guardrail":
+        from bandit.simulate import simulate_guardrail
+
+        results = {}
+        for k, cfg in cfgs.items():
+            for guarded in (False, True):
+                runs = [simulate_guardrail(cfg, args.horizon, s, guarded=guarded) for s in range(args.seeds)]
+                name = f"{k} ({'guardrail' if guarded else 'no guardrail'})"
+                results[name] = np.stack([r for r, _ in runs])
+                extra_columns[name] = f"{np.mean([share for _, share in runs]):.1%}"
+    else:
+        results = compare_policies(cfgs, arms, args.horizon, args.seeds, delay=args.delay, missing=args.missing)
     args.out.mkdir(parents=True, exist_ok=True)
     step = max(1, args.horizon // 200)
     curves = {k: [(t + 1, float(m[:, t].mean())) for t in range(0, args.horizon, step)] for k, m in results.items()}
     png = plots.progress_plot(curves, args.out / "regret.png", f"cumulative regret, mean of {args.seeds} seeds",
                               xlabel="decisions", ylabel="cumulative regret")
-    table = Table(title=f"final regret after {args.horizon} steps, {args.seeds} seeds", title_justify="left")
-    for col in ("policy", "mean", "sd"):
+    table = Table(title=f"final regret after {args.horizon} steps, {args.seeds} seeds ({args.scenario} scenario)",
+                  title_justify="left")
+    for col in ("policy", "mean", "sd") + (("traffic breaking the guardrail",) if extra_columns else ()):
         table.add_column(col)
     summary = {}
     for k, m in results.items():
         final = m[:, -1]
         summary[k] = {"mean": float(final.mean()), "sd": float(final.std())}
-        table.add_row(k, f"{final.mean():.1f}", f"{final.std():.1f}")
+        if extra_columns:
+            summary[k]["guardrail_breaking_share"] = extra_columns[k]
+        table.add_row(k, f"{final.mean():.1f}", f"{final.std():.1f}", *((extra_columns[k],) if extra_columns else ()))
     console = make_console(stderr=args.json)
     console.print(table)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
