@@ -283,9 +283,10 @@ def print_status(console, router) -> None:
     if router.rollout.segments.by:
         segments = router.segment_status()
         best = {g: max(arms, key=lambda a: arms[a]["mean_reward"] or 0.0) for g, arms in segments.items() if arms}
-        console.print(f"segments by {', '.join(router.rollout.segments.by)}: {len(segments)} · best observed: "
-                      + ", ".join(f"{g} → {a}" for g, a in list(best.items())[:8])
-                      + (" …" if len(best) > 8 else ""), highlight=False, markup=False)
+        console.print(f"segments by {', '.join(router.rollout.segments.by)}: {len(segments)}"
+                      + (" · best observed: " + ", ".join(f"{g} → {a}" for g, a in list(best.items())[:8])
+                         + (" …" if len(best) > 8 else "") if best else " (no reward yet)"),
+                      highlight=False, markup=False)
     state = router.experiment()
     if state is None:
         return
@@ -293,6 +294,9 @@ def print_status(console, router) -> None:
         d = state["declared"]
         console.print(f"winner declared: {d['arm_id']} (GLR {d['statistic']:.2f} > threshold {d['threshold']:.2f} after "
                       f"{d['pulls']:.0f} rewards; delta {d['delta']}, epsilon {d['epsilon']})", highlight=False)
+    elif state["leader"] == -1:
+        console.print(f"winner declaration: no reward yet · stops at delta {state['delta']}, epsilon "
+                      f"{state['epsilon']}, after {state['min_pulls']} rewards an arm", highlight=False)
     else:
         console.print(f"winner declaration: leader {state['leader']} · GLR statistic {state['statistic']:.2f} vs "
                       f"threshold {state['threshold']:.2f} (closest challenger {state['closest_challenger']}) · "
