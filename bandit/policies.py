@@ -129,9 +129,12 @@ PolicyConfigBase = _PolicyConfig  # public: the base of a policy config register
 
 
 class Policy:
-    """Sufficient statistics per arm: pulls ``n``, reward sum ``s`` and sum of squares ``ss``."""
+    """Sufficient statistics per arm: pulls ``n``, reward sum ``s`` and sum of squares ``ss``.
+    ``contextual`` policies also take the request's features (``context=``) in ``select``,
+    ``propensity`` and ``update``."""
 
     name = "policy"
+    contextual = False
 
     def __init__(self, cfg):
         self.cfg = cfg
@@ -488,6 +491,114 @@ class TopTwoThompson(BetaThompson):
         return out
 
 
+class LinearTSConfig(_PolicyConfig):
+    kind: Literal["linear_ts"]
+    features: list[str] = Field(min_length=1, max_length=32, description="request features the policy reads")
+    hash_dims: int = Field(32, ge=2, le=512, description="buckets the encoded features are hashed into")
+    prior_precision: float = Field(1.0, gt=0, description="ridge prior (lambda) on each arm's weights")
+    noise_sd: float = Field(0.5, gt=0, description="scale of the posterior draws (v)")
+
+
+def encode_features(features: dict | None, cfg) -> np.ndarray:
+    """The documented encoding of ``linear_ts``: a bias 1.0, then ``hash_dims`` buckets; for each named
+    feature, a number (not a bool) adds its value to the bucket of ``name``, any other value adds 1.0 to
+    the bucket of ``name=value`` (blake2b, stable across processes). Missing features add nothing."""
+    import hashlib
+
+    x = np.zeros(cfg.hash_dims + 1)
+    x[0] = 1.0
+    for name in cfg.features:
+        value = (features or {}).get(name)
+        if value is None:
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            key, amount = name, float(value)
+        else:
+            key, amount = f"{name}={value}", 1.0
+        bucket = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big") % cfg.hash_dims
+        x[1 + bucket] += amount
+    return x
+
+
+class LinearThompson(Policy):
+    """Contextual Thompson sampling: a Bayesian linear regression of the reward on the encoded request
+    features per arm (``encode_features``): precision ``A = lambda I + sum x x^T``, ``b = sum r x``; a
+    decision draws each arm's score from its posterior at ``x``, N(x^T A^-1 b, v^2 x^T A^-1 x), and takes
+    the best (the scores are 1-D, so the draw is exact and cheap). Propensities: Monte Carlo over those
+    draws for the request's ``x``. The router rebuilds ``A`` and ``b`` from the store's rewarded decisions
+    (``fit``), so every router process and a restart learn the same model; ``n``/``s``/``ss`` still count
+    each arm's rewards for status and rollout."""
+
+    name = "linear_ts"
+    contextual = True
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.dim = cfg.hash_dims + 1
+        self.A = np.zeros((0, self.dim, self.dim))
+        self.b = np.zeros((0, self.dim))
+
+    def add_arm(self) -> int:
+        i = super().add_arm()
+        self.A = np.concatenate([self.A, self.cfg.prior_precision * np.eye(self.dim)[None]])
+        self.b = np.concatenate([self.b, np.zeros((1, self.dim))])
+        return i
+
+    def _x(self, context):
+        return context if isinstance(context, np.ndarray) else encode_features(context, self.cfg)
+
+    def _score_dist(self, idx: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        solve = np.linalg.solve(self.A[idx], np.stack([self.b[idx], np.broadcast_to(x, (idx.size, self.dim))], axis=2))
+        mean = solve[:, :, 0] @ x
+        var = np.einsum("i,ki->k", x, solve[:, :, 1])
+        return mean, self.cfg.noise_sd * np.sqrt(np.maximum(var, 1e-12))
+
+    def select(self, rng, allowed=None, context=None):
+        idx = self._check(allowed)
+        mean, sd = self._score_dist(idx, self._x(context))
+        return int(idx[int(np.argmax(rng.normal(mean, sd)))])
+
+    def propensity(self, rng, chosen, allowed=None, context=None):
+        idx = self._check(allowed)
+        if idx.size == 1:
+            return 1.0
+        mean, sd = self._score_dist(idx, self._x(context))
+        draws = rng.normal(mean[:, None], sd[:, None], size=(idx.size, PROPENSITY_DRAWS))
+        wins = int(np.count_nonzero(idx[np.argmax(draws, axis=0)] == chosen))
+        return max(wins, 1) / PROPENSITY_DRAWS
+
+    def update(self, index: int, reward: float, context=None) -> None:
+        super().update(index, reward)
+        x = self._x(context)
+        self.A[index] += np.outer(x, x)
+        self.b[index] += reward * x
+
+    def fit(self, rows) -> None:
+        """Rebuild ``A`` and ``b`` from ``(arm index, features, reward)`` rows (the store's log)."""
+        self.A[:] = self.cfg.prior_precision * np.eye(self.dim)
+        self.b[:] = 0.0
+        for i, features, reward in rows:
+            x = encode_features(features, self.cfg)
+            self.A[i] += np.outer(x, x)
+            self.b[i] += reward * x
+
+    def posterior_draws(self, rng, draws: int = 2000):
+        """Each arm's mean reward at the bias-only context (no request features)."""
+        x = np.zeros(self.dim)
+        x[0] = 1.0
+        idx = np.arange(self.n_arms)
+        mean, sd = self._score_dist(idx, x) if self.n_arms else (np.zeros(0), np.zeros(0))
+        return rng.normal(mean[:, None], sd[:, None], size=(self.n_arms, draws))
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "A": self.A.tolist(), "b": self.b.tolist()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        if "A" in state:
+            self.A, self.b = np.array(state["A"], dtype=float), np.array(state["b"], dtype=float)
+
+
 # Adding a policy = its config (a PolicyConfigBase) and class (a Policy), here or in any module, then
 # ``POLICIES.register(kind, Entry(config, cls))`` (or an ``evo.policies`` entry point: ``evo.registry``).
 POLICIES = Registry("policies", {
@@ -497,6 +608,7 @@ POLICIES = Registry("policies", {
     "epsilon_greedy": Entry(EpsilonGreedyConfig, EpsilonGreedy),
     "uniform": Entry(UniformConfig, Uniform),
     "top_two_ts": Entry(TopTwoTSConfig, TopTwoThompson),
+    "linear_ts": Entry(LinearTSConfig, LinearThompson),
 })
 
 PolicyConfig = POLICIES.config_type

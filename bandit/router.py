@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bandit.policies import build_policy
+from bandit.policies import Policy, build_policy, encode_features
 from bandit.declared_metrics import guardrail_breaches
 from bandit.rollout import ROLLED_BACK, RolloutConfig, ShareWindow, cap_of, review, stage_label
 from bandit.segments import OTHER, segment_key, shrunk_state
@@ -92,6 +92,9 @@ class Router:
                  rollout: RolloutConfig | None = None, sticky_ttl_s: float = DEFAULT_STICKY_TTL_S):
         if not sticky_ttl_s > 0:
             raise ValueError("sticky_ttl_s must be positive")
+        if build_policy(policy_cfg).contextual and (rollout or RolloutConfig()).segments.by:
+            raise ValueError(f"{policy_cfg.kind} reads the request features itself: use it without segments")
+        self._contextual_fit: dict | None = None
         self.sticky_ttl_s = float(sticky_ttl_s)
         self.store = store
         self.policy_cfg = policy_cfg
@@ -119,6 +122,8 @@ class Router:
             except ValueError as exc:
                 raise StoreError(str(exc)) from None
         index = {a.id: i for i, a in enumerate(arms)}
+        if policy.contextual:
+            self._fit_contextual(policy, arms)
         if review_rollout:
             changed = False
             for change in review(arms, index, policy, self.rollout, self.review_rng, time.time()):
@@ -204,6 +209,33 @@ class Router:
         return {g: {a: {"pulls": n, "mean_reward": s / n if n else None} for a, (n, s, _) in arms.items()}
                 for g, arms in sorted(self.store.segment_stats().items())}
 
+    CONTEXT_OVERLAP_S = 5.0  # rewards committed late by another process still land in the next fit
+
+    def _fit_contextual(self, policy, arms) -> None:
+        """A contextual policy's model from the store's rewarded decisions (every router process reads
+        the same log): incremental over the rewards since the last fit, re-reading a short overlap and
+        skipping decisions already applied."""
+        ids = [a.id for a in arms]
+        prev = self._contextual_fit
+        since, seen = 0.0, {}
+        if prev is not None and ids[:len(prev["ids"])] == prev["ids"]:
+            k = len(prev["ids"])
+            policy.A[:k], policy.b[:k] = prev["A"], prev["b"]
+            since, seen = prev["watermark"] - self.CONTEXT_OVERLAP_S, prev["seen"]
+        index = {a: i for i, a in enumerate(ids)}
+        watermark = prev["watermark"] if prev is not None and since else 0.0
+        for did, arm_id, features, reward, ts in self.store.rewarded_since(since):
+            watermark = max(watermark, ts)
+            if did in seen or arm_id not in index:
+                continue
+            seen[did] = ts
+            x = encode_features(features, policy.cfg)
+            policy.A[index[arm_id]] += np.outer(x, x)
+            policy.b[index[arm_id]] += reward * x
+        seen = {d: t for d, t in seen.items() if t >= watermark - self.CONTEXT_OVERLAP_S}
+        self._contextual_fit = {"ids": ids, "A": policy.A.copy(), "b": policy.b.copy(), "watermark": watermark,
+                                "seen": seen}
+
     def experiment(self, arms=None) -> dict | None:
         """The winner declaration's state (``bandit.winner``): the stopping statistic against its
         threshold over the active arms, or the winner once declared; None when the mode is off."""
@@ -280,12 +312,17 @@ class Router:
             elif holdout:  # the control share: production, to measure the experiment's lift
                 policy = self._segment_policy(segment)
                 chosen = production
+                context = {"context": features} if policy.contextual else {}
                 propensity = holdout_share + (1 - holdout_share) * float(
-                    policy.propensity(self.propensity_rng, chosen, allowed))
+                    policy.propensity(self.propensity_rng, chosen, allowed, **context))
             else:
                 policy = self._segment_policy(segment)
-                chosen = policy.select(self.rng, allowed)
-                propensity = float(policy.propensity(self.propensity_rng, chosen, allowed))
+                if policy.contextual:
+                    chosen = policy.select(self.rng, allowed, context=features)
+                    propensity = float(policy.propensity(self.propensity_rng, chosen, allowed, context=features))
+                else:
+                    chosen = policy.select(self.rng, allowed)
+                    propensity = float(policy.propensity(self.propensity_rng, chosen, allowed))
                 if holdout_share and production is not None:
                     propensity = (1 - holdout_share) * propensity + holdout_share * (chosen == production)
             arm_id = self.arm_rows[chosen].id
@@ -337,7 +374,10 @@ class Router:
         with self._lock:
             i = self.index.get(arm_id)
             if i is not None:
-                self.policy.update(i, value)
+                if self.policy.contextual:  # its model is refitted from the store's log at each refresh
+                    Policy.update(self.policy, i, value)
+                else:
+                    self.policy.update(i, value)
                 segment = self.segment_policies.get(getattr(arm_id, "segment", None))
                 if segment is not None:
                     segment.update(i, value)

@@ -167,3 +167,29 @@ def simulate_segments(policy_cfg, means_by_segment, horizon: int, seed: int, *, 
         total += means[g].max() - means[g, arm]
         regret[t] = total
     return regret
+
+
+def simulate_contextual(policy_cfg, means_by_segment, horizon: int, seed: int, *, refit_every: int = 200):
+    """Cumulative regret of a contextual policy (``linear_ts``) on a segmented scenario, the request's
+    segment given as the feature ``segment``; its model learns in batches of ``refit_every`` decisions,
+    as the router refits it from the store's log at each refresh."""
+    means = np.asarray(means_by_segment, float)
+    segments, draws = segment_streams(means, horizon, seed)
+    rng = np.random.default_rng([seed, 7])
+    policy = build_policy(policy_cfg)
+    for _ in range(means.shape[1]):
+        policy.add_arm()
+    batch: list = []
+    regret, total = np.empty(horizon), 0.0
+    for t in range(horizon):
+        g = int(segments[t])
+        context = {"segment": f"s{g}"}  # a category (a number would be one numeric feature)
+        arm = policy.select(rng, context=context)
+        batch.append((arm, float(draws[t, arm] < means[g, arm]), context))
+        if len(batch) >= refit_every:
+            for a, r, c in batch:
+                policy.update(a, r, context=c)
+            batch = []
+        total += means[g].max() - means[g, arm]
+        regret[t] = total
+    return regret

@@ -622,6 +622,15 @@ class ArmStore:
         with self.engine.connect() as conn:
             return {(r.arm_id, r.metric): (r.n, r.s, r.ss) for r in conn.execute(select(metric_stats_table))}
 
+    def rewarded_since(self, ts: float) -> list:
+        """Rewarded decisions with ``rewarded_at >= ts``: (id, arm_id, features, reward, rewarded_at)."""
+        d = decisions_table
+        query = (select(d.c.id, d.c.arm_id, d.c.features, d.c.reward, d.c.rewarded_at)
+                 .where(d.c.reward.is_not(None), d.c.rewarded_at >= ts))
+        with self.engine.connect() as conn:
+            return [(r.id, r.arm_id, json.loads(r.features) if r.features else {}, r.reward, r.rewarded_at)
+                    for r in conn.execute(query)]
+
     def holdout_comparison(self) -> dict:
         """Rewarded decisions of the control share (``holdout``) against the rest: count and mean reward."""
         d = decisions_table

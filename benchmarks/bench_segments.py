@@ -15,8 +15,8 @@ import warnings
 
 import numpy as np
 
-from bandit.policies import BetaTSConfig
-from bandit.simulate import segment_streams, simulate_segments
+from bandit.policies import BetaTSConfig, LinearTSConfig
+from bandit.simulate import segment_streams, simulate_contextual, simulate_segments
 from benchmarks.common import figure
 
 MEANS = np.array([[0.70, 0.50, 0.45, 0.55],
@@ -56,6 +56,8 @@ def main(seeds: int = 20, horizon: int = 20_000) -> None:
     for shrinkage in (0.0, 5.0, 20.0):
         methods[f"segments, shrinkage {shrinkage:g}" + (" (default)" if shrinkage == 5.0 else "")] = (
             lambda s, k=shrinkage: simulate_segments(BetaTSConfig(), MEANS, horizon, s, segmented=True, shrinkage=k))
+    contextual = LinearTSConfig(kind="linear_ts", features=["segment"], hash_dims=16)
+    methods["linear_ts (contextual, refit every 200)"] = lambda s: simulate_contextual(contextual, MEANS, horizon, s)
     for alpha in (1.0, 0.5):
         methods[f"MABWiser LinTS alpha {alpha:g}" + (" (default)" if alpha == 1.0 else "")] = (
             lambda s, a=alpha: mabwiser_lints(horizon, s, alpha=a))
@@ -68,8 +70,9 @@ def main(seeds: int = 20, horizon: int = 20_000) -> None:
               f"({time.perf_counter() - start:.0f} s for {seeds} seeds)")
     seg = means["segments, shrinkage 5 (default)"]
     glob, lin = means["global Beta-TS (no segments)"], means["MABWiser LinTS alpha 1 (default)"]
+    ctx = means["linear_ts (contextual, refit every 200)"]
     print(f"segments (default) / global TS = {seg / glob:.2f} (goal <= 0.5); / MABWiser LinTS (default) = "
-          f"{seg / lin:.2f} (goal <= 1)")
+          f"{seg / lin:.2f} (goal <= 1); linear_ts / global TS = {ctx / glob:.2f}, / MABWiser LinTS = {ctx / lin:.2f}")
     figure("segment routing regret at T=20,000 (4 segments x 4 prompts)",
            f"segments {seg:.0f}, global TS {glob:.0f} ({seg / glob:.2f}x), MABWiser LinTS {lin:.0f} ({seg / lin:.2f}x)")
 

@@ -27,6 +27,8 @@ def register(sub) -> None:
                                        "or postgresql://user:pass@host:port/db)")
         q.add_argument("--policy", choices=list(POLICIES), default="beta_ts", help="bandit policy (default beta_ts)")
         q.add_argument("--discount", type=float, default=1.0, help="evidence decay per reward, (0, 1]")
+        q.add_argument("--context-features", metavar="NAMES",
+                       help="linear_ts: the request features it reads, comma-separated (e.g. lang,tier,age)")
         q.add_argument("--rollout", type=Path, metavar="YAML",
                        help="rollout settings (stages, advance_after_pulls, production_floor, rollback_margin, ...); "
                             "default: 10%% -> 50%% -> 100%% every 200 rewards, production floor 10%%")
@@ -133,16 +135,19 @@ def register(sub) -> None:
     sim.set_defaults(func=simulate)
 
 
-def policy_cfg(kind: str, discount: float):
+def policy_cfg(kind: str, discount: float, context_features: str | None = None):
     from pydantic import TypeAdapter, ValidationError
 
     from bandit.policies import PolicyConfig
     from evo.errors import pydantic_error_to_config_error
 
+    data = {"kind": kind, "discount": discount}
+    if context_features:
+        data["features"] = [f.strip() for f in context_features.split(",") if f.strip()]
     try:
-        return TypeAdapter(PolicyConfig).validate_python({"kind": kind, "discount": discount})
+        return TypeAdapter(PolicyConfig).validate_python(data)
     except ValidationError as exc:
-        raise pydantic_error_to_config_error("--policy/--discount", exc) from None
+        raise pydantic_error_to_config_error("--policy/--discount/--context-features", exc) from None
 
 
 def rollout_cfg(args):
@@ -164,7 +169,11 @@ def open_router(args, seed: int = 0):
         store = ArmStore(url)
     except Exception as exc:
         raise ConfigError("--store", f"cannot open {url!r}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
-    return Router(store, policy_cfg(args.policy, args.discount), seed=seed, rollout=rollout_cfg(args))
+    try:
+        return Router(store, policy_cfg(args.policy, args.discount, getattr(args, "context_features", None)), seed=seed,
+                      rollout=rollout_cfg(args))
+    except ValueError as exc:
+        raise ConfigError("--policy", str(exc)) from None
 
 
 def serve(args) -> int:

@@ -87,12 +87,13 @@ def test_every_policy_logs_a_propensity(tmp_path):
 
     for kind in POLICIES:
         store = ArmStore(f"sqlite:///{tmp_path / f'{kind}.sqlite'}")
-        router = Router(store, POLICIES[kind].config.model_validate({"kind": kind}), seed=0,
+        extra = {"features": ["lang"]} if kind == "linear_ts" else {}
+        router = Router(store, POLICIES[kind].config.model_validate({"kind": kind, **extra}), seed=0,
                         rollout=RolloutConfig(enabled=False))
         router.add_arm("p", {"instruction": "A"}, production=True)
         router.add_arm("c", {"instruction": "B"})
         for _ in range(30):
-            d = router.route()
+            d = router.route({"lang": "en"})
             router.reward(d.decision_id, 1.0 if d.arm_id == "c" else 0.0)
         props = [r["propensity"] for r in store.logs()]
         assert len(props) == 30 and all(p is not None and 0 < p <= 1 for p in props), (kind, props)

@@ -30,3 +30,7 @@ class TestUniform(PolicyConformance):
 class TestTopTwoTS(PolicyConformance):
     policy_config = {"kind": "top_two_ts", "exploration_floor": 0.05}
     best_share = 0.4  # the leader gets ~leader_prob of the traffic, the challenger the rest
+
+
+class TestLinearTS(PolicyConformance):
+    policy_config = {"kind": "linear_ts", "features": ["lang"], "hash_dims": 8}
