@@ -35,6 +35,7 @@ import time
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import (Boolean, Column, Float, Integer, MetaData, String, Table, Text, bindparam, create_engine,
                         event, func, insert, inspect, select, text, update)
@@ -486,6 +487,24 @@ class ArmStore:
                             .where(t.c.subject_id.in_(subjects))).all()
         return {r.subject_id: r for r in rows}
 
+    def _assign_new_subjects(self, conn, items, held: dict) -> None:
+        """Assign every subject of the batch that has no assignment yet, in one INSERT (the first
+        decision of a subject in the batch draws its arm; a subject another router assigned a moment
+        ago keeps that assignment), then read them back into ``held``."""
+        t = assignments_table
+        new: dict = {}
+        for it in items:
+            if it[0] == "d" and it[6] is not None and it[6][0] not in held and it[6][0] not in new:
+                subject, ttl_s, _ = it[6]
+                new[subject] = {"subject_id": subject, "arm_id": it[2], "propensity": it[5], "assigned_at": it[3],
+                                "expires_at": it[3] + ttl_s}
+        if not new:
+            return
+        conn.execute(self._insert_new_assignment(), [new[s] for s in sorted(new)])
+        rows = conn.execute(select(t.c.subject_id, t.c.arm_id, t.c.propensity, t.c.expires_at)
+                            .where(t.c.subject_id.in_(sorted(new)))).all()
+        held.update({r.subject_id: r for r in rows})
+
     def _resolve_sticky(self, conn, item, held: dict) -> tuple[str, float | None]:
         """The arm and propensity of a sticky decision (see ``submit_decision``); ``held``: the batch's
         assignments as read at its start, kept current as this batch assigns subjects."""
@@ -496,12 +515,15 @@ class ArmStore:
             return row.arm_id, row.propensity
         values = {"arm_id": arm, "propensity": prop, "assigned_at": ts, "expires_at": ts + ttl_s}
         if row is None:
-            conn.execute(self._insert_new_assignment(), {"subject_id": subject, **values})
+            written = conn.execute(self._insert_new_assignment(), {"subject_id": subject, **values}).rowcount
         else:
-            conn.execute(update(t).where(t.c.subject_id == subject, t.c.arm_id == row.arm_id,
-                                         t.c.expires_at == row.expires_at).values(**values))
+            written = conn.execute(update(t).where(t.c.subject_id == subject, t.c.arm_id == row.arm_id,
+                                                   t.c.expires_at == row.expires_at).values(**values)).rowcount
+        if written == 1:  # this decision's draw is the assignment
+            held[subject] = SimpleNamespace(subject_id=subject, arm_id=arm, propensity=prop, expires_at=ts + ttl_s)
+            return arm, prop
         stored = conn.execute(select(t.c.subject_id, t.c.arm_id, t.c.propensity, t.c.expires_at)
-                              .where(t.c.subject_id == subject)).first()
+                              .where(t.c.subject_id == subject)).first()  # another router assigned it first
         held[subject] = stored
         return stored.arm_id, stored.propensity
 
@@ -518,6 +540,7 @@ class ArmStore:
         out: list = [None] * len(items)
         rows = []
         held = self._held_assignments(conn, items)
+        self._assign_new_subjects(conn, items, held)
         for i, it in enumerate(items):
             if it[0] == "d":
                 arm, prop = self._resolve_sticky(conn, it, held) if it[6] is not None else (it[2], it[5])

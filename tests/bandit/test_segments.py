@@ -105,3 +105,34 @@ def test_status_lists_the_segments(tmp_path):
     assert code == 0 and "segments by lang: 2" in out, err
     code, out, _ = run_cli(["bandit", "status", "--store", url, "--rollout", str(tmp_path / "r.yaml"), "--json"])
     assert set(json.loads(out)["segments"]) == {"lang=en", "lang=fr"}
+
+
+def test_two_router_processes_write_one_set_of_segment_statistics(tmp_path):
+    """Rewards through two `evo bandit serve` processes land in the same per-segment rows, exactly."""
+    import httpx
+
+    from tests.fake_servers import start_router
+
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    first = segmented(url)
+    first.add_arm("a", {"instruction": "A"}, production=True)
+    first.add_arm("b", {"instruction": "B"})
+    first.store.close()
+    (tmp_path / "r.yaml").write_text("enabled: false\nsegments: {by: [lang]}\n")
+    servers = [start_router(url, "tok", "--rollout", str(tmp_path / "r.yaml")) for _ in range(2)]
+    sent: dict = {}
+    try:
+        with httpx.Client(timeout=10) as client:
+            for i in range(120):
+                base = servers[i % 2][0]
+                lang = ("en", "fr", "de")[i % 3]
+                d = client.post(base + "/route", json={"features": {"lang": lang}}).json()
+                assert client.post(base + "/reward", json={"decision_id": d["decision_id"], "reward": 1.0}).status_code == 200
+                key = (f"lang={lang}", d["arm_id"])
+                sent[key] = sent.get(key, 0) + 1
+    finally:
+        for _, proc in servers:
+            proc.terminate()
+            proc.wait(10)
+    stats = ArmStore(url).segment_stats()
+    assert {(g, a): n for g, arms in stats.items() for a, (n, _, _) in arms.items()} == sent
