@@ -193,3 +193,27 @@ def simulate_contextual(policy_cfg, means_by_segment, horizon: int, seed: int, *
         total += means[g].max() - means[g, arm]
         regret[t] = total
     return regret
+
+
+def identify(means, cfg, *, seed: int, max_steps: int = 200_000, check_every: int = 10,
+             leader_prob: float = 0.5, exploration_floor: float = 0.0) -> tuple[int, int]:
+    """One simulated experiment on Bernoulli arms with ``means``: top-two TS until ``verdict`` stops
+    (checked every ``check_every`` rewards). Returns (declared arm, samples used); (-1, max_steps)
+    when it never stopped."""
+    from bandit.policies import TopTwoTSConfig
+    from bandit.winner import verdict
+
+    rng = np.random.default_rng(seed)
+    policy = build_policy(TopTwoTSConfig(kind="top_two_ts", leader_prob=leader_prob,
+                                         exploration_floor=exploration_floor))
+    for _ in means:
+        policy.add_arm()
+    means = np.asarray(means, float)
+    for t in range(1, max_steps + 1):
+        arm = policy.select(rng)
+        policy.update(arm, float(rng.random() < means[arm]))
+        if t % check_every == 0:
+            v = verdict(policy.n, policy.s, cfg)
+            if v.stop:
+                return v.leader, t
+    return -1, max_steps

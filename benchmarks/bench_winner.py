@@ -17,7 +17,8 @@ import sys
 
 import numpy as np
 
-from bandit.winner import WinnerConfig, identify
+from bandit.simulate import identify
+from bandit.winner import WinnerConfig
 from benchmarks.common import figure
 
 SCENARIOS = {"gaps 0.05 (= the MDE)": [0.50, 0.55, 0.60], "best 0.10 ahead": [0.50, 0.55, 0.65],

@@ -9,7 +9,8 @@ from bandit.policies import TopTwoTSConfig
 from bandit.rollout import RolloutConfig
 from bandit.router import Router
 from bandit.store import ArmStore
-from bandit.winner import WinnerConfig, glr_pair, identify, verdict
+from bandit.simulate import identify
+from bandit.winner import WinnerConfig, glr_pair, verdict
 
 
 def test_glr_is_zero_without_evidence_and_grows_with_data():
