@@ -29,13 +29,14 @@ def pareto_fitness_class(objectives: tuple[str, ...]):
 class Individual:
     """A genome with its DEAP fitness and its measured objectives. Equality is genome identity."""
 
-    __slots__ = ("genome", "fitness", "objectives", "how")
+    __slots__ = ("genome", "fitness", "objectives", "how", "examples")
 
     def __init__(self, genome, fitness_cls, objectives: dict | None = None, how: str = "seed"):
         self.genome = genome
         self.fitness = fitness_cls()
         self.objectives = objectives or {}
         self.how = how
+        self.examples: dict[str, float] = {}  # train example id -> score (the per-example Pareto parents)
 
     def __eq__(self, other):
         return isinstance(other, Individual) and self.genome.id == other.genome.id
@@ -46,6 +47,7 @@ class Individual:
     def __deepcopy__(self, memo):
         clone = Individual(self.genome, type(self.fitness), dict(self.objectives), self.how)
         clone.fitness.values = self.fitness.values
+        clone.examples = dict(self.examples)
         return clone
 
 
@@ -57,6 +59,34 @@ def pareto_ranks(individuals: list) -> dict:
     """genome id -> non-domination rank (0 = first front)."""
     fronts = tools.sortNondominated(individuals, len(individuals))
     return {ind.genome.id: rank for rank, front in enumerate(fronts) for ind in front}
+
+
+def example_pareto_weights(individuals: list) -> dict:
+    """GEPA's parent pool: genome id -> the number of examples on which it has the best score of the
+    population (ties count for each), for the candidates not dominated on those examples (one whose
+    best examples are a strict subset of another's is dropped). Individuals without per-example scores
+    are left out; {} when none has any."""
+    best: dict[str, float] = {}
+    for ind in individuals:
+        for ex, score in ind.examples.items():
+            best[ex] = max(best.get(ex, -1.0), score)
+    wins = {ind.genome.id: frozenset(ex for ex, s in ind.examples.items() if s >= best[ex] - 1e-12)
+            for ind in individuals if ind.examples}
+    wins = {gid: w for gid, w in wins.items() if w}
+    kept = {gid: w for gid, w in wins.items() if not any(w < other for o, other in wins.items() if o != gid)}
+    return {gid: len(w) for gid, w in kept.items()}
+
+
+def example_pareto_parents(individuals: list, k: int, rng: np.random.Generator) -> list | None:
+    """``k`` parents drawn with probability proportional to ``example_pareto_weights`` (None when no
+    individual has per-example scores)."""
+    weights = example_pareto_weights(individuals)
+    if not weights:
+        return None
+    by_id = {ind.genome.id: ind for ind in individuals}
+    ids = sorted(weights)
+    p = np.array([weights[i] for i in ids], dtype=float)
+    return [by_id[ids[j]] for j in rng.choice(len(ids), size=k, p=p / p.sum())]
 
 
 def tournament(individuals: list, k: int, size: int, rng: np.random.Generator, key) -> list:

@@ -178,6 +178,8 @@ class EvolutionaryStrategy(Strategy):
             batches = [got["fitness"]] + ([got["robustness"]] if "robustness" in got else [])
             ind.objectives = measure_objectives(batches)
             ind.fitness.values = self._fitness_values(ind.objectives)
+            ids = list(dict.fromkeys(r.example_id for r in batches[0].records))
+            ind.examples = dict(zip(ids, example_scores(batches[0], ids)))
             self.variation.credit.record(ind.genome, ind.objectives["quality"])
             fb = build_feedback(batches[0], max_diffs=5)
             top = fb.categories[0] if fb.categories else None
@@ -292,13 +294,15 @@ class EvolutionaryStrategy(Strategy):
     # ---- state ---------------------------------------------------------------------------------
     def _ind_json(self, ind: D.Individual) -> dict:
         return {"genome": ind.genome.to_json(), "objectives": ind.objectives,
-                "fitness": list(ind.fitness.values), "how": ind.how}
+                "fitness": list(ind.fitness.values), "how": ind.how,
+                **({"examples": ind.examples} if ind.examples else {})}
 
     def _ind_from(self, data: dict) -> D.Individual:
         ind = D.Individual(PromptGenome.from_json(data["genome"]), self.variation.fitness_cls, dict(data["objectives"]),
                            data["how"])
         if data["fitness"]:  # a racer not measured yet has no fitness
             ind.fitness.values = tuple(data["fitness"])
+        ind.examples = {str(k): float(v) for k, v in (data.get("examples") or {}).items()}
         return ind
 
     def state_dict(self) -> dict:

@@ -34,6 +34,10 @@ class EvolutionaryConfig(RacingFields):
                                                       "structural variants (up to structural_prior, not tried "
                                                       "before) are queued: the next generations' first children")
     tournament_size: int = Field(3, ge=1)
+    parent_selection: Literal["tournament", "example_pareto"] = Field(
+        "tournament", description="tournament: on the aggregate fitness; example_pareto: parents drawn from the "
+                                  "genomes best on at least one training example, weighted by how many (GEPA's "
+                                  "per-example Pareto front); survivors are chosen as before either way")
     mode: Literal["scalar", "pareto"] = "scalar"
     objectives: tuple[str, ...] = D.OBJECTIVES
     # Scalar fitness. Latency is measured wall time and varies from run to run, so by default it does not

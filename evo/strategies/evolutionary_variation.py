@@ -144,6 +144,15 @@ class Variation:
         ranks = D.pareto_ranks(population)
         return lambda ind: (-ranks.get(ind.genome.id, 99), ind.objectives["quality"], ind.genome.id)
 
+    def parents(self, population, key) -> list[D.Individual]:
+        """Two parents: tournament on the aggregate fitness, or (``parent_selection: example_pareto``)
+        drawn from the candidates best on some training example, weighted by how many (GEPA)."""
+        if self.config.parent_selection == "example_pareto":
+            chosen = D.example_pareto_parents(population, 2, self.rng)
+            if chosen is not None:
+                return chosen
+        return D.tournament(population, 2, self.config.tournament_size, self.rng, key)
+
     def offspring(self, population, affordable) -> list[D.Individual]:
         n = self.config.population_size - self.config.keep
         key = self.parent_key(population)
@@ -169,7 +178,7 @@ class Variation:
                     self.seen.add(genome.id)
                     children.append(D.Individual(genome, self.fitness_cls, how=operator))
                 continue
-            p1, p2 = D.tournament(population, 2, self.config.tournament_size, self.rng, key)
+            p1, p2 = self.parents(population, key)
             parents = (p1.genome.id,)
             genome, hows = p1.genome, []
             if self.rng.random() < self.config.crossover_prob and p1 != p2:
