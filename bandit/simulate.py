@@ -196,15 +196,16 @@ def simulate_contextual(policy_cfg, means_by_segment, horizon: int, seed: int, *
 
 
 def identify(means, cfg, *, seed: int, max_steps: int = 200_000, check_every: int = 10,
-             leader_prob: float = 0.5, exploration_floor: float = 0.0) -> tuple[int, int]:
-    """One simulated experiment on Bernoulli arms with ``means``: top-two TS until ``verdict`` stops
-    (checked every ``check_every`` rewards). Returns (declared arm, samples used); (-1, max_steps)
-    when it never stopped."""
-    from bandit.policies import TopTwoTSConfig
+             leader_prob: float = 0.5, exploration_floor: float = 0.0, uniform: bool = False) -> tuple[int, int]:
+    """One simulated experiment on Bernoulli arms with ``means``: top-two TS (or, with ``uniform``,
+    an even split: a sequential A/B test) until ``verdict`` stops (checked every ``check_every``
+    rewards). Returns (declared arm, samples used); (-1, max_steps) when it never stopped."""
+    from bandit.policies import TopTwoTSConfig, UniformConfig
     from bandit.winner import verdict
 
     rng = np.random.default_rng(seed)
-    policy = build_policy(TopTwoTSConfig(kind="top_two_ts", leader_prob=leader_prob,
+    policy = build_policy(UniformConfig(kind="uniform") if uniform else
+                          TopTwoTSConfig(kind="top_two_ts", leader_prob=leader_prob,
                                          exploration_floor=exploration_floor))
     for _ in means:
         policy.add_arm()

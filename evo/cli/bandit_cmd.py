@@ -93,7 +93,7 @@ def register(sub) -> None:
                      help="a genome (best_genome.json of a run) or a policy config YAML (kind: beta_ts, ...)")
     ope.add_argument("--reward-model", type=Path, metavar="MODEL_JSON",
                      help="the direct method of DR (default: each arm's mean logged reward)")
-    ope.add_argument("--resamples", type=positive_int, default=1000, help="bootstrap resamples (default 1000)")
+    ope.add_argument("--resamples", type=positive_int, default=1000, help="bootstrap resamples for the direct method's interval (default 1000)")
     ope.add_argument("--json", action="store_true", help="print the estimates as JSON on stdout (for scripts)")
     ope.set_defaults(func=evaluate_offline)
 

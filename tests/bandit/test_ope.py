@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from bandit.ope import LoggedData, always, arm_means_q, evaluate, evaluate_candidate, read_candidate
+from bandit.ope import LoggedData, always, evaluate, evaluate_candidate, read_candidate
 from bandit.policies import BetaTSConfig, UniformConfig
 from bandit.rollout import RolloutConfig
 from bandit.router import Router
@@ -23,7 +23,7 @@ def logged(n: int = 4000, seed: int = 0, means=(0.3, 0.7), probs=(0.8, 0.2)):
 
 def test_estimators_recover_the_value_of_a_rarely_logged_arm():
     data = logged()
-    est = evaluate(always(1, data), arm_means_q, data, resamples=300)["estimates"]
+    est = evaluate(always(1, data), None, data, resamples=300)["estimates"]
     for name in ("ips", "snips", "dr", "dm"):
         lo, hi = est[name]["ci95"]
         assert lo <= 0.7 <= hi, (name, est[name])
@@ -35,7 +35,7 @@ def test_coverage_of_snips_and_dr_over_seeds():
     covered = {"snips": 0, "dr": 0}
     for seed in range(40):
         data = logged(2000, seed)
-        est = evaluate(always(1, data), arm_means_q, data, resamples=200, seed=seed)["estimates"]
+        est = evaluate(always(1, data), None, data, resamples=200, seed=seed)["estimates"]
         for name in covered:
             lo, hi = est[name]["ci95"]
             covered[name] += lo <= 0.7 <= hi
@@ -44,8 +44,8 @@ def test_coverage_of_snips_and_dr_over_seeds():
 
 def test_effective_sample_size_shrinks_with_rare_arms():
     data = logged()
-    assert evaluate(always(0, data), arm_means_q, data, resamples=50)["ess"] > \
-        evaluate(always(1, data), arm_means_q, data, resamples=50)["ess"]
+    assert evaluate(always(0, data), None, data, resamples=50)["ess"] > \
+        evaluate(always(1, data), None, data, resamples=50)["ess"]
 
 
 def test_router_logs_propensities_and_candidates_are_estimated_from_the_store(tmp_path):
@@ -63,7 +63,7 @@ def test_router_logs_propensities_and_candidates_are_estimated_from_the_store(tm
     (tmp_path / "good.json").write_text(json.dumps({"instruction": "Be exact."}))
     result = evaluate_candidate(store, read_candidate(tmp_path / "good.json"), resamples=200)
     est = result["candidate_estimates"]["estimates"]
-    assert est["snips"]["value"] == 1.0 and est["dr"]["value"] == pytest.approx(1.0)
+    assert est["snips"]["value"] == 1.0 and est["dr"]["value"] == pytest.approx(1.0, abs=0.02)
     assert result["production_estimates"]["estimates"]["snips"]["value"] == 0.0
     assert result["lift"] is True
     # a Thompson policy over the store's statistics prefers 'good' almost surely
@@ -135,3 +135,39 @@ def test_evaluate_offline_cli_and_deploy_require_ope_lift(tmp_path):
     (tmp_path / "new.json").write_text(json.dumps({"instruction": "Something new."}))
     code, _, err = run_cli(["bandit", "evaluate-offline", "--store", url, "--candidate", str(tmp_path / "new.json")])
     assert code == 2 and "never served" in err
+
+
+def test_forward_arm_means_never_see_the_decision_they_predict():
+    from bandit.ope import forward_arm_means
+    data = LoggedData(["a", "b"], np.array([0, 1, 0, 0, 1]), np.array([1.0, 0.0, 0.0, 1.0, 1.0]),
+                      np.full(5, 0.5), [{}] * 5, 0)
+    q = forward_arm_means(data)
+    assert q[0].tolist() == [0.0, 0.0]            # nothing before the first decision
+    assert q[1].tolist() == [1.0, 1.0]            # arm b unseen: the overall mean so far
+    assert q[2].tolist() == [1.0, 0.0]
+    assert q[4].tolist() == pytest.approx([2 / 3, 0.0])  # decision 4's own reward (1.0) is not in it
+
+
+def test_intervals_cover_on_adaptive_thompson_logs():
+    """Logs from Beta Thompson sampling learning as it logs (propensities from Policy.propensity): the
+    SNIPS and DR intervals of 'always the best prompt' cover its true value in >= 85% of 60 seeded logs."""
+    from bandit.policies import BetaTSConfig, build_policy
+
+    means, covered = np.array([0.5, 0.6, 0.4]), {"snips": 0, "dr": 0}
+    for seed in range(60):
+        rng, prop_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+        policy = build_policy(BetaTSConfig())
+        for _ in means:
+            policy.add_arm()
+        arm, reward, prop = np.zeros(1500, int), np.zeros(1500), np.zeros(1500)
+        for i in range(1500):
+            arm[i] = policy.select(rng)
+            prop[i] = policy.propensity(prop_rng, arm[i])
+            reward[i] = float(rng.random() < means[arm[i]])
+            policy.update(arm[i], reward[i])
+        data = LoggedData(["a", "b", "c"], arm, reward, prop, [{}] * 1500, 0)
+        est = evaluate(always(1, data), None, data, resamples=10, seed=seed)["estimates"]
+        for name in covered:
+            lo, hi = est[name]["ci95"]
+            covered[name] += lo <= 0.6 <= hi
+    assert covered["snips"] >= 51 and covered["dr"] >= 51, covered
