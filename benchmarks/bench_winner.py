@@ -6,7 +6,7 @@ the error rate (the declared prompt is not the best; must be <= delta) and the m
 to a decision. Two fixed-horizon A/B tests (even split, the best observed mean after N samples per arm;
 error rates from 20,000 simulations):
 - planned: sized for a minimum detectable effect of 0.05 at error <= delta (what a team must fix before
-  it knows the real gap; the same N in every scenario);
+  it knows the real gap; the same N per prompt in every scenario);
 - oracle: the smallest N (on a grid of 50 per arm) whose error rate on this very scenario is at most
   the sequential test's measured error rate (at least 1 / experiments): the same error rate, with the
   gap known in advance, which no real A/B test has.
@@ -45,8 +45,9 @@ def ab_samples(means, target_error: float) -> int:
 
 def main(experiments: int = 500, delta: float = 0.05) -> None:
     cfg = WinnerConfig(enabled=True, delta=delta, min_pulls=30)
-    planned = ab_samples(SCENARIOS["gaps 0.05 (= the MDE)"], delta)
-    print(f"planned A/B (MDE 0.05, error <= {delta}): {planned} samples in every scenario")
+    mde = SCENARIOS["gaps 0.05 (= the MDE)"]
+    per_arm = ab_samples(mde, delta) // len(mde)
+    print(f"planned A/B (MDE 0.05, error <= {delta}): {per_arm} samples per prompt in every scenario")
     for label, means in SCENARIOS.items():
         results = [identify(means, cfg, seed=s, max_steps=400_000) for s in range(experiments)]
         declared = np.array([arm for arm, _ in results])
@@ -54,7 +55,8 @@ def main(experiments: int = 500, delta: float = 0.05) -> None:
         error = float(np.mean(declared != int(np.argmax(means))))
         median = float(np.median(samples))
         oracle = ab_samples(means, max(error, 1.0 / experiments))
-        planned_error = ab_error(means, planned // len(means))
+        planned = per_arm * len(means)
+        planned_error = ab_error(means, per_arm)
         even = [identify(means, cfg, seed=s, max_steps=400_000, uniform=True) for s in range(experiments)]
         even_error = float(np.mean(np.array([a for a, _ in even]) != int(np.argmax(means))))
         even_median = float(np.median([t for _, t in even]))
