@@ -6,15 +6,17 @@ evaluated.
 
 Runs ``evo.optimize`` exactly as the quality benchmark's framework rows do (embedded model as task and
 optimizer model, ``max_task_calls`` = ``--calls``, the benchmark's response cache), keeping its run
-directory; then scores every genome the run evaluated (the checkpoint's history) on the full train,
-val and test splits, outside the budget, and prints:
+directory; then takes every genome the run evaluated on the whole training split (the checkpoint's
+history: the candidates that survived screening, with their train score as the run measured it),
+scores them on val and test outside the budget, and prints:
 
 - the chosen prompt's train / val / test score and its rank on test among the candidates;
 - the best-on-test candidate (what an oracle would have returned) and the gap to it;
 - how many candidates are within noise of the chosen one on val (a paired difference under 1.96
   standard errors), and how their test scores spread: a wide spread with many ties on val means the
   final choice among them is a coin toss that more candidates only makes noisier;
-- the rank correlation of train and val with test across candidates.
+- the rank correlation of train and val with test across candidates (a search that selects on train
+  gains nothing from more candidates when train does not rank them as test does).
 
 Writes ``<out>/<task>_<strategy>_<calls>_s<seed>.json`` with every candidate's three scores.
 """
@@ -76,15 +78,21 @@ def main(argv=None) -> int:
     result = evo.optimize(suite, config, run_dir=run_dir, force=True)
     chosen_id = result.best_genome.id
     history = json.loads((run_dir / "checkpoint.json").read_text())["history"]
-    genomes = {gid: PromptGenome.from_json(g) for gid, g in history["genomes"].items()}
-    genomes.setdefault(chosen_id, result.best_genome)
-    print(f"scoring the {len(genomes)} genomes the run evaluated on train, val and test...", flush=True)
+    screened = len(history["genomes"])
+    genomes = {gid: PromptGenome.from_json(g) for gid, g in history["genomes"].items() if gid in history["points"]}
+    for g in (result.best_genome, result.seed_genome):
+        genomes.setdefault(g.id, g)
+    print(f"scoring the {len(genomes)} genomes evaluated on all of train (of {screened} evaluated at all) on val and "
+          f"test...", flush=True)
     backend = CachedBackend(LocalBackend(), ResponseCache(default_cache_path()))
     evaluator = Evaluator(backend, suite, workers=1)
     rows = {}
     for i, (gid, genome) in enumerate(genomes.items(), 1):
+        splits = ("val", "test") if gid in history["points"] else ("train", "val", "test")
         scores = {split: np.array([r.score for r in evaluator.evaluate(genome, suite.split(split)).records])
-                  for split in ("train", "val", "test")}
+                  for split in splits}
+        if "train" not in scores:  # the run's own measure (a single mean: no per-example paired test on train)
+            scores["train"] = np.array([history["points"][gid]["quality"]])
         rows[gid] = scores
         if i % 10 == 0:
             print(f"  {i}/{len(genomes)}", flush=True)
@@ -98,7 +106,7 @@ def main(argv=None) -> int:
     tie_test = np.array([rows[g]["test"].mean() for g in ties]) if ties else np.array([])
     report = {
         "task": args.task, "strategy": args.strategy, "calls": args.calls, "seed": args.seed,
-        "candidates": len(ids), "stop": result.stop_reason,
+        "candidates": len(ids), "evaluated_at_all": screened, "stop": result.stop_reason,
         "chosen": {"id": chosen_id, **{s: float(mean[s][c]) for s in mean},
                    "test_rank": int(1 + np.sum(mean["test"] > mean["test"][c]))},
         "seed_genome": {s: float(rows[result.seed_genome.id][s].mean()) for s in mean}
