@@ -84,3 +84,36 @@ def test_held_out_answers_and_copies_are_named():
     assert guard.check("The model declined the task.", shown=shown).startswith("copies")
     assert guard.check("State plainly what to output: the city name only.", shown=shown) is None  # a fix, used
     assert guard.check("Name the capital city in one word.", shown=shown + " Task: Name the capital city.") is None
+
+
+def _guard():
+    suite = TaskSuite("s", (Task("t", "{question}", (NumericCheck(),)),),
+                      tuple(Example(f"e{i}", "t", {"question": f"What is {i} plus {i}?"}, str(2 * i), "train")
+                            for i in range(5)), "Add the two numbers.")
+    return ProposalGuard(suite, seed_instruction="Answer the question.")
+
+
+def test_a_fragment_of_a_training_example_is_no_instruction():
+    guard = _guard()
+    assert guard.check("What is 3 plus", shown="") == "a fragment of a training example, not an instruction"
+    assert guard.check("Add the two numbers.", shown="") is None  # the task description may be reused
+    assert guard.check("Give the sum only.", shown="") is None
+
+
+def test_meta_instructions_and_category_names_are_rejected():
+    guard = _guard()
+    assert guard.check("Write a more precise instruction that addresses the requested format_violation.",
+                       shown="").startswith("a meta-instruction")
+    assert guard.check("Avoid any format_violation: output digits.", shown="").startswith("names the feedback's")
+    assert guard.check("Rewrite the prompt so it is clearer.", shown="").startswith("a meta-instruction")
+    # an instruction that merely mentions instructions is fine
+    assert guard.check("Follow the format of the examples and write only the number.", shown="") is None
+    # already in the current instruction: not the proposal's doing
+    assert guard.check("Write the instruction's answer as a number.", shown="",
+                       current="Write the instruction's answer as a number. Be brief.") is None
+
+
+def test_an_instruction_that_mentions_the_prompt_is_not_meta():
+    guard = _guard()
+    assert guard.check("Write only the number following the prompt.", shown="") is None
+    assert guard.check("Improve the instruction.", shown="").startswith("a meta-instruction")
