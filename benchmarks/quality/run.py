@@ -235,7 +235,12 @@ def run_ours(task: str, row: str, seed: int, calls: int) -> dict:
                  if isinstance(r, dict) and r.get("screening")]
     # the budget caps task + val-monitoring calls together (as GEPA's max_metric_calls counts its
     # valset evaluations): both are task-model calls
-    return {"test_scores": [r.score for r in result.test_records],
+    # the row scores the prompt the run tells its user to use: the winner when it is significantly
+    # better than the seed on val (evo.run.recommend), else the seed; the winner's own score is kept
+    use_winner = result.recommendation.get("use_winner", True)
+    recommended = result.final_batches["after" if use_winner else "before"]["test"].records
+    return {"test_scores": [r.score for r in recommended], "winner_test_scores": [r.score for r in result.test_records],
+            "recommended": "winner" if use_winner else "seed",
             "task_calls": result.calls["task"] + result.calls["monitor"], "monitor_calls": result.calls["monitor"],
             "optimizer_calls": result.calls["optimizer"], "candidates": result.distinct_candidates,
             "wall_s": time.time() - start, "screening": screening, "stop": result.stop_reason,
@@ -282,6 +287,10 @@ def summarize(runs: list[dict], tasks, rows, calls: int = 300) -> tuple[str, dic
                                # an anchor's unoptimized program, scored like the rows (fair: ~ our seed row)
                                "anchor_seed": (float(np.mean([r["dspy_seed_test"] for r in got]))
                                                if all("dspy_seed_test" in r for r in got) else None),
+                               # runs whose winner was not significantly better than the seed: the seed kept
+                               "seed_kept": sum(1 for r in got if r.get("recommended") == "seed"),
+                               "winner_mean": (float(np.mean([np.mean(r["winner_test_scores"]) for r in got]))
+                                               if any(r.get("recommended") == "seed" for r in got) else None),
                                # the finalists' val evaluations at the end (outside the budget; at most,
                                # a finalist already evaluated on val costs nothing more)
                                "final_val_calls": (float(np.mean([r["finalists"] * r["n_val"] for r in got]))
@@ -302,6 +311,9 @@ def summarize(runs: list[dict], tasks, rows, calls: int = 300) -> tuple[str, dic
                 text += f", {c['calls']:.0f} calls"
             if c["candidates"] is not None:
                 text += f", {c['candidates']:.0f} cand."
+            if c["seed_kept"]:
+                text += (f", seed kept on {c['seed_kept']}/{c['seeds']} (winner's own test "
+                         f"{c['winner_mean']:.3f})")
             if c["final_val_calls"]:
                 text += f", ≤{c['final_val_calls']:.0f} val calls to choose"
             if c["ref_best"] is not None:
@@ -345,7 +357,9 @@ def summarize(runs: list[dict], tasks, rows, calls: int = 300) -> tuple[str, dic
                         "tasks_with_dspy": len(with_dspy),
                         "candidates_per_100_calls": float(np.mean(per100)) if per100 else None}
     lines.append("")
-    lines.append("Cells: held-out test score, mean over seeds (95% bootstrap CI over seed x example), gain over the seed, "
+    lines.append("Cells: held-out test score of the prompt the run recommends (the winner when it is significantly "
+                 "better than the seed on val, else the seed: 'seed kept'), mean over seeds (95% bootstrap CI over "
+                 "seed x example), gain over the seed, "
                  "task-model calls, distinct candidates evaluated (framework rows); framework rows also compare their "
                  "finalists (up to 3, 4 for hybrid) on val after the budget, as the reference row chooses its prompt on val.")
     for row, t in targets.items():

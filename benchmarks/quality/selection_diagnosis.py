@@ -107,6 +107,7 @@ def main(argv=None) -> int:
     report = {
         "task": args.task, "strategy": args.strategy, "calls": args.calls, "seed": args.seed,
         "candidates": len(ids), "evaluated_at_all": screened, "stop": result.stop_reason,
+        "recommendation": result.recommendation,
         "chosen": {"id": chosen_id, **{s: float(mean[s][c]) for s in mean},
                    "test_rank": int(1 + np.sum(mean["test"] > mean["test"][c]))},
         "seed_genome": {s: float(rows[result.seed_genome.id][s].mean()) for s in mean}
@@ -126,7 +127,10 @@ def main(argv=None) -> int:
           f"{bt['val']:.3f}); {len(ties)} candidates within noise of the chosen on val"
           + (f", their test {report['their_test']['min']:.3f}-{report['their_test']['max']:.3f} "
              f"(mean {report['their_test']['mean']:.3f})" if ties else "")
-          + f"; Spearman train~test {report['spearman_train_test']:.2f}, val~test {report['spearman_val_test']:.2f}")
+          + f"; Spearman train~test {report['spearman_train_test']:.2f}, val~test {report['spearman_val_test']:.2f}"
+          + ("" if result.recommendation.get("use_winner", True) else
+             f"; the run recommends the seed (test {report['seed_genome']['test']:.3f})" if report["seed_genome"] else
+             "; the run recommends the seed"))
     return 0
 
 
