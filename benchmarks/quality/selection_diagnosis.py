@@ -58,6 +58,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "quality" / "diagnosis")
     parser.add_argument("--config", default=None, help="extra run settings as JSON (e.g. an ablation)")
+    parser.add_argument("--tag", default="", help="a suffix of the output's name (an ablation's label)")
     args = parser.parse_args(argv)
 
     import evo
@@ -67,7 +68,7 @@ def main(argv=None) -> int:
     from evo.llm.local import LocalBackend
 
     suite = load_task(args.task)
-    name = f"{args.task}_{args.strategy}_{args.calls}_s{args.seed}"
+    name = f"{args.task}_{args.strategy}_{args.calls}_s{args.seed}" + (f"_{args.tag}" if args.tag else "")
     run_dir = args.out / "runs" / name
     args.out.mkdir(parents=True, exist_ok=True)
     config = {"strategy": {"kind": args.strategy}, "seed": args.seed, "budget": {"max_task_calls": args.calls},
@@ -107,7 +108,8 @@ def main(argv=None) -> int:
     report = {
         "task": args.task, "strategy": args.strategy, "calls": args.calls, "seed": args.seed,
         "candidates": len(ids), "evaluated_at_all": screened, "stop": result.stop_reason,
-        "recommendation": result.recommendation,
+        "recommendation": result.recommendation, "config": json.loads(args.config or "{}"),
+        "final_selection": result.final_selection,
         "chosen": {"id": chosen_id, **{s: float(mean[s][c]) for s in mean},
                    "test_rank": int(1 + np.sum(mean["test"] > mean["test"][c]))},
         "seed_genome": {s: float(rows[result.seed_genome.id][s].mean()) for s in mean}

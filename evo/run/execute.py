@@ -107,7 +107,7 @@ def execute(parts: RunParts, run_dir: RunDir, *, tracker=None, tracker_run_id: s
 
     loop = OptimizationRun(parts.strategy, parts.evaluator, parts.budget, parts.seed_genome, on_step=on_step,
                            charged_keys=charged, steps=steps, history=history, on_call=on_call,
-                           final_samples=parts.final_samples)
+                           final_samples=parts.final_samples, final_pool=parts.final_pool)
     result = loop.run()
     run_dir.write_result(result)
     return result

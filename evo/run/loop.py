@@ -164,8 +164,10 @@ class OptimizationRun:
     def __init__(self, strategy: Strategy, evaluator: Evaluator, budget: Budget, seed_genome: PromptGenome, *,
                  on_step: Callable[[dict], None] | None = None, charged_keys: set | None = None,
                  steps: list | None = None, monitor_val: bool | None = None, history: dict | None = None,
-                 on_call: Callable[[str], None] | None = None, final_samples: int = 1):
+                 on_call: Callable[[str], None] | None = None, final_samples: int = 1,
+                 final_pool: str = "last"):
         self.final_samples = final_samples
+        self.final_pool = final_pool
         self.strategy = strategy
         self.evaluator = evaluator
         self.budget = budget
@@ -366,6 +368,11 @@ class OptimizationRun:
             if stop_reason:
                 break
             before = self.budget.snapshot()
+            task_calls_before = self.budget.usage["task"].calls
+            # the finalists as a run whose cap is a halving this step will pass would end with (it stops
+            # before the step it cannot pay for)
+            finalists_before = ([g.id for g in self.strategy.final_candidates()]
+                                if any(mark >= task_calls_before for mark in self.halvings()) else None)
             prev_progress = self.strategy.progress()
             requests = self.strategy.ask()
             if not requests and self.strategy.finished:  # it stopped while asking (e.g. nothing affordable)
@@ -399,6 +406,8 @@ class OptimizationRun:
                 # what only this strategy's own logic means (its selection score included)
                 "detail": {"selection_score": self.strategy.selection_score(), **self.strategy.step_record()},
             }
+            if self._crossed_halving(task_calls_before, record["task_calls"]):
+                record["finalists"] = finalists_before
             self.steps.append(record)
             if self.on_step:
                 self.on_step(record)
@@ -414,6 +423,38 @@ class OptimizationRun:
             return None
         return reason
 
+    def halvings(self) -> list[int]:
+        """The task-call counts at which ``final_pool: halvings`` records the strategy's finalists: the
+        cap's half, quarter, ... while at least one evaluation of the whole training split fits (none
+        without a task-call cap, or with ``final_pool: last``)."""
+        cap = self.budget.config.task_call_cap
+        if self.final_pool != "halvings" or not cap:
+            return []
+        out, mark = [], cap // 2
+        while mark >= max(1, len(self._split_ids["train"])):
+            out.append(mark)
+            mark //= 2
+        return out
+
+    def _crossed_halving(self, calls_before: int, calls_after: int) -> bool:
+        """Whether a step from ``calls_before`` to ``calls_after`` task calls is the first one a run
+        capped at a halving could not pay for."""
+        return any(calls_before <= mark < calls_after for mark in self.halvings())
+
+    def final_pool_genomes(self) -> list[PromptGenome]:
+        """The genomes compared on val at the end: the strategy's final candidates, then (``final_pool:
+        halvings``) the finalists it had before the step that took the run past each halving of its cap,
+        newest first, each genome once. A run whose budget is doubled takes the same steps first (same seed) and so
+        compares the smaller run's finalists too: its choice's val score is at least that run's."""
+        pool = list(self.strategy.final_candidates())
+        seen = {g.id for g in pool}
+        for record in reversed(self.steps):
+            for gid in record.get("finalists") or ():
+                if gid not in seen and gid in self.genomes:
+                    seen.add(gid)
+                    pool.append(self.genomes[gid])
+        return pool
+
     def choose_final(self, candidates: list[PromptGenome]) -> tuple[PromptGenome, list]:
         """The strategy's final candidates compared on val; the best mean score wins. These calls are
         reported in ``final_selection``, not charged to the optimization budget (like the final
@@ -428,7 +469,7 @@ class OptimizationRun:
         return sum(len(self.memo.missing((genome.id, s, 1, False), self._ids(s, None))) for s in splits)
 
     def finish(self, stop_reason: str) -> RunResult:
-        candidates = self.strategy.final_candidates()
+        candidates = self.final_pool_genomes()
         choosing = sum(self._unscored(c, ["val"]) for c in candidates) if len(candidates) > 1 else 0
         after_choice = [s for s in SPLITS if s != "val" or len(candidates) == 1]
         seed_part = self._unscored(self.seed_genome, SPLITS)

@@ -36,6 +36,7 @@ class RunParts:
     budget: Budget
     seed_genome: PromptGenome
     final_samples: int = 1  # samples per test example at the final scoring (pass@k, pass^k, flaky examples)
+    final_pool: str = "last"  # RunSettings.final_pool
 
 
 def seed_genome_of(suite: TaskSuite) -> PromptGenome:
@@ -171,7 +172,7 @@ class Session:
         context = StrategyContext(suite, seed_genome, optimizer, budget, resolved.seed, tuple(extra_seeds))
         strategy = build_strategy(resolved.strategy, context)
         return RunParts(strategy, self.pool.evaluator(suite, resolved.seed, resolved.cache_path), budget, seed_genome,
-                        getattr(resolved, "final_samples", 1))
+                        getattr(resolved, "final_samples", 1), getattr(resolved, "final_pool", "last"))
 
     def close(self) -> None:
         self.pool.close()

@@ -22,6 +22,7 @@ YAML example (all keys optional; ``suite`` may also come from the command line):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -61,6 +62,11 @@ class RunSettings(StrictConfig):
     final_samples: int = Field(1, ge=1, le=50, description="at the final scoring, sample each test example this "
                                "many times for seed and winner: pass@k, pass^k (all k pass) and the flaky examples "
                                "(k times the final test calls; set the prompt's temperature > 0 for different answers)")
+    final_pool: Literal["last", "halvings"] = Field(
+        "last", description="the prompts compared on val at the end: `last`: the strategy's finalists; `halvings`: "
+        "also its finalists when the run had spent 1/2, 1/4, ... of its task-call cap (a run given twice the budget "
+        "takes the same steps first, so its choice is never worse on val than the smaller run's; more val calls "
+        "at the end, not charged to the budget)")
     cache: bool | str = Field(True, description="true: the default response cache file; a path; or false")
     split_limits: SplitLimits = Field(default_factory=SplitLimits, description="use at most this many examples "
                                       "of each split")
