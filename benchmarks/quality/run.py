@@ -216,20 +216,29 @@ def default_cache_path() -> Path:
     return REPO / ".evo" / "quality-cache.sqlite"
 
 
-def run_ours(task: str, row: str, seed: int, calls: int) -> dict:
+def is_ours(row: str) -> bool:
+    """A framework row: ``iterative``, ``evolutionary-unscreened``, ``hybrid+<ablation>``..."""
+    return row.split("+")[0].removesuffix("-unscreened") in OURS
+
+
+def run_ours(task: str, row: str, seed: int, calls: int, ablation: dict | None = None) -> dict:
+    """One framework run; ``ablation``: a run-config fragment deep-merged over the row's config (rows
+    ``<row>+<name>`` of ``--ablation NAME JSON``)."""
     import evo
+    from evo.config_base import deep_merge
 
     suite = load_task(task)
-    kind = row.removesuffix("-unscreened")
+    base = row.split("+")[0]
+    kind = base.removesuffix("-unscreened")
     strategy = {"kind": kind}
-    if row.endswith("-unscreened"):
+    if base.endswith("-unscreened"):
         off = {"minibatch": 0}
         strategy.update({"evolutionary": off, "iterative": off} if kind == "hybrid" else off)
     start = time.time()
-    result = evo.optimize(suite, {
+    result = evo.optimize(suite, deep_merge({
         "strategy": strategy, "seed": seed, "budget": {"max_task_calls": calls},
         "task_model": {"kind": "local"}, "optimizer": {"kind": "local"},
-        "evaluator": {"kind": "threads", "workers": 1}, "cache": str(default_cache_path())})
+        "evaluator": {"kind": "threads", "workers": 1}, "cache": str(default_cache_path())}, ablation or {}))
     report = result.strategy_report
     screening = [r.get("screening") for r in (report, report.get("evolution") or {}, report.get("refinement") or {})
                  if isinstance(r, dict) and r.get("screening")]
@@ -324,7 +333,7 @@ def summarize(runs: list[dict], tasks, rows, calls: int = 300) -> tuple[str, dic
         label = f"{Path(task).stem} (file)" if task.endswith((".yaml", ".yml")) else task
         lines.append(f"| {label} | " + " | ".join(parts) + " |")
     targets = {}
-    for row in [r for r in OURS + UNSCREENED if r in rows]:
+    for row in [r for r in rows if is_ours(r)]:
         have = [t for t in tasks if (t, row) in cell]
         ref = [t for t in have if (t, "reference") in cell and cell[t, row]["mean"] >= cell[t, "reference"]["ref_best"] - 1e-9]
         with_dspy = [t for t in have if all((t, d) in cell for d in CHAT_ANCHORS) and (t, "seed") in cell]
@@ -397,6 +406,9 @@ def main(argv=None) -> None:
     parser.add_argument("--rows", nargs="+", default=[r for r in ROWS if r not in UNSCREENED + CHAT_ANCHORS],
                         choices=ROWS, help="the *-unscreened rows (screening off) measure what minibatches and racing "
                                            "change; gepa / miprov2 are DSPy with its default chat adapter (the record)")
+    parser.add_argument("--ablation", nargs=2, metavar=("NAME", "JSON"), default=None,
+                        help="run our rows as <row>+NAME with this run-config fragment merged in, e.g. "
+                             "--ablation ties '{\"strategy\": {\"racing_ties\": \"retry\"}}'")
     parser.add_argument("--out", type=Path, default=OUT, help="where runs, the table and the server log go")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads of the DSPy rows' model server (default: the cores free at start)")
@@ -404,6 +416,16 @@ def main(argv=None) -> None:
                         help="rewrite the table and summary from the runs already logged; run nothing")
     args = parser.parse_args(argv)
     args.tasks = list(args.tasks) + [str(p.resolve()) for p in args.suite]
+    ablation = None
+    if args.ablation:
+        name, fragment = args.ablation
+        try:
+            ablation = json.loads(fragment)
+        except json.JSONDecodeError as exc:
+            parser.error(f"--ablation {name}: not JSON ({exc})")
+        if not isinstance(ablation, dict):
+            parser.error(f"--ablation {name}: a JSON object (a run-config fragment) is needed")
+        args.rows = [f"{r}+{name}" if r in OURS + UNSCREENED else r for r in args.rows]
     args.out.mkdir(parents=True, exist_ok=True)
     runs_path = args.out / "runs.jsonl"
     runs = load_runs(runs_path)
@@ -418,7 +440,7 @@ def main(argv=None) -> None:
             for task in args.tasks:
                 fixed_rows = [r for r in ("seed", "reference") if r in args.rows and (task, r, 0, 0) not in done]
                 todo = [(r, 0, 0) for r in fixed_rows]  # seed-independent: scored once
-                todo += [(r, seed, args.calls) for r in args.rows if r in OURS + UNSCREENED + DSPY
+                todo += [(r, seed, args.calls) for r in args.rows if (is_ours(r) or r in DSPY)
                          and (task, r, seed, args.calls) not in done]
                 if fixed_rows:
                     print(f"[{time.strftime('%H:%M:%S')}] {task}: scoring {' and '.join(fixed_rows)} (no optimization; "
@@ -429,9 +451,12 @@ def main(argv=None) -> None:
                     if row in fixed_rows:
                         continue
                     print(f"[{time.strftime('%H:%M:%S')}] {task} {row} seed {s} ({calls} calls)...", flush=True)
-                    rec = (run_dspy(python, server, task, row, s, calls) if row in DSPY else run_ours(task, row, s, calls))
+                    rec = (run_dspy(python, server, task, row, s, calls) if row in DSPY
+                           else run_ours(task, row, s, calls, ablation))
                     if "error" in rec:
                         print(f"  {row} failed: {rec['error']}", flush=True)
+                    if ablation is not None and "+" in row:
+                        rec["ablation"] = ablation  # what the row changed, logged with it
                     runs.append(_append(runs_path, {"task": task, "row": row, "seed": s, "calls": calls, **rec}))
                     table, _ = summarize(runs, args.tasks, args.rows, args.calls)
                     (args.out / ("table.md" if args.calls == 300 else f"table_{args.calls}.md")).write_text(table + "\n")

@@ -8,7 +8,8 @@ whole split, so its per-example scores on any prefix cost nothing (the run loop 
 (genome, example)). Every comparison is paired: all candidates of a race see the same examples.
 
 After each rung but the last, a candidate is dropped when
-1. it does not strictly beat the bar on the prefix (GEPA's minibatch acceptance: a tie is no evidence);
+1. it does not strictly beat the bar on the prefix (GEPA's minibatch acceptance: a tie is no evidence;
+   ``racing_ties: retry`` sends a first-rung tie on to the second rung instead);
 2. a one-sided paired sign test says it is worse than the rung's leader (p < ``alpha``; irace's
    racing idea, with an exact test that needs no distributional assumption); or
 3. it scores below the best ``ceil(n / 2)`` of the ``n`` that entered the rung (successive halving),
@@ -43,6 +44,9 @@ class RacingFields(StrictConfig):
     racing: bool = Field(True, description="race minibatch survivors over doubling rungs (paired sign test, halving)")
     racing_alpha: float = Field(0.1, gt=0, lt=1)
     racing_auto_below: int = Field(40, ge=1)
+    racing_ties: Literal["drop", "retry"] = Field(
+        "drop", description="a candidate that ties the bar on the first rung: `drop` it (GEPA's strict minibatch "
+        "acceptance); `retry`: it goes on to the second rung (twice the examples), where it must beat the bar")
 
     def minibatch_size(self, n_train: int, task_calls: int | None) -> int:
         """The first-rung size for a split of ``n_train`` under ``task_calls`` (None: unlimited); 0: none."""
@@ -98,6 +102,7 @@ class Race:
     bar: str | None = None
     alpha: float = 0.1
     halving: bool = True
+    tie_retry: bool = False  # a tie with the bar on the first rung goes on to the second
     rung: int = 0
     dropped: dict[str, str] = field(default_factory=dict)  # candidate id -> why, at which rung
     scored: dict[str, float] = field(default_factory=dict)  # last prefix mean of every candidate
@@ -125,8 +130,9 @@ class Race:
             rung = self.rung
             bar = means.get(self.bar) if self.bar is not None else None
             if bar is not None:
+                retry = self.tie_retry and rung == 0
                 for gid in list(self.alive):
-                    if means[gid] <= bar + 1e-12:
+                    if means[gid] < bar - 1e-12 or (means[gid] <= bar + 1e-12 and not retry):
                         self._drop(gid, f"rung {rung}: {means[gid]:.3f} does not beat the bar {bar:.3f}")
             if self.alive:
                 leader = max(self.alive, key=lambda g: (means[g], g))
@@ -168,7 +174,8 @@ class Race:
 
     def to_json(self) -> dict:
         return {"order": list(self.order), "sizes": list(self.sizes), "alive": list(self.alive), "bar": self.bar,
-                "alpha": self.alpha, "halving": self.halving, "rung": self.rung, "dropped": dict(self.dropped),
+                "alpha": self.alpha, "halving": self.halving, "tie_retry": self.tie_retry, "rung": self.rung,
+                "dropped": dict(self.dropped),
                 "scored": dict(self.scored)}
 
     @classmethod
@@ -208,7 +215,7 @@ class Screen:
         """A race of ``racers`` (ids) against ``bar`` (an id); ``entrants``/``bar_entry``: the strategy's
         objects behind them, kept until ``finish``."""
         self.race = Race(order, rung_sizes(minibatch, len(order), self.halving), racers, bar, alpha=self.alpha,
-                         halving=self.halving)
+                         halving=self.halving, tie_retry=self.config.racing_ties == "retry")
         self.entrants, self.bar_entry = dict(entrants or {}), bar_entry
         self.counters["raced"] += len(racers)
         return self.race

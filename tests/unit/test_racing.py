@@ -47,6 +47,18 @@ def test_a_candidate_must_strictly_beat_the_bar_on_the_minibatch():
     assert r.examples() == ("a", "b", "c", "d")
 
 
+def test_retry_sends_a_first_rung_tie_on_and_asks_it_to_beat_the_bar_on_the_second():
+    r = race(halving=False, tie_retry=True)
+    r.update({"x": [1, 1], "y": [1, 0], "z": [0, 0], "bar": [1, 0]})
+    assert r.alive == ["x", "y"] and "z" in r.dropped  # y tied the bar: it gets twice the examples
+    r.update({"x": [1, 1, 1, 1], "y": [1, 0, 1, 0], "bar": [1, 0, 1, 0]})
+    assert r.alive == ["x"] and "does not beat the bar" in r.dropped["y"]  # a second tie is dropped
+    assert Race.from_json(r.to_json()) == r
+    old = r.to_json()
+    del old["tie_retry"]  # a checkpoint written before the option: ties are dropped, as then
+    assert Race.from_json(old).tie_retry is False
+
+
 def test_halving_and_the_paired_test_drop_the_weak_without_a_bar():
     r = Race(order=list("abcdefgh"), sizes=[4, 8], alive=["x", "y", "z", "w"], bar=None, alpha=0.1, halving=True)
     r.update({"x": [1, 1, 1, 1], "y": [0, 0, 0, 0], "z": [1, 1, 0, 1], "w": [1, 0, 0, 1]})
