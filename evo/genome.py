@@ -15,6 +15,7 @@ from typing import Any, Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 GENOME_SCHEMA_VERSION = 1
+MAX_DEMO_ANSWER = 4000  # characters of one bootstrapped demo answer
 
 Placement = Literal["system", "user"]
 
@@ -35,7 +36,9 @@ class PromptGenome(BaseModel):
     ``system`` is a fixed system text; ``instruction`` is the task instruction, placed in the system
     turn or prepended to the user turn according to ``placement``. ``demo_ids`` name training
     examples shown as few-shot chat turns: for each evaluated example, the first ``few_shot_k``
-    demos of the same task (never the example itself) are used. ``model`` picks
+    demos of the same task (never the example itself) are used; a demo's answer turn is its expected
+    output, or its ``demo_answers`` entry (bootstrapped demos: a reply the task model gave to it that
+    passed its checks, shown verbatim, as MIPROv2 bootstraps demos). ``model`` picks
     one of the configured task models (``None``: the default one).
     """
 
@@ -50,6 +53,7 @@ class PromptGenome(BaseModel):
     model: str | None = None
     few_shot_k: int = Field(0, ge=0, le=32)
     demo_ids: tuple[str, ...] = ()
+    demo_answers: dict[str, str] = Field(default_factory=dict)
     parents: tuple[str, ...] = ()
     operator: str = "seed"
     _id: str | None = PrivateAttr(default=None)
@@ -68,6 +72,16 @@ class PromptGenome(BaseModel):
         if not isinstance(v, (list, tuple)):  # "abc" must not become ('a', 'b', 'c'), nor 5 a TypeError
             raise ValueError(f"must be a list of example ids, not {type(v).__name__} {v!r}")
         return tuple(v)
+
+    @model_validator(mode="after")
+    def _answers_of_demos(self):
+        stray = sorted(set(self.demo_answers) - set(self.demo_ids))
+        if stray:
+            raise ValueError(f"demo_answers names examples that are not demos: {stray[:3]}")
+        long = [k for k, v in self.demo_answers.items() if len(v) > MAX_DEMO_ANSWER]
+        if long:
+            raise ValueError(f"demo_answers[{long[0]!r}] is longer than {MAX_DEMO_ANSWER} characters")
+        return self
 
     def shown_demos(self, task_of: Callable[[str], str | None], task: str | None = None,
                     exclude: str | None = None) -> list[str]:
@@ -89,7 +103,11 @@ class PromptGenome(BaseModel):
 
     def content(self) -> dict[str, Any]:
         """The fields that determine what is sent to a model (everything but lineage)."""
-        return self.model_dump(exclude={"parents", "operator"}, mode="json")
+        return self.model_dump(exclude=self._lineage_and_empty(), mode="json")
+
+    def _lineage_and_empty(self) -> set[str]:
+        # no demo_answers: the content (and so the id) of every genome written before the field existed
+        return {"parents", "operator"} | (set() if self.demo_answers else {"demo_answers"})
 
     @property
     def id(self) -> str:
@@ -107,10 +125,13 @@ class PromptGenome(BaseModel):
         """A new genome with ``changes`` applied and validated."""
         data = self.model_dump()
         data.update(changes)
+        if "demo_ids" in changes and "demo_answers" not in changes:  # the answers of demos still shown stay
+            data["demo_answers"] = {k: v for k, v in data["demo_answers"].items() if k in set(data["demo_ids"] or ())}
         return PromptGenome(**data)
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema_version": GENOME_SCHEMA_VERSION, "id": self.id, **self.model_dump(mode="json")}
+        return {"schema_version": GENOME_SCHEMA_VERSION, "id": self.id,
+                **self.model_dump(mode="json", exclude=set() if self.demo_answers else {"demo_answers"})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "PromptGenome":

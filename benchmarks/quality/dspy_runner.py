@@ -250,6 +250,8 @@ def main(job_path: str, out_path: str) -> None:
         "proposer_calls": proposer_calls, "optimize_s": optimize_s, "lenient_replies": adapter.lenient_replies,
         "instruction": predictors[0].signature.instructions if predictors else None,
         "demos": len(predictors[0].demos) if predictors else 0,
+        # what the optimized program shows (a bootstrapped demo's answer is the model's own reply)
+        "demo_pairs": [[str(d.get("question")), str(d.get("answer"))] for d in predictors[0].demos] if predictors else [],
         "test": answers(optimized), "seed_test": answers(program),
     }
     Path(out_path).write_text(json.dumps(result, indent=1))

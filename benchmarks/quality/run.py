@@ -155,7 +155,7 @@ def run_dspy(python: Path, server: ModelServer, task: str, optimizer: str, seed:
     return {"test_scores": scores, "task_calls": out["task_calls"], "optimizer_calls": out["proposer_calls"],
             "wall_s": time.time() - start, "dspy_seed_test": float(np.mean(seed_scores)) if seed_scores else 0.0,
             "parse_errors": sum(1 for a in out["test"] if a["error"]), "instruction": out["instruction"],
-            "demos": out["demos"], "lenient_proposer_replies": out.get("lenient_replies")}
+            "demos": out["demos"], "demo_pairs": out.get("demo_pairs"), "lenient_proposer_replies": out.get("lenient_replies")}
 
 
 # MIPROv2 sized to land near the call budget (bootstrap + minibatch trials + periodic full evaluations);

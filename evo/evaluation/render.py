@@ -42,9 +42,13 @@ def render_request(genome: PromptGenome, example: Example, task: Task, suite: Ta
         system_parts.append(instruction)
     messages: list[tuple[str, str]] = []
     for demo in demo_examples(genome, example, suite):
-        answer = str(demo.expected)
         messages.append(("user", task.render_input(demo)))
-        messages.append(("assistant", f"Answer: {answer}" if genome.chain_of_thought else answer))
+        own = genome.demo_answers.get(demo.id)
+        if own is not None:  # a bootstrapped demo: the model's own passing reply, verbatim
+            messages.append(("assistant", own))
+        else:
+            answer = str(demo.expected)
+            messages.append(("assistant", f"Answer: {answer}" if genome.chain_of_thought else answer))
     user = task.render_input(example)
     if genome.placement == "user" and instruction:
         user = f"{instruction}\n\n{user}"

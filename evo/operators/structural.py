@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evo.genome import PromptGenome
+from evo.genome import MAX_DEMO_ANSWER, PromptGenome
 from evo.operators.demo_order import answer_label, balance_labels, is_label_set
 
 ANSWER_ONLY = "Answer with only the final answer, nothing else."
@@ -75,9 +75,42 @@ def structural_variants(seed: PromptGenome, train_examples, rng: np.random.Gener
     return [(g, how) for g, how in out if not (g.id in seen or seen.add(g.id))]
 
 
+BOOTSTRAP_K = 3
+
+
+def passed_replies(batch) -> dict[str, str]:
+    """Example id -> the reply the task model gave, for every example of ``batch`` (an evaluation on the
+    training split) that passed its checks without copying a demo's answer: the material of
+    ``bootstrapped_demos``. Replies longer than ``MAX_DEMO_ANSWER`` characters are left out."""
+    return {r.example_id: r.output.strip() for r in batch.records
+            if r.passed and not r.error and not r.copied_demo and r.output.strip()
+            and len(r.output.strip()) <= MAX_DEMO_ANSWER}
+
+
+def bootstrapped_demos(base: PromptGenome, replies: dict[str, str], train_examples, rng: np.random.Generator,
+                       k: int = BOOTSTRAP_K) -> PromptGenome | None:
+    """``base`` showing ``k`` demos of each task drawn with ``rng`` from the training examples it
+    passed, each answered with ``base``'s own passing reply (``demo_answers``) rather than the expected
+    output: MIPROv2's bootstrapped demos, whose answers carry the format and the working the model
+    itself produced when it was right. Label-balanced on classification-like tasks. None when some
+    task has fewer than ``k`` + 1 passed examples (a demo is never its own example)."""
+    by_task: dict[str, list[str]] = {}
+    for ex in train_examples:
+        if ex.id in replies:
+            by_task.setdefault(ex.task, []).append(ex.id)
+    if not by_task or any(len(ids) <= k for ids in by_task.values()):
+        return None
+    task_of = {ex.id: ex.task for ex in train_examples}
+    label_of = {ex.id: answer_label(ex.expected) for ex in train_examples}
+    chosen = [i for ids in by_task.values()
+              for i in balance_labels([ids[j] for j in rng.permutation(len(ids))], task_of, label_of)[:k]]
+    return base.replace(few_shot_k=k, demo_ids=tuple(chosen), demo_answers={i: replies[i] for i in chosen},
+                        operator="structure:demos3-own")
+
+
 # fields that change together: demos are (k, ids); chain of thought comes with room to think
 CHANGE_GROUPS = (("system",), ("placement",), ("temperature",), ("chain_of_thought", "max_tokens"), ("model",),
-                 ("few_shot_k", "demo_ids"))
+                 ("few_shot_k", "demo_ids", "demo_answers"))
 
 
 def combine_changes(base: PromptGenome, winners: list[PromptGenome]) -> PromptGenome | None:

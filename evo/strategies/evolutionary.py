@@ -21,7 +21,7 @@ import numpy as np
 from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
 from evo.genome import PromptGenome
-from evo.operators.structural import prior_size
+from evo.operators.structural import passed_replies, prior_size
 from evo.optimizer.llm import OptimizerLLM
 from evo.rng import generator_state, restore_generator, stream
 from evo.strategies import deap_support as D
@@ -185,6 +185,8 @@ class EvolutionaryStrategy(Strategy):
             top = fb.categories[0] if fb.categories else None
             short = f"Result: {fb.headline}." + (f" Main problem: {top.root_cause}." if top else "")
             self.variation.feedback[ind.genome.id] = (fb.to_text(), short)
+            if self.config.bootstrap_demos and ind.genome.id == self.variation.seed_genome.id:
+                self.variation.queue_bootstrapped(ind.genome, passed_replies(batches[0]))
 
     def _finish_generation(self, newcomers: list[D.Individual], screened: int | None = None) -> None:
         """Selection and bookkeeping once every newcomer of the generation has its full fitness."""

@@ -33,6 +33,9 @@ class EvolutionaryConfig(RacingFields):
     structural_follow: bool = Field(True, description="when a generation ends with a new best genome, its "
                                                       "structural variants (up to structural_prior, not tried "
                                                       "before) are queued: the next generations' first children")
+    bootstrap_demos: bool = Field(False, description="also try the seed (iterative: each new current genome) with 3 "
+                                  "demos answered by its own passing replies instead of the expected outputs "
+                                  "(MIPROv2's bootstrapped demos; evo.operators.structural.bootstrapped_demos)")
     tournament_size: int = Field(3, ge=1)
     parent_selection: Literal["tournament", "example_pareto"] = Field(
         "tournament", description="tournament: on the aggregate fitness; example_pareto: parents drawn from the "

@@ -19,7 +19,7 @@ from evo.operators.edits import edit_instruction, phrase_bank
 from evo.operators.guard import ProposalGuard
 from evo.operators.hyper import crossover_hyper, mutate_hyper, resample_demos
 from evo.operators.llm_ops import STYLES, LLMOperators
-from evo.operators.structural import combine_changes, structural_variants
+from evo.operators.structural import bootstrapped_demos, combine_changes, structural_variants
 from evo.rng import stream
 from evo.strategies import deap_support as D
 
@@ -60,6 +60,13 @@ class Variation:
         if combined is not None and combined.id not in self.seen:
             parents = tuple(i.genome.id for i in winners[:2])
             self.queued.append(combined.replace(parents=parents, operator="structure:combined"))
+
+    def queue_bootstrapped(self, genome: PromptGenome, replies: dict[str, str]) -> None:
+        """Queue ``genome`` with 3 demos answered by its own passing replies (``bootstrapped_demos``)
+        for the next generation, unless too few examples passed or it was tried."""
+        own = bootstrapped_demos(genome, replies, self.suite.split("train"), stream(int(genome.id, 16), "bootstrap"))
+        if own is not None and own.id not in self.seen and all(g.id != own.id for g in self.queued):
+            self.queued.append(own.replace(parents=(genome.id,)))
 
     def queue_structural_neighbours(self, best: PromptGenome | None) -> None:
         """Queue the structural variants of a new best genome (not the seed's: generation 0 has them),

@@ -34,6 +34,9 @@ class IterativeConfig(RacingFields):
                                                   "settings variants (3 demos, the suite's description, answer-only, "
                                                   "placement, CoT, 1 and 5 demos); auto: all 7 when candidates are "
                                                   "screened on minibatches, else 3")
+    bootstrap_demos: bool = Field(False, description="also try the seed (iterative: each new current genome) with 3 "
+                                  "demos answered by its own passing replies instead of the expected outputs "
+                                  "(MIPROv2's bootstrapped demos; evo.operators.structural.bootstrapped_demos)")
     final_candidates: int = Field(3, ge=1, description="the last accepted genomes (newest first, the current one "
                                                        "included) compared on val at the end of the run")
     structural_follow: bool = Field(True, description="the iteration after an accepted change also tries the structural "

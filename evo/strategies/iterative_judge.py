@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from evo.evaluation.feedback import build_feedback
 from evo.evaluation.records import EvalBatch
+from evo.operators.structural import passed_replies
 from evo.genome import PromptGenome
 
 
@@ -50,6 +51,8 @@ class Incumbent:
         """Its train results: the summary, a one-paragraph and a full feedback text (``config``:
         ``max_diffs``, ``feedback_detail``)."""
         self.train = summarize(batch)
+        if getattr(config, "bootstrap_demos", False):  # the material of a bootstrapped-demos variant
+            self.train["replies"] = passed_replies(batch)
         fb = build_feedback(batch, max_diffs=config.max_diffs)
         top = fb.categories[0] if fb.categories else None
         self.feedback_short = f"{fb.headline}." + (

@@ -15,7 +15,7 @@ from typing import Callable
 
 from evo.genome import PromptGenome, stable_hash
 from evo.operators.guard import ProposalGuard
-from evo.operators.structural import combine_changes, structural_variants
+from evo.operators.structural import bootstrapped_demos, combine_changes, structural_variants
 from evo.optimizer.fallback import fallback_edits
 from evo.optimizer.llm import OptimizerLLM, extract_instruction, extract_tagged
 from evo.optimizer.meta_prompts import render
@@ -164,6 +164,10 @@ class IterativeProposer:
         out = []
         variants = [(g.replace(parents=(ctx.current.id,), operator=how), how) for g, how in
                     structural_variants(ctx.current, self.suite.split("train"), rng, self.suite.description)]
+        replies = (ctx.cur_train or {}).get("replies") if self.config.bootstrap_demos else None
+        own = bootstrapped_demos(ctx.current, replies, self.suite.split("train"), rng) if replies else None
+        if own is not None:  # first: the prior's slots may not reach the end of the list
+            variants.insert(0, (own.replace(parents=(ctx.current.id,)), own.operator))
         variants = [(g, how) for g, how in variants if g.id not in self.tried_genomes][: self.prior]
         room = max(0, ctx.affordable(extra=self.prior) - first_tag)
         for genome, how in variants[:room]:
