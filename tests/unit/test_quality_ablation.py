@@ -20,3 +20,9 @@ def test_table_only_names_the_ablation_rows(tmp_path, capsys):
     main(["--ablation", "ties", '{"strategy": {"racing_ties": "retry"}}', "--rows", "seed", "iterative",
           "--table-only", "--out", str(tmp_path), "--tasks", "numbers"])
     assert "| task | seed | iterative+ties |" in capsys.readouterr().out
+
+
+def test_an_unknown_model_is_one_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--model", "nope", "--table-only", "--out", str(tmp_path)])
+    assert "--model nope" in capsys.readouterr().err
