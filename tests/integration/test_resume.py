@@ -37,7 +37,8 @@ def write_inputs(tmp: Path) -> None:
         "strategy": {"kind": "evolutionary", "population_size": 6, "keep": 3, "generations": 8, "target_score": None,
                      "patience": 8, "min_diversity": 1, "extend_to_budget": False},
         "budget": {"max_calls": 5000}, "task_model": {"kind": "scripted"}, "optimizer": {"kind": "scripted"},
-        "seed": 3, "evaluator": {"kind": "threads", "workers": 1}}))
+        "seed": 3, "evaluator": {"kind": "threads", "workers": 1},
+        "final_pool": "halvings"}))  # the finalists recorded at halvings of the cap survive the kill too
     (tmp / "driver.py").write_text(DRIVER.format(root=str(ROOT)))
 
 
@@ -76,6 +77,7 @@ def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
 
     assert result.best_genome.id == ref["best_genome"]["id"]
     assert result.after == ref["after"]
+    assert result.final_selection == ref["final_selection"] and len(ref["final_selection"]) > 3  # halvings' finalists
     assert [s["best_id"] for s in result.steps] == [s["best_id"] for s in ref["steps"]]
     assert [s["task_calls"] for s in result.steps] == [s["task_calls"] for s in ref["steps"]]
     lines = (tmp_path / "victim" / "steps.jsonl").read_text().splitlines()
