@@ -263,6 +263,9 @@ def run_ours(task: str, row: str, seed: int, calls: int, ablation: dict | None =
             # finalists compared on val at the end (outside the budget, as the reference row's choice)
             "finalists": len(result.final_selection) or 1, "n_val": len(suite.split("val")),
             "seed_test": result.before["test"]["mean_score"], "instruction": result.best_genome.instruction,
+            # what made the winner (item 5: structural moves vs instruction text) and how usable proposals were
+            "lineage_ops": [n["operator"] for n in result.lineage],
+            "proposals": (report.get("optimizer_proposals") or (report.get("refinement") or {}).get("optimizer_proposals")),
             "genome": result.best_genome.to_json()}
 
 
