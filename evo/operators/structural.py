@@ -89,22 +89,26 @@ def passed_replies(batch) -> dict[str, str]:
 
 def bootstrapped_demos(base: PromptGenome, replies: dict[str, str], train_examples, rng: np.random.Generator,
                        k: int = BOOTSTRAP_K) -> PromptGenome | None:
-    """``base`` showing ``k`` demos of each task drawn with ``rng`` from the training examples it
-    passed, each answered with ``base``'s own passing reply (``demo_answers``) rather than the expected
-    output: MIPROv2's bootstrapped demos, whose answers carry the format and the working the model
-    itself produced when it was right. Label-balanced on classification-like tasks. None when some
-    task has fewer than ``k`` + 1 passed examples (a demo is never its own example)."""
-    by_task: dict[str, list[str]] = {}
+    """``base`` showing ``k`` demos of each task, answered where it can be with ``base``'s own passing
+    replies (``demo_answers``) rather than the expected outputs: MIPROv2's bootstrapped demos, whose
+    answers carry the format and the working the model itself produced when it was right. Per task,
+    up to ``k`` of the examples ``base`` passed (drawn with ``rng``, label-balanced on
+    classification-like tasks) come first, then expected-answer demos of the others, ``k`` + 1 in all
+    (an example is never its own demo: the spare takes its place). None when no example passed."""
+    by_task: dict[str, tuple[list[str], list[str]]] = {}
     for ex in train_examples:
-        if ex.id in replies:
-            by_task.setdefault(ex.task, []).append(ex.id)
-    if not by_task or any(len(ids) <= k for ids in by_task.values()):
+        by_task.setdefault(ex.task, ([], []))[0 if ex.id in replies else 1].append(ex.id)
+    if not any(passed for passed, _ in by_task.values()):
         return None
     task_of = {ex.id: ex.task for ex in train_examples}
     label_of = {ex.id: answer_label(ex.expected) for ex in train_examples}
-    chosen = [i for ids in by_task.values()
-              for i in balance_labels([ids[j] for j in rng.permutation(len(ids))], task_of, label_of)[:k]]
-    return base.replace(few_shot_k=k, demo_ids=tuple(chosen), demo_answers={i: replies[i] for i in chosen},
+    chosen, answers = [], {}
+    for passed, others in by_task.values():
+        own = balance_labels([passed[j] for j in rng.permutation(len(passed))], task_of, label_of)[:k]
+        gold = balance_labels([others[j] for j in rng.permutation(len(others))], task_of, label_of)
+        chosen += own + gold[:k + 1 - len(own)]
+        answers.update({i: replies[i] for i in own})
+    return base.replace(few_shot_k=k, demo_ids=tuple(chosen), demo_answers=answers,
                         operator="structure:demos3-own")
 
 

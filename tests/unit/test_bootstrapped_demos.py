@@ -63,9 +63,12 @@ def test_bootstrapped_demos_draw_from_passed_examples_with_their_replies():
     train = suite.split("train")
     replies = {e.id: f"reply {e.id}" for e in train[:5]}
     own = bootstrapped_demos(SEED, replies, train, np.random.default_rng(0))
-    assert own.few_shot_k == 3 and set(own.demo_ids) <= set(replies)
-    assert own.demo_answers == {i: replies[i] for i in own.demo_ids}
-    assert bootstrapped_demos(SEED, dict(list(replies.items())[:3]), train, np.random.default_rng(0)) is None
+    assert own.few_shot_k == 3 and len(own.demo_ids) == 4  # a spare: an example is never its own demo
+    assert set(own.demo_ids[:3]) <= set(replies) and own.demo_ids[3] not in replies
+    assert own.demo_answers == {i: replies[i] for i in own.demo_ids[:3]}
+    few = bootstrapped_demos(SEED, dict(list(replies.items())[:1]), train, np.random.default_rng(0))
+    assert len(few.demo_ids) == 4 and list(few.demo_answers) == [few.demo_ids[0]]  # the rest: expected answers
+    assert bootstrapped_demos(SEED, {}, train, np.random.default_rng(0)) is None
 
 
 def _loop(kind, bootstrap=True):
@@ -93,7 +96,7 @@ def test_a_run_with_bootstrap_demos_evaluates_the_seed_with_its_own_replies_as_d
     assert bool(own) == bootstrap
     assert not own or own[0].parents == (PARTLY.id,)  # iterative: each new current genome gets one too
     for g in own:
-        assert g.few_shot_k == 3 and set(g.demo_answers) == set(g.demo_ids)
+        assert g.few_shot_k == 3 and set(g.demo_answers) == set(g.demo_ids[:3])
         by_id = {e.id: e for e in suite.split("train")}
         # the seed's own replies: what the keyword model answered, which passed the example's checks
         assert all(a == str(by_id[i].expected) and int(a) <= 6 for i, a in g.demo_answers.items())
