@@ -18,7 +18,8 @@ def make(config=None, optimizer_backend=None, seed=0, budget=None, task_kw=None,
     budget = budget or Budget(BudgetConfig(max_calls=5000))
     optimizer = OptimizerLLM(optimizer_backend or pure_optimizer(), budget, seed=seed)
     seed_genome = PromptGenome(instruction="Solve.", max_tokens=8)
-    config = config or EvolutionaryConfig(**{"population_size": 6, "keep": 3, "generations": 4, **cfg})
+    # whole-split evaluation: these rules are about selection and variation (screening has its own tests)
+    config = config or EvolutionaryConfig(**{"population_size": 6, "keep": 3, "generations": 4, "minibatch": 0, **cfg})
     strategy = EvolutionaryStrategy(config, suite, seed_genome, optimizer, seed=seed)
     run = OptimizationRun(strategy, Evaluator(keyword_task_model(**(task_kw or {})), suite), budget, seed_genome)
     return run, strategy

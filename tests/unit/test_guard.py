@@ -45,7 +45,8 @@ def test_iterative_fallback_tests_a_real_edit_in_the_copied_proposals_slot():
     suite = arithmetic_suite()
     budget = Budget(BudgetConfig(max_calls=2000))
     seed = PromptGenome(instruction="Solve.", max_tokens=8)
-    strategy = IterativeStrategy(IterativeConfig(n_candidates=2, max_train_iterations=2, max_val_iterations=0),
+    strategy = IterativeStrategy(IterativeConfig(n_candidates=2, max_train_iterations=2, max_val_iterations=0,
+                                                 minibatch=0),
                                  suite, seed, OptimizerLLM(echo_feedback_optimizer(), budget))
     result = OptimizationRun(strategy, Evaluator(keyword_task_model(), suite), budget, seed).run()
     candidates = [c for it in result.strategy_report["iterations"] for c in it["candidates"]]

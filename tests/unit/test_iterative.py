@@ -18,6 +18,7 @@ def make_run(replies, seed_instruction="Solve.", budget=None, suite=None, **cfg)
     optimizer = OptimizerLLM(opt_backend, budget, seed=0)
     seed = PromptGenome(instruction=seed_instruction, max_tokens=8)
     cfg.setdefault("structural_prior", 0)  # the rules below are about the optimizer's candidates
+    cfg.setdefault("minibatch", 0)  # ... judged on the whole split (screening has its own tests)
     strategy = IterativeStrategy(IterativeConfig(**cfg), suite, seed, optimizer)
     evaluator = Evaluator(keyword_task_model(), suite, workers=1)
     return OptimizationRun(strategy, evaluator, budget, seed), strategy, opt_backend, suite

@@ -18,12 +18,13 @@ def test_rung_sizes_double_and_end_at_the_split():
     assert rung_sizes(0, 40, racing=True) == [40] and rung_sizes(40, 40, racing=True) == [40]
 
 
-def test_auto_minibatch_only_when_the_budget_is_small_for_the_split():
+def test_auto_minibatch_under_any_task_call_cap():
     fields = RacingFields()
     assert fields.minibatch_size(40, 300) == 5  # 300 calls buy 7.5 full evaluations
     assert fields.minibatch_size(160, 3000) == 10
     assert fields.minibatch_size(12, 300) == 4
-    assert fields.minibatch_size(40, 100_000) == 0 and fields.minibatch_size(40, None) == 0
+    assert fields.minibatch_size(40, 100_000) == 5 and fields.minibatch_size(40, None) == 0  # any cap: screened
+    assert RacingFields(racing_auto_below=40).minibatch_size(40, 100_000) == 0  # the earlier rule, on request
     assert RacingFields(minibatch=0).minibatch_size(40, 300) == 0
     assert RacingFields(minibatch=50).minibatch_size(40, 300) == 0  # not smaller than the split: off
 
