@@ -108,7 +108,7 @@ class ModelServer:
         model_path = Path(model_path or default_model_path())
         chat_format = CHAT_FORMATS.get(model_path.name)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
+            [sys.executable, "-c", "from evo.llm.local import serve_main; serve_main()", "--model", str(model_path), "--host", "127.0.0.1",
              "--port", str(self.port), "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--model_alias", "smollm2"]
             + (["--chat_format", chat_format] if chat_format else []),
             stdout=self.log, stderr=subprocess.STDOUT)

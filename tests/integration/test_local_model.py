@@ -85,3 +85,22 @@ def test_an_adaptive_backend_runs_on_the_cores_other_processes_leave(tmp_path):
     write([200, 200])  # 2 busy core-seconds, both ours
     backend.complete(req)
     assert backend.threads_now == 2
+
+
+def test_a_model_given_the_plain_transcript_stops_where_the_next_turn_would_start(monkeypatch):
+    """What the pretrained-only Gemma 3 270M gets (evo.llm.transcript), run here on the embedded model:
+    a reply that would run on into a new ``User:`` turn ends before it, trimmed, and the cache
+    fingerprint names the format."""
+    from evo.llm import local as local_module
+    from evo.llm.transcript import FORMAT_NAME
+
+    monkeypatch.setitem(local_module.CHAT_FORMATS, default_model_path().name, FORMAT_NAME)
+    backend = LocalBackend(n_threads=1)
+    assert backend.fingerprint.endswith(f":{FORMAT_NAME}")
+    assert backend.model.chat_format == FORMAT_NAME
+    turns = tuple(t for a in (1, 2, 3, 4, 5) for t in (("user", f"{a} + {a}"), ("assistant", str(2 * a))))
+    request = LLMRequest(messages=turns + (("user", "6 + 6"),),
+                         system="Add the numbers.", max_tokens=48)
+    response = backend.complete(request)
+    assert response.stop_reason == "stop" and "User" not in response.text
+    assert response.text == response.text.strip() and response.text
