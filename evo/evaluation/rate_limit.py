@@ -24,7 +24,7 @@ from pydantic import Field
 
 from evo.config_base import StrictConfig
 from evo.errors import BackendError
-from evo.llm.base import LLMRequest, LLMResponse
+from evo.llm.base import LLMRequest, LLMResponse, request_fingerprint
 
 
 class RateLimitConfig(StrictConfig):
@@ -89,6 +89,9 @@ class RateLimitedBackend:
         self.sleep = sleep
         self.fingerprint = inner.fingerprint
         self.max_concurrency = inner.max_concurrency
+
+    def fingerprint_for(self, request: LLMRequest) -> str:
+        return request_fingerprint(self.inner, request)
 
     def complete(self, request: LLMRequest) -> LLMResponse:
         for attempt in range(self.max_pause_retries + 1):

@@ -8,7 +8,9 @@ Contract for every ``LLMBackend``:
   serializes internally and says so with ``max_concurrency``.
 - ``flush()`` writes out anything buffered (``BackendBase`` gives the no-op and ``max_concurrency = None``).
 - ``fingerprint`` identifies everything besides the request that changes the output (backend kind,
-  model file or name); the response cache keys on (fingerprint, request).
+  model file or name); the response cache keys on (fingerprint, request). A backend whose output
+  also depends on something a request selects (another local model by name, and that model's chat
+  format) refines it per request with ``fingerprint_for(request)`` (see :func:`request_fingerprint`).
 """
 from __future__ import annotations
 
@@ -99,6 +101,13 @@ class LLMBackend(Protocol):
 
     def flush(self) -> None:
         """Write out anything buffered (the response cache); called after every batch and at close."""
+
+
+def request_fingerprint(backend, request: LLMRequest) -> str:
+    """The fingerprint ``request``'s cache key uses: ``backend.fingerprint_for(request)`` where the
+    backend (or what it wraps) refines it per request, else ``backend.fingerprint``."""
+    refine = getattr(backend, "fingerprint_for", None)
+    return refine(request) if callable(refine) else backend.fingerprint
 
 
 class BackendBase:

@@ -26,7 +26,7 @@ import weakref
 from pathlib import Path
 
 from evo.errors import BackendError, ConfigError
-from evo.llm.base import LLMRequest, LLMResponse
+from evo.llm.base import LLMRequest, LLMResponse, request_fingerprint
 from evo.sqlite_util import enable_wal
 
 CACHE_SCHEMA_VERSION = 1
@@ -181,15 +181,19 @@ class CachedBackend:
         self.max_concurrency = inner.max_concurrency
 
     def complete(self, request: LLMRequest) -> LLMResponse:
-        key = request.key(self.fingerprint)
+        fingerprint = self.fingerprint_for(request)
+        key = request.key(fingerprint)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
         response = self.inner.complete(request)
         if not isinstance(response.text, str):  # never cache (or return) a malformed response
             raise BackendError(f"malformed response: text is {type(response.text).__name__}, not a string")
-        self.cache.put(key, self.fingerprint, response)
+        self.cache.put(key, fingerprint, response)
         return response
+
+    def fingerprint_for(self, request: LLMRequest) -> str:
+        return request_fingerprint(self.inner, request)
 
     @property
     def supports_batch(self) -> bool:
@@ -198,7 +202,8 @@ class CachedBackend:
     def complete_batch(self, requests: list[LLMRequest]) -> list:
         """Cached answers for the requests the cache holds; the rest as one batch of ``inner``
         (successes are stored). Outcomes in request order: ``LLMResponse`` or ``BackendError``."""
-        keys = [r.key(self.fingerprint) for r in requests]
+        fingerprints = [self.fingerprint_for(r) for r in requests]
+        keys = [r.key(f) for r, f in zip(requests, fingerprints)]
         out: list = [self.cache.get(k) for k in keys]
         missing = [i for i, hit in enumerate(out) if hit is None]
         if missing:
@@ -206,7 +211,7 @@ class CachedBackend:
                 if isinstance(outcome, LLMResponse) and not isinstance(outcome.text, str):
                     outcome = BackendError(f"malformed response: text is {type(outcome.text).__name__}, not a string")
                 if isinstance(outcome, LLMResponse):
-                    self.cache.put(keys[i], self.fingerprint, outcome)
+                    self.cache.put(keys[i], fingerprints[i], outcome)
                 out[i] = outcome
         return out
 

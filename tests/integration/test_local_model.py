@@ -104,3 +104,14 @@ def test_a_model_given_the_plain_transcript_stops_where_the_next_turn_would_star
     response = backend.complete(request)
     assert response.stop_reason == "stop" and "User" not in response.text
     assert response.text == response.text.strip() and response.text
+
+
+def test_requests_for_the_second_model_are_cached_under_its_chat_format(local):
+    from evo.llm.local import SECOND_MODEL_NAME
+    from evo.llm.transcript import FORMAT_NAME
+
+    own = LLMRequest(messages=(("user", "q"),))
+    assert local.fingerprint_for(own) == local.fingerprint  # the embedded model's keys never change
+    assert local.fingerprint_for(LLMRequest(messages=(("user", "q"),), model="smollm2-135m-instruct")) == local.fingerprint
+    other = local.fingerprint_for(LLMRequest(messages=(("user", "q"),), model=SECOND_MODEL_NAME))
+    assert other == f"{local.fingerprint}|{SECOND_MODEL_NAME}:{FORMAT_NAME}"

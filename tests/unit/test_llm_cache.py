@@ -105,3 +105,30 @@ def test_many_processes_opening_a_fresh_cache_at_once(tmp_path):
     for p in procs:
         p.join(60)
     assert [p.exitcode for p in procs] == [0] * 6
+
+
+def test_a_backend_that_refines_its_fingerprint_per_request_keys_the_cache_by_it(tmp_path):
+    """A local backend's `model` gene may name another model whose chat format changed: the cache must
+    not answer such a request with a reply the old format produced (through the rate limiter too)."""
+    from evo.evaluation.rate_limit import RateLimitedBackend
+
+    class Limiter:
+        def reserve(self, tokens):
+            return 0.0
+
+        def pause(self, seconds):
+            pass
+
+    inner = ScriptedBackend(lambda r: "new")
+    inner.fingerprint_for = lambda r: inner.fingerprint + ("|other:v2" if r.model == "other" else "")
+    path = tmp_path / "c.sqlite"
+    stale = ScriptedBackend(lambda r: "old")
+    old = CachedBackend(stale, ResponseCache(path))  # what an earlier version stored, unrefined
+    for model in ("", "other"):
+        old.complete(LLMRequest(messages=(("user", "q"),), model=model))
+    old.flush()
+    backend = CachedBackend(RateLimitedBackend(inner, Limiter()), ResponseCache(path))
+    assert backend.complete(LLMRequest(messages=(("user", "q"),))).text == "old"  # unchanged key: a hit
+    assert backend.complete(LLMRequest(messages=(("user", "q"),), model="other")).text == "new"
+    assert backend.complete_batch([LLMRequest(messages=(("user", "q"),), model="other")])[0].cached
+    assert inner.calls == 1
