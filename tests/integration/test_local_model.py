@@ -115,3 +115,18 @@ def test_requests_for_the_second_model_are_cached_under_its_chat_format(local):
     assert local.fingerprint_for(LLMRequest(messages=(("user", "q"),), model="smollm2-135m-instruct")) == local.fingerprint
     other = local.fingerprint_for(LLMRequest(messages=(("user", "q"),), model=SECOND_MODEL_NAME))
     assert other == f"{local.fingerprint}|{SECOND_MODEL_NAME}:{FORMAT_NAME}"
+
+
+def test_speed_is_measured_on_the_tokens_evaluated_not_on_a_reused_prefix():
+    """The "runs Nx slower" warning compares tokens a second across windows of calls. A prompt prefix
+    llama.cpp reuses from its KV cache costs nothing: counting it made calls that share a long demo
+    prefix look ~25x faster than fresh ones, and the warning fired with no other process running."""
+    backend = LocalBackend(n_threads=1)
+    counted = []
+    backend._watch.add = lambda tokens, seconds: counted.append(tokens)
+    demos = " ".join(f"Example {i}: {i} + {i} = {2 * i}." for i in range(40))
+    responses = [backend.complete(LLMRequest(messages=(("user", f"What is {a} + 1?"),), system=demos, max_tokens=4))
+                 for a in (3, 5)]
+    first, second = counted
+    assert first > responses[0].input_tokens / 2  # a fresh prompt: (nearly) every token evaluated
+    assert second < responses[1].input_tokens / 4  # the shared prefix was reused, and not counted
